@@ -1,0 +1,26 @@
+"""genkit: a plugin-based toolkit for deep generative models on images.
+
+The public API for plugin authors and notebook users. Importing genkit does no
+work: plugins load on first use.
+"""
+
+from .api import LoadedModel, Picture, ScoreReport, info, interpolate, list_runs, load, manifold, plugins, sample, score, train
+from .capabilities import BoundModel, EncoderModel, LatentModel, LikelihoodModel
+from .config import TrainConfig
+from .data import DatasetSpec, ImageDataset, load_dataset
+from .errors import GenkitError
+from .evaluation import EvalContext, EvalResult, Evaluator, bits_per_dim
+from .hookspecs import HOOK_SPEC_VERSION, hookimpl
+from .model import Batch, DataInfo, GenerativeModel, LossTerms, ModelSpec, Update
+from .sampling import Sampler
+from .training.optim import adam
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "Batch", "BoundModel", "DataInfo", "DatasetSpec", "EncoderModel", "EvalContext", "EvalResult", "Evaluator",
+    "GenerativeModel", "GenkitError", "HOOK_SPEC_VERSION", "ImageDataset", "LatentModel", "LikelihoodModel",
+    "LoadedModel", "LossTerms", "ModelSpec", "Picture", "Sampler", "ScoreReport", "TrainConfig", "Update",
+    "adam", "bits_per_dim", "hookimpl", "info", "interpolate", "list_runs", "load", "load_dataset", "manifold",
+    "plugins", "sample", "score", "train",
+]

@@ -1,0 +1,42 @@
+"""The Python API: everything the command line does, as plain functions."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..capabilities import capabilities
+from ..plugins import get_plugin_manager
+from ..runs import list_runs
+from .generation import Picture, interpolate, manifold, sample
+from .loading import LoadedModel, load
+from .scoring import ScoreReport, applicable_metrics, score
+from .training import resolve_config, train
+
+
+def info(target, device: str = "cpu") -> dict[str, Any]:
+    """What a run or checkpoint holds: model, data, configs, progress, capabilities, scores."""
+    lm = load(target, device)
+    meta = lm.meta
+    return {
+        "model": lm.name,
+        "run": str(lm.run.path),
+        "checkpoint": str(lm.checkpoint),
+        "data": meta["data"],
+        "progress": meta.get("progress", {}),
+        "interrupted": bool(meta.get("interrupted")),
+        "capabilities": capabilities(lm.model),
+        "metrics": applicable_metrics(lm.model),
+        "model_config": meta["model_config"],
+        "train_config": meta["train_config"],
+        "versions": meta.get("versions"),
+        "details": lm.model.describe(),
+        "scores": lm.run.read_json("scores.json", []),
+    }
+
+
+def plugins() -> list[dict[str, Any]]:
+    """The loaded plugins with what each provides and its status."""
+    return [p.as_dict() for p in get_plugin_manager().plugins]
+
+
+__all__ = ["LoadedModel", "Picture", "ScoreReport", "info", "interpolate", "list_runs", "load", "manifold", "plugins", "resolve_config", "sample", "score", "train"]

@@ -1,0 +1,57 @@
+"""``genkit.load``: a trained model back from a run directory, a checkpoint or a model name."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from ..checkpoint import load_checkpoint
+from ..config import TrainConfig, validate
+from ..device import resolve_device
+from ..errors import CheckpointError, PluginError
+from ..model import DataInfo, GenerativeModel
+from ..plugins import get_plugin_manager
+from ..runs import Run, resolve_target
+from ..training.state import load_model_weights
+
+
+@dataclass
+class LoadedModel:
+    """A model rebuilt from a checkpoint, in eval mode, with what it was trained with."""
+
+    model: GenerativeModel
+    name: str
+    run: Run
+    checkpoint: Path
+    meta: dict[str, Any]
+    train_config: TrainConfig
+    device: torch.device
+
+    @property
+    def data_info(self) -> DataInfo:
+        return self.model.data_info
+
+
+def load(target: str | Path, device: str = "auto") -> LoadedModel:
+    """Rebuild the model of a run directory, checkpoint file or model name (its latest run)."""
+    run, path = resolve_target(target)
+    ckpt = load_checkpoint(path)
+    meta = ckpt.meta
+    for key in ("model", "model_config", "train_config", "data"):
+        if key not in meta:
+            raise CheckpointError(f"{path}: genkit metadata lacks '{key}'")
+    try:
+        spec = get_plugin_manager().model(meta["model"])
+    except PluginError as exc:
+        package = (meta.get("plugin") or {}).get("package", "its plugin")
+        raise PluginError(f"{path} needs model '{meta['model']}' from {package}: {exc}") from None
+    dev = resolve_device(device)
+    info = DataInfo(name=meta["data"]["name"], shape=tuple(meta["data"]["shape"]), num_classes=meta["data"].get("num_classes"))
+    model = spec.build(validate(spec.config, meta["model_config"], "model"), info)
+    load_model_weights(model, ckpt)
+    model.to(dev).eval()
+    train_cfg = validate(TrainConfig, meta["train_config"], "train")
+    return LoadedModel(model=model, name=spec.name, run=run, checkpoint=path, meta=meta, train_config=train_cfg, device=dev)

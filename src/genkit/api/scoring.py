@@ -1,0 +1,103 @@
+"""``genkit.score``: metrics of a trained model on a dataset's test split."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+import torch
+
+from ..data import load_dataset
+from ..errors import CapabilityError, PluginError
+from ..evaluation import EvalContext, EvalResult
+from ..plugins import get_plugin_manager
+from .loading import LoadedModel, load
+
+
+@dataclass
+class ScoreReport:
+    model: str
+    dataset: str
+    examples: int
+    results: dict[str, EvalResult] = field(default_factory=dict)
+    seconds: float = 0.0
+
+    def metrics(self) -> dict[str, float]:
+        out: dict[str, float] = {}
+        for r in self.results.values():
+            out.update(r.metrics)
+        return out
+
+
+def applicable_metrics(model) -> list[str]:
+    registry = get_plugin_manager().registries["evaluators"]
+    return [n for n in registry.names() if registry.get(n).unsupported_reason(model) is None]
+
+
+def score(
+    target,
+    metrics: list[str] | None = None,
+    *,
+    samples: int | None = None,
+    dataset: str | None = None,
+    data_dir: str | None = None,
+    limit: int | None = None,
+    batch_size: int | None = None,
+    seed: int = 0,
+    device: str = "auto",
+    progress: Callable[[str, int], Callable[[int], None]] | None = None,
+) -> ScoreReport:
+    """Score a model on a dataset's test split (the training dataset by default).
+
+    Args:
+        metrics: evaluator names (default: the model's default metrics).
+        samples: importance/dequantization samples for likelihood metrics.
+        limit: score only the first ``limit`` test images.
+        progress: ``progress(metric, total) -> advance`` for a progress display.
+    """
+    lm = target if isinstance(target, LoadedModel) else load(target, device)
+    pm = get_plugin_manager()
+    spec = pm.model(lm.name)
+    names = metrics or list(spec.default_metrics) or applicable_metrics(lm.model)
+    evaluators = []
+    for name in names:
+        try:
+            ev = pm.evaluator(name)
+        except PluginError:
+            raise PluginError(f"unknown metric '{name}' (metrics for '{lm.name}': {', '.join(applicable_metrics(lm.model)) or 'none'})") from None
+        reason = ev.unsupported_reason(lm.model)
+        if reason:
+            raise CapabilityError(f"metric '{name}' does not apply to '{lm.name}': {reason}; metrics that apply: {', '.join(applicable_metrics(lm.model)) or 'none'}")
+        evaluators.append(ev)
+    ds_name = dataset or lm.meta["data"]["name"]
+    data = load_dataset(ds_name, data_dir or lm.train_config.data_dir)
+    x, y = data.test_x, data.test_y
+    if limit:
+        x, y = x[:limit], None if y is None else y[:limit]
+    x = x.to(lm.device)
+    y = None if y is None else y.to(lm.device)
+    report = ScoreReport(model=lm.name, dataset=ds_name + (" (embedded subset)" if data.embedded else ""), examples=x.shape[0])
+    started = time.perf_counter()
+    for ev in evaluators:
+        advance = progress(ev.name, x.shape[0]) if progress else (lambda n: None)
+        bs = batch_size or (100 if (samples or getattr(lm.model, "likelihood_samples", 1)) > 1 else 500)
+        ctx = EvalContext(model=lm.model, x=x, y=y, dataset=ds_name, batch_size=bs, samples=samples, seed=seed, advance=advance)
+        report.results[ev.name] = ev.evaluate(ctx)
+    report.seconds = time.perf_counter() - started
+    lm.run.append_score(_record(report, lm, samples, limit))
+    return report
+
+
+def _record(report: ScoreReport, lm: LoadedModel, samples, limit) -> dict[str, Any]:
+    return {
+        "checkpoint": str(lm.checkpoint),
+        "dataset": report.dataset,
+        "examples": report.examples,
+        "samples": samples,
+        "limit": limit,
+        "metrics": report.metrics(),
+        "seconds": round(report.seconds, 2),
+        "time": time.strftime("%Y-%m-%dT%H:%M:%S"),
+        "torch_threads": torch.get_num_threads(),
+    }

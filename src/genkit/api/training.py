@@ -1,0 +1,141 @@
+"""``genkit.train``: resolve the config, build the model, and run the training loop."""
+
+from __future__ import annotations
+
+import platform
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any, Callable
+
+import torch
+
+from ..checkpoint import load_checkpoint
+from ..config import TrainConfig, layered, parse_override, read_toml, validate
+from ..data import load_dataset
+from ..device import describe_device, resolve_device
+from ..errors import ConfigError
+from ..plugins import get_plugin_manager
+from ..runs import Run, resolve_target
+from ..training.reporting import Reporter, RichReporter
+from ..training.trainer import Trainer, TrainResult
+
+
+def resolve_config(model: str | None = None, config: str | Path | None = None, overrides: dict[str, Any] | None = None, sets: list[str] | None = None):
+    """The model spec, its validated config and the training config, from file, flags and ``--set`` values."""
+    file_data = read_toml(config) if config else {}
+    extra = dict(parse_override(s) for s in sets or [])
+    name, train_values, model_values = layered(file_data, {**extra, **(overrides or {})})
+    if model and name and model != name:
+        raise ConfigError(f"config file is for model '{name}' but '{model}' was asked for")
+    name = model or name
+    if not name:
+        raise ConfigError("no model given (name one, or set [model] name in the config file)")
+    spec = get_plugin_manager().model(name)
+    train_cfg = validate(TrainConfig, train_values, "train", defaults=spec.train_defaults)
+    model_cfg = validate(spec.config, model_values, "model")
+    return spec, model_cfg, train_cfg
+
+
+def train(
+    model: str | None = None,
+    *,
+    config: str | Path | None = None,
+    overrides: dict[str, Any] | None = None,
+    sets: list[str] | None = None,
+    resume: str | Path | None = None,
+    out: str | Path | None = None,
+    reporter: Reporter | None = None,
+    on_step: Callable[[Trainer], None] | None = None,
+) -> TrainResult:
+    """Train a model and return its run.
+
+    Args:
+        model: registered model name (``"vae"``); may come from the config file instead.
+        config: a TOML file with ``[model]`` and ``[train]`` tables.
+        overrides: dotted keys to values on top of the file, e.g. ``{"train.epochs": 3}``.
+        sets: the same as ``key=value`` strings (the CLI's ``--set``).
+        resume: a run directory or checkpoint to continue; ``train.epochs`` may be raised.
+        out: the run directory (default ``runs/MODEL-TIMESTAMP``).
+        reporter: progress display (default: rich progress bars).
+        on_step: called after every training step with the trainer.
+    """
+    reporter = reporter or RichReporter()
+    ckpt = None
+    if resume is not None:
+        run, ckpt_path = resolve_target(resume)
+        ckpt = load_checkpoint(ckpt_path)
+        spec = get_plugin_manager().model(ckpt.meta["model"])
+        model_cfg = validate(spec.config, ckpt.meta["model_config"], "model")
+        train_values = {**ckpt.meta["train_config"], **{k.split(".", 1)[1]: v for k, v in (overrides or {}).items() if k.startswith("train.") and v is not None}}
+        train_cfg = validate(TrainConfig, train_values, "train")
+        if model and model != spec.name:
+            raise ConfigError(f"{resume} is a run of '{spec.name}', not '{model}'")
+    else:
+        spec, model_cfg, train_cfg = resolve_config(model, config, overrides, sets)
+
+    device = resolve_device(train_cfg.device)
+    data = load_dataset(train_cfg.dataset, train_cfg.data_dir)
+    if data.embedded:
+        reporter.message(f"[yellow]No {train_cfg.dataset} files found and no download possible: training on the {data.source}.[/yellow]")
+    info = data.info
+    if ckpt is not None and list(ckpt.meta["data"]["shape"]) != list(info.shape):
+        raise ConfigError(f"{resume} was trained on images of shape {ckpt.meta['data']['shape']}, this dataset has {list(info.shape)}")
+    torch.manual_seed(train_cfg.seed)
+    net = spec.build(model_cfg, info).to(device)
+
+    if ckpt is None:
+        run = Run.create(spec.name, out)
+        manifest = _manifest(spec, train_cfg, data, device, net.monitor)
+        run.write_json("manifest.json", manifest)
+        run.write_json("config.json", {"model": {"name": spec.name, **model_cfg.model_dump(mode="json")}, "train": train_cfg.model_dump(mode="json")})
+    else:
+        manifest = run.read_json("manifest.json", {})
+        manifest["epochs"] = train_cfg.epochs
+        run.write_json("manifest.json", manifest)
+    meta = {
+        "model": spec.name,
+        "plugin": manifest.get("plugin"),
+        "model_config": model_cfg.model_dump(mode="json"),
+        "train_config": train_cfg.model_dump(mode="json"),
+        "data": {"name": info.name, "shape": list(info.shape), "num_classes": info.num_classes, "source": data.source, "embedded": data.embedded},
+        "conditioning": net.conditioning,
+        "versions": manifest.get("versions"),
+    }
+    reporter.message(f"training {spec.name} on {data.name} ({data.source}) on {describe_device(device)} -> {run.path}")
+    trainer = Trainer(net, train_cfg, data, run, device, meta, reporter, on_step=on_step)
+    return trainer.fit(resume=ckpt)
+
+
+def _manifest(spec, train_cfg: TrainConfig, data, device: torch.device, monitor: str) -> dict[str, Any]:
+    owner = get_plugin_manager().registries["models"].owner(spec.name)
+    return {
+        "model": spec.name,
+        "plugin": {"name": owner.name, "package": owner.package, "version": owner.version},
+        "dataset": data.name,
+        "data_source": data.source,
+        "embedded_data": data.embedded,
+        "epochs": train_cfg.epochs,
+        "seed": train_cfg.seed,
+        "device": describe_device(device),
+        "monitor": monitor,
+        "created": time.strftime("%Y-%m-%dT%H:%M:%S"),
+        "command": " ".join(sys.argv),
+        "git_commit": _git_commit(),
+        "versions": {"genkit": _genkit_version(), "torch": torch.__version__, "python": platform.python_version(), spec.name: owner.version},
+    }
+
+
+def _git_commit() -> str | None:
+    try:
+        out = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True, timeout=5)
+        return out.stdout.strip() or None if out.returncode == 0 else None
+    except (OSError, subprocess.SubprocessError):
+        return None
+
+
+def _genkit_version() -> str:
+    from ..plugins import _version
+
+    return _version()

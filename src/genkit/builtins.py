@@ -1,0 +1,27 @@
+"""What genkit itself registers through its own hooks: datasets, likelihood metrics, the prior sampler.
+
+No model is registered here: every model family comes from a plugin.
+"""
+
+from .data.datasets import BUILTIN_DATASETS
+from .evaluation import NegativeELBO, NegativeLogLikelihood
+from .hookspecs import hookimpl
+from .sampling import PriorSampler
+
+
+@hookimpl
+def register_datasets(register):
+    for spec in BUILTIN_DATASETS:
+        register(spec)
+
+
+@hookimpl
+def register_evaluators(register):
+    register(NegativeELBO())
+    register(NegativeLogLikelihood("nll"))
+    register(NegativeLogLikelihood("bpd"))
+
+
+@hookimpl
+def register_samplers(register):
+    register(PriorSampler())

@@ -1,0 +1,130 @@
+"""Evaluators: metrics computed over a dataset, for any model with the capability they need."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Callable, Iterator
+
+import torch
+
+from .capabilities import BoundModel, LikelihoodModel
+from .model import Batch
+
+LN2 = math.log(2.0)
+
+
+@dataclass
+class EvalContext:
+    """What an evaluator works on.
+
+    Args:
+        model: the model, in eval mode, on ``device``.
+        x, y: the images (uint8, on the device) and labels to evaluate on.
+        dataset: name of the dataset ``x`` comes from.
+        batch_size: examples per forward pass.
+        samples: importance or dequantization samples for likelihood estimates (None: the model's default).
+        seed: seed of any randomness (test-time binarization, noise), so scores repeat.
+        advance: progress callback, called with the number of examples done.
+    """
+
+    model: torch.nn.Module
+    x: torch.Tensor
+    y: torch.Tensor | None
+    dataset: str
+    batch_size: int = 500
+    samples: int | None = None
+    seed: int = 0
+    advance: Callable[[int], None] = lambda n: None
+    extra: dict = field(default_factory=dict)
+
+    def batches(self, x: torch.Tensor | None = None, y: torch.Tensor | None = None, batch_size: int | None = None) -> Iterator[Batch]:
+        """Prepared batches in a fixed order with a fixed generator: the same
+        test-time randomness (binarization, dequantization) on every call."""
+        x = self.x if x is None else x
+        y = self.y if x is self.x and y is None else y
+        bs = batch_size or self.batch_size
+        generator = torch.Generator(device=x.device).manual_seed(self.seed)
+        for i in range(0, x.shape[0], bs):
+            raw = Batch(x=x[i : i + bs], y=None if y is None else y[i : i + bs])
+            yield self.model.prepare_batch(raw, train=False, generator=generator)
+
+
+@dataclass
+class EvalResult:
+    """Scalar metrics, optional per-example values (for histograms) and notes."""
+
+    metrics: dict[str, float]
+    per_example: dict[str, torch.Tensor] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+
+
+class Evaluator:
+    """A metric over a dataset. Subclasses set ``name`` and implement :meth:`evaluate`."""
+
+    name: str = ""
+    description: str = ""
+    #: Capability protocols the model must implement.
+    requires: tuple[type, ...] = ()
+    #: What a model lacking the capability is told.
+    missing: str = ""
+
+    def unsupported_reason(self, model) -> str | None:
+        """Why ``model`` cannot be scored with this metric, or None if it can."""
+        for proto in self.requires:
+            if not isinstance(model, proto):
+                return self.missing or f"metric '{self.name}' needs {proto.__name__}"
+        return None
+
+    def evaluate(self, ctx: EvalContext) -> EvalResult:
+        raise NotImplementedError
+
+
+def bits_per_dim(nats: torch.Tensor, model) -> torch.Tensor:
+    """Nats per example to bits per dimension of the data the model describes."""
+    dims = getattr(model, "likelihood_dims", None) or model.data_info.dims
+    return nats / (dims * LN2)
+
+
+class NegativeELBO(Evaluator):
+    name = "elbo"
+    description = "negative evidence lower bound on the test split, in nats (and as bits per dimension)"
+    requires = (BoundModel,)
+    missing = "this model has no evidence lower bound (it is not a VAE-style model)"
+
+    @torch.no_grad()
+    def evaluate(self, ctx: EvalContext) -> EvalResult:
+        values = []
+        for batch in ctx.batches():
+            values.append(-ctx.model.elbo(batch))
+            ctx.advance(len(batch))
+        neg = torch.cat(values)
+        return EvalResult(
+            metrics={"neg_elbo_nats": neg.mean().item(), "neg_elbo_bpd": bits_per_dim(neg, ctx.model).mean().item()},
+            per_example={"neg_elbo_nats": neg.cpu()},
+        )
+
+
+class NegativeLogLikelihood(Evaluator):
+    """Exact (flows) or importance-weighted (VAEs) negative log-likelihood and bits per dimension."""
+
+    description = "negative log-likelihood on the test split in nats and bits per dimension"
+    requires = (LikelihoodModel,)
+    missing = "this model has no likelihood"
+
+    def __init__(self, name: str):
+        self.name = name
+
+    @torch.no_grad()
+    def evaluate(self, ctx: EvalContext) -> EvalResult:
+        samples = ctx.samples or getattr(ctx.model, "likelihood_samples", 1)
+        values = []
+        for batch in ctx.batches():
+            values.append(-ctx.model.log_likelihood(batch, samples))
+            ctx.advance(len(batch))
+        nll = torch.cat(values)
+        bpd = bits_per_dim(nll, ctx.model)
+        return EvalResult(
+            metrics={"nll_nats": nll.mean().item(), "bpd": bpd.mean().item(), "bpd_stderr": (bpd.std() / math.sqrt(bpd.numel())).item(), "samples": samples},
+            per_example={"nll_nats": nll.cpu(), "bpd": bpd.cpu()},
+        )

@@ -1,0 +1,38 @@
+"""The plugin contract: the hooks a genkit plugin may implement.
+
+A plugin is a module registered under the ``genkit`` entry-point group that
+implements any of these hooks with ``@genkit.hookimpl``. Each hook receives a
+``register`` callback, so genkit decides how names, aliases and clashes are
+handled. pluggy lets an implementation take fewer arguments than the spec, so
+new arguments can be added without breaking older plugins.
+"""
+
+import pluggy
+
+#: Version of this hook specification. Bumped on additions (minor) and on
+#: incompatible changes (major); a plugin may declare the major version it was
+#: written for as ``GENKIT_HOOKS = 1`` at module level.
+HOOK_SPEC_VERSION = "1.0"
+
+hookspec = pluggy.HookspecMarker("genkit")
+hookimpl = pluggy.HookimplMarker("genkit")
+
+
+@hookspec
+def register_models(register):
+    """Register model families: ``register(ModelSpec(...))``."""
+
+
+@hookspec
+def register_evaluators(register):
+    """Register metrics: ``register(evaluator)`` with an :class:`genkit.Evaluator`."""
+
+
+@hookspec
+def register_datasets(register):
+    """Register datasets: ``register(DatasetSpec(...))``."""
+
+
+@hookspec
+def register_samplers(register):
+    """Register sampling methods: ``register(sampler)`` with a :class:`genkit.Sampler`."""

@@ -1,0 +1,167 @@
+"""The model interface every genkit model family implements.
+
+A model is an ``nn.Module`` (a :class:`GenerativeModel`) plus a
+:class:`ModelSpec` that tells genkit its name, its pydantic config and how to
+build it. Training is expressed as a list of :class:`Update` steps, each an
+optimizer paired with an objective that returns named :class:`LossTerms`, so a
+VAE (one optimizer) and a GAN (two, alternating) go through the same loop.
+
+What a model can do beyond training is declared by implementing the protocols
+in :mod:`genkit.capabilities` (a latent space, a likelihood, a bound, an
+encoder); the CLI asks for a capability, never for a model by name.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Callable, Protocol
+
+import torch
+from pydantic import BaseModel
+from torch import nn
+
+
+@dataclass
+class Batch:
+    """One batch of examples as a model consumes it.
+
+    Args:
+        x: images, ``[B, C, H, W]``; raw ``uint8`` straight from the dataset,
+            then whatever :meth:`GenerativeModel.prepare_batch` makes of them.
+        y: integer class labels ``[B]``, when the dataset has them.
+        condition: what a conditional model is given (a label, a partial image).
+    """
+
+    x: torch.Tensor
+    y: torch.Tensor | None = None
+    condition: torch.Tensor | None = None
+
+    def __len__(self) -> int:
+        return self.x.shape[0]
+
+
+@dataclass(frozen=True)
+class DataInfo:
+    """What a model needs to know about its data to build itself."""
+
+    name: str
+    shape: tuple[int, int, int]  # (channels, height, width)
+    num_classes: int | None = None
+
+    @property
+    def dims(self) -> int:
+        c, h, w = self.shape
+        return c * h * w
+
+
+@dataclass
+class LossTerms:
+    """An objective's result for one batch.
+
+    ``loss`` is the scalar the optimizer minimises; ``terms`` are named scalars
+    (batch means, in nats where they are log-likelihoods) that genkit logs per
+    epoch. Terms are tensors so that logging never forces a host sync.
+    """
+
+    loss: torch.Tensor
+    terms: dict[str, torch.Tensor] = field(default_factory=dict)
+
+
+class Objective(Protocol):
+    """A loss over a batch: ``objective(batch) -> LossTerms``."""
+
+    def __call__(self, batch: Batch) -> LossTerms: ...
+
+
+@dataclass
+class Update:
+    """One optimizer step of a training iteration.
+
+    Args:
+        optimizer: name of an optimizer from :meth:`GenerativeModel.configure_optimizers`.
+        objective: the loss to minimise with that optimizer.
+        repeats: how many steps of this update each iteration takes (a GAN's
+            discriminator steps per generator step).
+    """
+
+    optimizer: str
+    objective: Objective
+    repeats: int = 1
+
+
+class GenerativeModel(nn.Module):
+    """Base class of every genkit model.
+
+    Subclasses define their networks in ``__init__`` and implement
+    :meth:`updates`. Everything else has a sensible default.
+    """
+
+    #: Name of the logged term (lower is better) whose validation value picks
+    #: the best checkpoint.
+    monitor: str = "loss"
+    #: What the model is conditioned on: ``None``, ``"label"``, or a model-specific kind.
+    conditioning: str | None = None
+
+    def __init__(self, config: BaseModel, data: DataInfo):
+        super().__init__()
+        self.config = config
+        self.data_info = data
+
+    # -- training ------------------------------------------------------------
+    def prepare_batch(self, batch: Batch, *, train: bool, generator: torch.Generator | None = None) -> Batch:
+        """Turn raw ``uint8`` images into what the objectives consume, on the device.
+
+        Called once per batch, vectorised. ``generator`` is set when the result
+        must be reproducible (evaluation); training uses the global RNG, whose
+        state checkpoints save. The default scales pixels to [0, 1].
+        """
+        return Batch(x=batch.x.float().div_(255.0), y=batch.y, condition=batch.condition)
+
+    def updates(self) -> list[Update]:
+        """The optimizer steps of one training iteration, in order."""
+        raise NotImplementedError
+
+    def configure_optimizers(self, lr: float) -> dict[str, torch.optim.Optimizer]:
+        """Optimizers by name; the default is one Adam over all parameters."""
+        from .training.optim import adam
+
+        return {"model": adam(self.parameters(), lr=lr)}
+
+    def validation_terms(self, batch: Batch) -> dict[str, torch.Tensor]:
+        """Named terms on held-out data (no gradients); defaults to every objective's terms."""
+        terms: dict[str, torch.Tensor] = {}
+        for update in self.updates():
+            result = update.objective(batch)
+            terms.update(result.terms)
+            terms.setdefault(f"loss_{update.optimizer}", result.loss.detach())
+        return terms
+
+    def on_train_start(self, batch: Batch) -> None:
+        """Called once before the first step of a fresh run with a prepared batch
+        (data-dependent initialisation, such as actnorm, goes here)."""
+
+    # -- description ---------------------------------------------------------
+    def describe(self) -> dict[str, Any]:
+        """A few facts for ``genkit info``; extend in subclasses."""
+        return {"parameters": sum(p.numel() for p in self.parameters())}
+
+
+@dataclass
+class ModelSpec:
+    """How a plugin registers a model family.
+
+    Args:
+        name: what users type (``genkit train NAME``).
+        config: the pydantic model of this family's settings (unknown keys must be errors).
+        build: ``build(config, data_info) -> GenerativeModel``.
+        description: one line for ``genkit plugins``.
+        train_defaults: overrides of :class:`genkit.TrainConfig` defaults (lr, batch size, ...).
+        default_metrics: what ``genkit score`` computes when no ``--metric`` is given.
+    """
+
+    name: str
+    config: type[BaseModel]
+    build: Callable[[Any, DataInfo], GenerativeModel]
+    description: str = ""
+    train_defaults: dict[str, Any] = field(default_factory=dict)
+    default_metrics: tuple[str, ...] = ()

@@ -1,0 +1,107 @@
+"""Pictures: sample grids, training curves, image strips and histograms as PNG files."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Sequence
+
+import matplotlib
+
+matplotlib.use("Agg")  # files only; no display is needed or wanted
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import torch  # noqa: E402
+
+
+def tile(images: torch.Tensor, nrow: int | None = None, pad: int = 1) -> np.ndarray:
+    """``[N, C, H, W]`` in [0, 1] to one ``[rows*H, nrow*W(, C)]`` array with a thin border."""
+    images = images.detach().float().clamp(0, 1).cpu()
+    n, c, h, w = images.shape
+    nrow = nrow or math.ceil(math.sqrt(n))
+    rows = math.ceil(n / nrow)
+    canvas = torch.ones(c, rows * (h + pad) + pad, nrow * (w + pad) + pad)
+    for i in range(n):
+        r, col = divmod(i, nrow)
+        canvas[:, pad + r * (h + pad) : pad + r * (h + pad) + h, pad + col * (w + pad) : pad + col * (w + pad) + w] = images[i]
+    array = canvas.permute(1, 2, 0).numpy()
+    return array[..., 0] if c == 1 else array
+
+
+def _show(ax, array: np.ndarray) -> None:
+    ax.imshow(array, cmap="gray" if array.ndim == 2 else None, vmin=0, vmax=1, interpolation="nearest")
+    ax.set_xticks([])
+    ax.set_yticks([])
+
+
+def save_grid(images: torch.Tensor, path: str | Path, title: str | None = None, nrow: int | None = None) -> Path:
+    """A square-ish grid of images."""
+    array = tile(images, nrow)
+    size = max(3.0, min(12.0, array.shape[1] / 40))
+    fig, ax = plt.subplots(figsize=(size, size * array.shape[0] / array.shape[1] + (0.4 if title else 0)))
+    _show(ax, array)
+    if title:
+        ax.set_title(title, fontsize=10)
+    return _save(fig, path)
+
+
+def save_rows(rows: Sequence[torch.Tensor], path: str | Path, labels: Sequence[str] | None = None, title: str | None = None) -> Path:
+    """Rows of images (an interpolation, a completion figure), each row labelled on the left."""
+    ncol = max(r.shape[0] for r in rows)
+    fig, axes = plt.subplots(len(rows), 1, figsize=(max(4.0, 0.9 * ncol), 1.0 * len(rows) + (0.5 if title else 0.1)), squeeze=False)
+    for i, (ax, row) in enumerate(zip(axes[:, 0], rows)):
+        _show(ax, tile(row, nrow=ncol))
+        if labels:
+            ax.set_ylabel(labels[i], rotation=0, ha="right", va="center", fontsize=9)
+    if title:
+        fig.suptitle(title, fontsize=10)
+    return _save(fig, path)
+
+
+def save_curves(metrics: list[dict], path: str | Path, title: str = "") -> Path:
+    """Every logged term per epoch, training and validation, one panel per term."""
+    terms = sorted({k for m in metrics for k in (*m.get("train", {}), *m.get("val", {}))})
+    cols = min(3, max(1, len(terms)))
+    rows = math.ceil(len(terms) / cols) or 1
+    fig, axes = plt.subplots(rows, cols, figsize=(4.2 * cols, 3.0 * rows), squeeze=False)
+    epochs = [m["epoch"] for m in metrics]
+    for ax, term in zip(axes.flat, terms):
+        for split, style in (("train", "-"), ("val", "--")):
+            ys = [m.get(split, {}).get(term, np.nan) for m in metrics]
+            if not all(np.isnan(ys)):
+                ax.plot(epochs, ys, style, marker="." if len(epochs) < 30 else None, label=split)
+        ax.set_title(term, fontsize=10)
+        ax.set_xlabel("epoch")
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=8)
+    for ax in list(axes.flat)[len(terms) :]:
+        ax.axis("off")
+    if title:
+        fig.suptitle(title, fontsize=11)
+    return _save(fig, path)
+
+
+def save_histograms(values: dict[str, np.ndarray], path: str | Path, xlabel: str, title: str = "") -> Path:
+    """Overlaid histograms of several named samples (for example bpd of two datasets)."""
+    fig, ax = plt.subplots(figsize=(6.4, 4.0))
+    finite = np.concatenate([v[np.isfinite(v)] for v in values.values()])
+    bins = np.linspace(finite.min(), finite.max(), 60) if finite.size else 30
+    for name, v in values.items():
+        ax.hist(v[np.isfinite(v)], bins=bins, alpha=0.55, density=True, label=f"{name} (mean {np.nanmean(v):.3f})")
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel("density")
+    ax.legend(fontsize=9)
+    if title:
+        ax.set_title(title, fontsize=10)
+    return _save(fig, path)
+
+
+def _save(fig, path: str | Path) -> Path:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.tight_layout()
+    tmp = path.with_name(f".{path.stem}.tmp.png")
+    fig.savefig(tmp, dpi=110)
+    plt.close(fig)
+    tmp.replace(path)
+    return path

@@ -1,0 +1,174 @@
+"""Run directories: where a training run keeps its config, metrics, pictures and checkpoints.
+
+Layout of a run::
+
+    RUN/config.json        resolved model and training config
+    RUN/manifest.json      versions, seed, device, data source, git commit
+    RUN/metrics.jsonl      one line per epoch
+    RUN/*.png              curves, sample grids and what later commands draw
+    RUN/checkpoints/last.safetensors  latest state (also after Ctrl-C)
+    RUN/checkpoints/best.safetensors  best validation score so far
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from .errors import RunNotFoundError
+
+RUNS_ENV = "GENKIT_RUNS_DIR"
+
+
+def runs_root() -> Path:
+    """Where runs go by default: ``GENKIT_RUNS_DIR`` or ``./runs``."""
+    return Path(os.environ.get(RUNS_ENV) or "runs")
+
+
+def write_text_atomic(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    with os.fdopen(fd, "w") as f:
+        f.write(text)
+    os.replace(tmp, path)
+
+
+@dataclass
+class Run:
+    """A run directory."""
+
+    path: Path
+
+    @classmethod
+    def create(cls, model_name: str, out: str | Path | None = None) -> "Run":
+        if out is not None:
+            path = Path(out)
+            if path.exists() and any(path.iterdir()):
+                raise RunNotFoundError(f"output directory {path} already exists and is not empty (use --resume to continue a run)")
+        else:
+            stamp = time.strftime("%Y%m%d-%H%M%S")
+            path = runs_root() / f"{model_name}-{stamp}"
+            n = 1
+            while path.exists():
+                n += 1
+                path = runs_root() / f"{model_name}-{stamp}-{n}"
+        path.mkdir(parents=True, exist_ok=True)
+        return cls(path)
+
+    # -- files ----------------------------------------------------------------
+    @property
+    def checkpoints(self) -> Path:
+        return self.path / "checkpoints"
+
+    @property
+    def last_checkpoint(self) -> Path:
+        return self.checkpoints / "last.safetensors"
+
+    @property
+    def best_checkpoint(self) -> Path:
+        return self.checkpoints / "best.safetensors"
+
+    def file(self, name: str) -> Path:
+        return self.path / name
+
+    def write_json(self, name: str, data: Any) -> None:
+        write_text_atomic(self.path / name, json.dumps(data, indent=2, default=str) + "\n")
+
+    def read_json(self, name: str, default: Any = None) -> Any:
+        p = self.path / name
+        if not p.is_file():
+            return default
+        try:
+            return json.loads(p.read_text())
+        except json.JSONDecodeError:
+            return default
+
+    # -- metrics --------------------------------------------------------------
+    def read_metrics(self) -> list[dict[str, Any]]:
+        p = self.path / "metrics.jsonl"
+        if not p.is_file():
+            return []
+        rows = []
+        for line in p.read_text().splitlines():
+            try:
+                rows.append(json.loads(line))
+            except json.JSONDecodeError:
+                break  # a line cut short by a crash ends the readable history
+        return rows
+
+    def write_metrics(self, rows: list[dict[str, Any]]) -> None:
+        write_text_atomic(self.path / "metrics.jsonl", "".join(json.dumps(r) + "\n" for r in rows))
+
+    def append_score(self, record: dict[str, Any]) -> None:
+        scores = self.read_json("scores.json", default=[])
+        scores.append(record)
+        self.write_json("scores.json", scores)
+
+
+@dataclass
+class RunSummary:
+    path: Path
+    model: str
+    dataset: str
+    epochs_done: int
+    epochs: int
+    best: float | None
+    monitor: str
+    created: str
+    status: str
+
+
+def list_runs(root: Path | None = None, model: str | None = None) -> list[RunSummary]:
+    """Runs under ``root``, newest first."""
+    root = root or runs_root()
+    if not root.is_dir():
+        return []
+    found = []
+    for d in root.iterdir():
+        manifest = Run(d).read_json("manifest.json") if d.is_dir() else None
+        if not manifest or (model and manifest.get("model") != model):
+            continue
+        run = Run(d)
+        metrics = run.read_metrics()
+        monitor = manifest.get("monitor", "loss")
+        vals = [m.get("val", {}).get(monitor) for m in metrics if m.get("val", {}).get(monitor) is not None]
+        found.append(
+            RunSummary(
+                path=d,
+                model=manifest.get("model", "?"),
+                dataset=manifest.get("dataset", "?"),
+                epochs_done=len(metrics),
+                epochs=manifest.get("epochs", 0),
+                best=min(vals) if vals else None,
+                monitor=monitor,
+                created=manifest.get("created", ""),
+                status=(run.read_json("status.json") or {}).get("status", "unknown"),
+            )
+        )
+    return sorted(found, key=lambda r: (r.created, r.path.name), reverse=True)
+
+
+def resolve_target(target: str | Path) -> tuple[Run, Path]:
+    """A run directory, a checkpoint file, or a model name (its most recent run) to (run, checkpoint)."""
+    path = Path(target)
+    if path.is_file():
+        run_dir = path.parent.parent if path.parent.name == "checkpoints" else path.parent
+        return Run(run_dir), path
+    if path.is_dir():
+        run = Run(path)
+        for ckpt in (run.last_checkpoint, run.best_checkpoint):
+            if ckpt.is_file():
+                return run, ckpt
+        raise RunNotFoundError(f"{path} holds no checkpoint (expected {run.last_checkpoint})")
+    if os.sep not in str(target) and not str(target).endswith(".safetensors"):
+        runs = [r for r in list_runs(model=str(target)) if Run(r.path).last_checkpoint.is_file()]
+        if runs:
+            run = Run(runs[0].path)
+            return run, run.last_checkpoint
+        raise RunNotFoundError(f"no run directory, checkpoint or runs of a model named '{target}' (looked in {runs_root()})")
+    raise RunNotFoundError(f"no such run or checkpoint: {target}")

@@ -1,0 +1,80 @@
+"""Drawing from a model: prior samples, interpolation paths and 2-D latent grids."""
+
+from __future__ import annotations
+
+import math
+
+import torch
+from scipy.stats import norm
+
+from .capabilities import LatentModel
+from .errors import CapabilityError
+
+
+class Sampler:
+    """A way of drawing images from a model; plugins may register more."""
+
+    name: str = ""
+    description: str = ""
+
+    def sample(self, model, n: int, *, temperature: float = 1.0, condition: torch.Tensor | None = None, generator: torch.Generator | None = None) -> torch.Tensor:
+        raise NotImplementedError
+
+
+class PriorSampler(Sampler):
+    """Ancestral sampling: z ~ N(0, temperature^2 I), then decode."""
+
+    name = "prior"
+    description = "decode latent codes drawn from the prior, scaled by the temperature"
+
+    def sample(self, model, n, *, temperature=1.0, condition=None, generator=None):
+        z = prior_latents(model, n, temperature=temperature, generator=generator)
+        return model.decode(z, condition)
+
+
+def require_latent(model, what: str) -> None:
+    if not isinstance(model, LatentModel):
+        raise CapabilityError(f"{what} needs a model with a latent space; this model has none")
+
+
+def prior_latents(model, n: int, temperature: float = 1.0, generator: torch.Generator | None = None) -> torch.Tensor:
+    require_latent(model, "sampling from the prior")
+    device = next(model.parameters()).device
+    z = torch.randn((n, *model.latent_shape), generator=generator, device=generator.device if generator else device)
+    return (z * temperature).to(device)
+
+
+def lerp(z0: torch.Tensor, z1: torch.Tensor, steps: int) -> torch.Tensor:
+    """``steps`` points on the straight line from z0 to z1, ends included."""
+    t = torch.linspace(0, 1, steps, device=z0.device).view(-1, *([1] * z0.dim()))
+    return (1 - t) * z0 + t * z1
+
+
+def slerp(z0: torch.Tensor, z1: torch.Tensor, steps: int) -> torch.Tensor:
+    """Spherical interpolation, which keeps points at the norm typical of a Gaussian prior."""
+    a, b = z0.flatten(), z1.flatten()
+    omega = torch.arccos(torch.clamp(torch.dot(a / a.norm(), b / b.norm()), -1.0, 1.0))
+    if omega.abs() < 1e-6:
+        return lerp(z0, z1, steps)
+    t = torch.linspace(0, 1, steps, device=z0.device).view(-1, *([1] * z0.dim()))
+    return (torch.sin((1 - t) * omega) * z0 + torch.sin(t * omega) * z1) / torch.sin(omega)
+
+
+def interpolate(z0: torch.Tensor, z1: torch.Tensor, steps: int, method: str = "linear") -> torch.Tensor:
+    if method not in ("linear", "spherical"):
+        raise CapabilityError(f"unknown interpolation '{method}' (use linear or spherical)")
+    return (lerp if method == "linear" else slerp)(z0, z1, steps)
+
+
+def latent_grid(side: int, latent_shape: tuple[int, ...], dims: tuple[int, int] = (0, 1)) -> torch.Tensor:
+    """``side*side`` latent codes spanning two latent dimensions through the normal's
+    inverse CDF, so equal steps in the grid are equal steps of prior probability."""
+    size = math.prod(latent_shape)
+    if size < 2:
+        raise CapabilityError("a 2-D latent grid needs at least two latent dimensions")
+    values = torch.tensor(norm.ppf(torch.linspace(0.5 / side, 1 - 0.5 / side, side).numpy()), dtype=torch.float32)
+    z = torch.zeros(side * side, size)
+    ys, xs = torch.meshgrid(values.flip(0), values, indexing="ij")
+    z[:, dims[0]] = xs.reshape(-1)
+    z[:, dims[1]] = ys.reshape(-1)
+    return z.view(side * side, *latent_shape)

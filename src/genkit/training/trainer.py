@@ -1,0 +1,279 @@
+"""The training loop shared by every model.
+
+Data are uint8 tensors already on the training device. Each epoch draws one
+permutation from a generator seeded by (seed, epoch), so a run resumed
+mid-epoch sees the same order; each step gathers a batch by index, lets the
+model prepare it on the device (binarize, dequantize, rescale) and runs the
+model's updates in order. Logged terms stay on the device and are summed with
+tensor ops; the host waits for the device only every ``check_every`` steps (to
+catch a diverged loss) and once per epoch.
+"""
+
+from __future__ import annotations
+
+import math
+import signal
+import threading
+import time
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any, Callable
+
+import torch
+
+from ..config import TrainConfig
+from ..data import ImageDataset, split_validation
+from ..errors import DivergenceError, GenkitError
+from ..model import Batch, GenerativeModel
+from ..runs import Run
+from .reporting import Reporter
+from .state import Progress, load_model_weights, progress_of, restore_optimizers, restore_rng, save_training_checkpoint
+from ..checkpoint import Checkpoint
+
+
+class TrainingInterrupted(GenkitError):
+    """Training stopped on request (Ctrl-C) after saving a resumable checkpoint."""
+
+
+@dataclass
+class TrainResult:
+    run: Run
+    epochs: int
+    metrics: list[dict[str, Any]]
+
+
+class Trainer:
+    """Trains one model on one dataset into one run directory.
+
+    Args:
+        model: the model, already on ``device``.
+        cfg: the training settings.
+        data: the dataset (moved to ``device`` here).
+        run: where everything is written.
+        meta: metadata stored in every checkpoint (model name, configs, data info).
+        reporter: progress display.
+        on_step: called after every step with the trainer (tests use it to interrupt).
+    """
+
+    def __init__(self, model: GenerativeModel, cfg: TrainConfig, data: ImageDataset, run: Run, device: torch.device, meta: dict[str, Any], reporter: Reporter, on_step: Callable[["Trainer"], None] | None = None):
+        self.model, self.cfg, self.run, self.device, self.meta = model, cfg, run, device, meta
+        self.reporter = reporter
+        self.on_step = on_step
+        self.data = data.to(device)
+        self.split = split_validation(self.data, cfg.val_size)
+        self.optimizers = model.configure_optimizers(cfg.lr)
+        self.updates = model.updates()
+        self.progress = Progress()
+        self.stop_requested = False
+        self._term_names: list[str] | None = None
+
+    # -- public ---------------------------------------------------------------
+    def fit(self, resume: Checkpoint | None = None) -> TrainResult:
+        cfg = self.cfg
+        metrics = self.run.read_metrics()
+        partial: tuple[torch.Tensor, int] | None = None
+        if resume is not None:
+            self._restore(resume)
+            metrics = metrics[: self.progress.epoch]
+            if "state/epoch_sums" in resume.tensors:
+                partial = (resume.tensors["state/epoch_sums"].to(self.device), int(resume.meta.get("epoch_count", 0)))
+            self._term_names = resume.meta.get("term_names")
+        else:
+            torch.manual_seed(cfg.seed)
+            self._data_init()
+            self._save_grid("samples_start.png", "before training")
+        self._set_status("running")
+        with self._interruptible():
+            for epoch in range(self.progress.epoch, cfg.epochs):
+                row = self._train_epoch(epoch, partial)
+                partial = None
+                metrics.append(row)
+                self.run.write_metrics(metrics)
+                self._end_of_epoch(epoch, metrics)
+                if self.stop_requested:
+                    self._interrupt(at_epoch_end=True)
+        self._set_status("finished")
+        return TrainResult(self.run, cfg.epochs, metrics)
+
+    # -- one epoch ------------------------------------------------------------
+    def _train_epoch(self, epoch: int, partial: tuple[torch.Tensor, int] | None) -> dict[str, Any]:
+        cfg, model = self.cfg, self.model
+        x, y = self.split.train_x, self.split.train_y
+        n = x.shape[0]
+        steps = math.ceil(n / cfg.batch_size)
+        order = torch.randperm(n, generator=torch.Generator().manual_seed(cfg.seed * 1_000_003 + epoch)).to(self.device)
+        sums, count = partial if partial is not None else (None, 0)
+        start_step = self.progress.step
+        model.train()
+        self.reporter.epoch_start(epoch + 1, cfg.epochs, steps, start_step)
+        started = time.perf_counter()
+        for step in range(start_step, steps):
+            idx = order[step * cfg.batch_size : (step + 1) * cfg.batch_size]
+            raw = Batch(x=x[idx], y=None if y is None else y[idx])
+            batch = model.prepare_batch(raw, train=True)
+            values = self._step(batch)
+            sums = values * len(idx) if sums is None else sums.add_(values, alpha=len(idx))
+            count += len(idx)
+            self.progress.step = step + 1
+            self.progress.global_step += 1
+            if (step + 1) % cfg.check_every == 0:
+                self._check_finite(values, epoch, step)
+            self.reporter.advance(1)
+            if self.on_step is not None:
+                self.on_step(self)
+            if self.stop_requested and step + 1 < steps:
+                self._interrupt(epoch_sums=sums, epoch_count=count)
+        seconds = time.perf_counter() - started
+        train_terms = self._named(sums / max(count, 1))
+        self._check_finite(sums / max(count, 1), epoch, steps - 1)
+        val_terms = self._validate()
+        self.progress.epoch, self.progress.step = epoch + 1, 0
+        done = count - (start_step * cfg.batch_size if partial is None else 0)
+        row = {"epoch": epoch + 1, "train": train_terms, "val": val_terms, "seconds": round(seconds, 3), "images_per_second": round(max(done, 0) / seconds, 1) if seconds > 0 else None}
+        self.reporter.epoch_end(row, model.monitor)
+        return row
+
+    def _step(self, batch: Batch) -> torch.Tensor:
+        """All of one iteration's updates; returns the logged terms as one tensor."""
+        logged = []
+        for update in self.updates:
+            opt = self.optimizers[update.optimizer]
+            for _ in range(update.repeats):
+                opt.zero_grad(set_to_none=True)
+                result = update.objective(batch)
+                result.loss.backward()
+                opt.step()
+            logged.append(result)
+        if self._term_names is None:
+            self._term_names = [name for r in logged for name in r.terms]
+        return torch.stack([t.detach().float() for r in logged for t in r.terms.values()])
+
+    @torch.no_grad()
+    def _validate(self) -> dict[str, float]:
+        if self.split.val_x.shape[0] == 0:
+            return {}
+        self.model.eval()
+        sums: dict[str, torch.Tensor] = {}
+        n = 0
+        generator = torch.Generator(device=self.device).manual_seed(self.cfg.seed)
+        with _isolated_rng(self.device, self.cfg.seed):
+            for i in range(0, self.split.val_x.shape[0], 1000):
+                raw = Batch(x=self.split.val_x[i : i + 1000], y=None if self.split.val_y is None else self.split.val_y[i : i + 1000])
+                batch = self.model.prepare_batch(raw, train=False, generator=generator)
+                for k, v in self.model.validation_terms(batch).items():
+                    sums[k] = sums.get(k, 0) + v.float() * len(batch)
+                n += len(batch)
+        self.model.train()
+        return {k: float(v / n) for k, v in sums.items()}
+
+    # -- checks, checkpoints, pictures ---------------------------------------------
+    def _named(self, values: torch.Tensor) -> dict[str, float]:
+        return {k: float(v) for k, v in zip(self._term_names or [], values.tolist())}
+
+    def _check_finite(self, values: torch.Tensor, epoch: int, step: int) -> None:
+        bad = ~torch.isfinite(values) | (values.abs() > self.cfg.divergence_threshold)
+        if not bool(bad.any()):
+            return
+        names = self._term_names or []
+        i = int(bad.nonzero()[0])
+        what = f"{names[i] if i < len(names) else 'a loss term'} = {values[i].item():.4g}"
+        last = self.run.last_checkpoint
+        kept = f"the last good checkpoint is {last} (epoch {self.progress.epoch})" if last.is_file() else "no checkpoint was written before it"
+        self._set_status("diverged", reason=what)
+        raise DivergenceError(f"training diverged at epoch {epoch + 1}, step {step + 1} ({what}); {kept}. Try a lower --lr.")
+
+    def _end_of_epoch(self, epoch: int, metrics: list[dict[str, Any]]) -> None:
+        row = metrics[-1]
+        scores = row["val"] or row["train"]
+        value = scores.get(self.model.monitor)
+        improved = value is not None and (self.progress.best is None or value < self.progress.best)
+        if improved:
+            self.progress.best = value
+        self._save(self.run.last_checkpoint)
+        if improved:
+            self._save(self.run.best_checkpoint)
+        from ..plots import save_curves
+
+        save_curves(metrics, self.run.file("curves.png"), title=f"{self.meta['model']} on {self.meta['data']['name']}")
+        epochs = self.cfg.epochs
+        if epochs > 2 and epoch + 1 == epochs // 2:
+            self._save_grid(f"samples_epoch{epoch + 1}.png", f"after epoch {epoch + 1} of {epochs}")
+        if epoch + 1 == epochs:
+            self._save_grid("samples_end.png", f"after {epochs} epochs")
+
+    def _save(self, path, extra: dict[str, torch.Tensor] | None = None, **meta) -> None:
+        meta = {**self.meta, "term_names": self._term_names, **meta}
+        save_training_checkpoint(path, self.model, self.optimizers, self.progress, meta, extra, self.device)
+
+    def _save_grid(self, name: str, when: str) -> None:
+        from ..sampling import PriorSampler, require_latent
+
+        try:
+            require_latent(self.model, "")
+        except GenkitError:
+            return  # a model that cannot sample gets no grids
+        n = self.cfg.grid_samples
+        self.model.eval()
+        with torch.no_grad(), _isolated_rng(self.device, self.cfg.seed):
+            gen = torch.Generator(device=self.device).manual_seed(self.cfg.seed)
+            condition = None
+            if self.model.conditioning == "label" and self.data.num_classes:
+                condition = torch.arange(n, device=self.device) % self.data.num_classes
+            images = PriorSampler().sample(self.model, n, generator=gen, condition=condition)
+        self.model.train()
+        from ..plots import save_grid
+
+        save_grid(images, self.run.file(name), title=f"{self.meta['model']} samples, {when}")
+
+    def _data_init(self) -> None:
+        x = self.split.train_x[: min(512, self.split.train_x.shape[0])]
+        batch = self.model.prepare_batch(Batch(x=x, y=None if self.split.train_y is None else self.split.train_y[: x.shape[0]]), train=True)
+        with torch.no_grad():
+            self.model.on_train_start(batch)
+
+    def _restore(self, ckpt: Checkpoint) -> None:
+        load_model_weights(self.model, ckpt)
+        restore_optimizers(self.optimizers, ckpt)
+        restore_rng(ckpt, self.device)
+        self.progress = progress_of(ckpt)
+
+    # -- interruption ---------------------------------------------------------------
+    def _interrupt(self, epoch_sums: torch.Tensor | None = None, epoch_count: int = 0, at_epoch_end: bool = False) -> None:
+        extra = {} if epoch_sums is None else {"state/epoch_sums": epoch_sums}
+        self._save(self.run.last_checkpoint, extra=extra, epoch_count=epoch_count, interrupted=True)
+        self._set_status("interrupted")
+        where = f"after epoch {self.progress.epoch}" if at_epoch_end else f"in epoch {self.progress.epoch + 1} at step {self.progress.step}"
+        raise TrainingInterrupted(f"interrupted {where}; state saved to {self.run.last_checkpoint}. Resume with: genkit train {self.meta['model']} --resume {self.run.path}")
+
+    @contextmanager
+    def _interruptible(self):
+        """Ctrl-C asks the loop to stop at the next step boundary; a second Ctrl-C stops at once."""
+        if threading.current_thread() is not threading.main_thread():
+            yield
+            return
+
+        def handler(signum, frame):
+            if self.stop_requested:
+                raise KeyboardInterrupt
+            self.stop_requested = True
+            self.reporter.message("stopping after this step and saving a checkpoint (Ctrl-C again to abort)...")
+
+        previous = signal.signal(signal.SIGINT, handler)
+        try:
+            yield
+        finally:
+            signal.signal(signal.SIGINT, previous)
+            self.reporter.close()
+
+    def _set_status(self, status: str, **extra) -> None:
+        self.run.write_json("status.json", {"status": status, "epoch": self.progress.epoch, "step": self.progress.step, **extra})
+
+
+@contextmanager
+def _isolated_rng(device: torch.device, seed: int):
+    """Run a block (validation, sample grids) with its own seeded RNG, leaving the
+    training RNG untouched so that grids and checks never change the training path."""
+    devices = [device] if device.type == "cuda" else []
+    with torch.random.fork_rng(devices=devices):
+        torch.manual_seed(seed)
+        yield
