@@ -185,6 +185,9 @@ def _progress() -> Progress:
 def main(argv: list[str] | None = None) -> None:
     """Entry point: run the app, turning genkit's own errors into one line and exit code 1."""
     try:
+        from .plugins import get_plugin_manager
+
+        get_plugin_manager().register_commands(app)
         app(args=argv, standalone_mode=False)
     except GenkitError as exc:
         err.print(f"[red]error:[/red] {exc}", highlight=False, soft_wrap=True)

@@ -36,3 +36,12 @@ def register_datasets(register):
 @hookspec
 def register_samplers(register):
     """Register sampling methods: ``register(sampler)`` with a :class:`genkit.Sampler`."""
+
+
+@hookspec
+def register_commands(cli):
+    """Add subcommands to the ``genkit`` command line: ``cli`` is its typer app.
+
+    Use this for what only your plugin does (training a judge, a special figure);
+    commands every model shares belong to genkit itself.
+    """

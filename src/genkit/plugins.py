@@ -162,6 +162,18 @@ class PluginManager:
             info.provides.setdefault(kind, []).append(name)
         return info
 
+    def register_commands(self, cli: Any) -> None:
+        """Let each working plugin add CLI commands; one that raises is marked broken."""
+        for info in [p for p in self.plugins if p.status == "ok" and "register_commands" in p.hooks]:
+            plugin = self.pm.get_plugin(info.name)
+            others = [p for p in self.pm.get_plugins() if p is not plugin]
+            try:
+                self.pm.subset_hook_caller("register_commands", remove_plugins=others)(cli=cli)
+            except Exception as exc:
+                self._mark_broken(info, f"register_commands raised {type(exc).__name__}: {exc}")
+            else:
+                info.provides.setdefault("commands", []).append("(cli)")
+
     def unregister_plugin(self, name: str) -> None:
         """Remove a plugin and everything it registered (for tests)."""
         plugin = self.pm.get_plugin(name)
