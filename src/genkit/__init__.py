@@ -4,7 +4,7 @@ The public API for plugin authors and notebook users. Importing genkit does no
 work: plugins load on first use.
 """
 
-from .api import LoadedModel, Picture, ScoreReport, info, interpolate, list_runs, load, manifold, plugins, sample, score, train
+from .api import LoadedModel, Picture, ScoreReport, info, interpolate, list_plugins, list_runs, load, manifold, sample, score, train
 from .capabilities import BoundModel, EncoderModel, LatentModel, LikelihoodModel
 from .config import TrainConfig
 from .data import DatasetSpec, ImageDataset, load_dataset
@@ -22,5 +22,5 @@ __all__ = [
     "GenerativeModel", "GenkitError", "HOOK_SPEC_VERSION", "ImageDataset", "LatentModel", "LikelihoodModel",
     "LoadedModel", "LossTerms", "ModelSpec", "Picture", "Sampler", "ScoreReport", "TrainConfig", "Update",
     "adam", "bits_per_dim", "hookimpl", "info", "interpolate", "list_runs", "load", "load_dataset", "manifold",
-    "plugins", "sample", "score", "train",
+    "list_plugins", "sample", "score", "train",
 ]

@@ -164,7 +164,7 @@ def runs(model: Optional[str] = typer.Option(None, "--model"), limit: int = type
 @app.command()
 def plugins(as_json: bool = typer.Option(False, "--json", help="print the report as JSON")):
     """List plugins, what each provides, and any that failed to load."""
-    report = api.plugins()
+    report = api.list_plugins()
     if as_json:
         out.print_json(json.dumps(report))
         return

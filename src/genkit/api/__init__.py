@@ -34,9 +34,9 @@ def info(target, device: str = "cpu") -> dict[str, Any]:
     }
 
 
-def plugins() -> list[dict[str, Any]]:
+def list_plugins() -> list[dict[str, Any]]:
     """The loaded plugins with what each provides and its status."""
     return [p.as_dict() for p in get_plugin_manager().plugins]
 
 
-__all__ = ["LoadedModel", "Picture", "ScoreReport", "info", "interpolate", "list_runs", "load", "manifold", "plugins", "resolve_config", "sample", "score", "train"]
+__all__ = ["LoadedModel", "Picture", "ScoreReport", "info", "interpolate", "list_runs", "load", "manifold", "list_plugins", "resolve_config", "sample", "score", "train"]

@@ -37,9 +37,12 @@ class TrainingInterrupted(GenkitError):
 
 @dataclass
 class TrainResult:
+    """The run directory, the per-epoch metrics and the trained model (in memory)."""
+
     run: Run
     epochs: int
     metrics: list[dict[str, Any]]
+    model: GenerativeModel
 
 
 class Trainer:
@@ -93,7 +96,8 @@ class Trainer:
                 if self.stop_requested:
                     self._interrupt(at_epoch_end=True)
         self._set_status("finished")
-        return TrainResult(self.run, cfg.epochs, metrics)
+        self.model.eval()
+        return TrainResult(self.run, cfg.epochs, metrics, self.model)
 
     # -- one epoch ------------------------------------------------------------
     def _train_epoch(self, epoch: int, partial: tuple[torch.Tensor, int] | None) -> dict[str, Any]:

@@ -1,0 +1,100 @@
+"""The command line: each user error is one line on stderr and exit code 1, never a traceback."""
+
+import json
+from importlib import metadata
+
+import pytest
+
+from genkit import plugins as plugins_module
+from genkit.cli import main
+
+
+def run(capsys, *args):
+    with pytest.raises(SystemExit) as exit_info:
+        main(list(args))
+        raise SystemExit(0)
+    captured = capsys.readouterr()
+    return exit_info.value.code, captured.out, captured.err
+
+
+def one_line_error(err: str) -> str:
+    lines = [line for line in err.strip().splitlines() if line.strip()]
+    assert "Traceback" not in err
+    assert lines and lines[0].startswith("error:"), err
+    return " ".join(lines)  # rich may wrap a long line in a narrow terminal
+
+
+def test_unknown_model(capsys):
+    code, _, err = run(capsys, "train", "nosuchmodel")
+    assert code == 1 and "unknown model 'nosuchmodel'" in one_line_error(err)
+
+
+@pytest.mark.parametrize(
+    "args, expected",
+    [
+        (["--set", "model.latent_dim=abc"], "model.latent_dim"),
+        (["--set", "model.latent_dims=2"], "model.latent_dims: unknown key"),
+        (["--epochs", "0"], "train.epochs"),
+        (["--set", "train.nope=1"], "train.nope: unknown key"),
+        (["--device", "cuda:7"], "cuda"),
+    ],
+)
+def test_bad_config_values(capsys, tiny, args, expected):
+    code, _, err = run(capsys, "train", "vae", "--dataset", tiny, *args)
+    assert code == 1 and expected in one_line_error(err)
+
+
+def test_bad_config_file(capsys, tmp_path):
+    cfg = tmp_path / "c.toml"
+    cfg.write_text('[model]\nname = "vae"\nhidden = "wide"\n')
+    code, _, err = run(capsys, "train", "--config", str(cfg))
+    assert code == 1 and "model.hidden" in one_line_error(err)
+    cfg.write_text("[model\n")
+    code, _, err = run(capsys, "train", "--config", str(cfg))
+    assert code == 1 and "not valid TOML" in one_line_error(err)
+    code, _, err = run(capsys, "train", "--config", str(tmp_path / "missing.toml"))
+    assert code == 1 and "config file not found" in one_line_error(err)
+
+
+def test_missing_run_and_bad_checkpoint(capsys, tmp_path):
+    code, _, err = run(capsys, "sample", "vae")
+    assert code == 1 and "no run directory, checkpoint or runs" in one_line_error(err)
+    bad = tmp_path / "model.safetensors"
+    bad.write_bytes(b"\x80\x04junk" * 10)
+    code, _, err = run(capsys, "sample", str(bad))
+    assert code == 1 and "never unpickles" in one_line_error(err)
+    code, _, err = run(capsys, "info", str(tmp_path / "nothing-here"))
+    assert code == 1 and "no such run or checkpoint" in one_line_error(err)
+
+
+def test_wrong_data_dir(capsys, tmp_path):
+    code, _, err = run(capsys, "train", "vae", "--data-dir", str(tmp_path / "nowhere"))
+    assert code == 1 and "does not exist" in one_line_error(err)
+
+
+class FakeEntryPoint:
+    def __init__(self, name, target):
+        self.name, self.value, self.dist, self._target = name, f"{name}_module", None, target
+
+    def load(self):
+        if isinstance(self._target, Exception):
+            raise self._target
+        return self._target
+
+
+def test_a_plugin_that_fails_to_import_is_reported_and_the_rest_load(capsys, monkeypatch):
+    real = list(plugins_module._entry_points())
+    broken = FakeEntryPoint("brokenplugin", ImportError("No module named 'missingdep'"))
+    monkeypatch.setattr(plugins_module, "_entry_points", lambda: [*real, broken])
+    code, out, _ = run(capsys, "plugins", "--json")
+    report = {p["name"]: p for p in json.loads(out)}
+    assert code == 0
+    assert report["brokenplugin"]["status"] == "broken" and "missingdep" in report["brokenplugin"]["error"]
+    assert report["vae"]["status"] == "ok" and report["vae"]["provides"]["models"] == ["vae"]
+    assert any(ep.name == "vae" for ep in real) and metadata.version("genkit-vae")
+
+
+def test_genkit_plugins_env_limits_what_loads(capsys, monkeypatch):
+    monkeypatch.setenv("GENKIT_PLUGINS", "")
+    code, _, err = run(capsys, "train", "vae")
+    assert code == 1 and "unknown model 'vae'" in one_line_error(err)
