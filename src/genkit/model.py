@@ -132,8 +132,7 @@ class GenerativeModel(nn.Module):
         terms: dict[str, torch.Tensor] = {}
         for update in self.updates():
             result = update.objective(batch)
-            terms.update(result.terms)
-            terms.setdefault(f"loss_{update.optimizer}", result.loss.detach())
+            terms.update(result.terms or {f"loss_{update.optimizer}": result.loss.detach()})
         return terms
 
     def on_train_start(self, batch: Batch) -> None:

@@ -1,0 +1,174 @@
+"""Training speed of `genkit train vae` against two plain PyTorch loops of the same model.
+
+Per round, interleaved, one 60,000-image MNIST epoch each (batch 128, Adam, dynamic binarization):
+
+  genkit    genkit.train("vae") with train.val_size=0 (the loop's own timing of its steps)
+  plain     (a) the same model as one in-memory float tensor, torch.bernoulli, default Adam, loss.item() per step
+  tutorial  (b) torchvision MNIST + ToTensor per item + DataLoader(shuffle=True), otherwise as (a)
+  ceiling   the forward and backward matrix multiplies of the model alone, same shapes, same number of steps
+
+Prints medians, the ratios (a)/genkit and (b)/genkit, the fraction of the matmul
+ceiling genkit reaches, and the peak resident memory of a one-epoch `genkit train vae`.
+
+    uv run python benchmarks/vae_speed.py --data-dir ../shared/data --rounds 5
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import json
+import resource
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+import genkit
+from genkit.training.reporting import Reporter
+
+BATCH = 128
+
+
+class PlainVAE(nn.Module):
+    """The model as a PyTorch tutorial writes it: two heads for mu and log variance."""
+
+    def __init__(self):
+        super().__init__()
+        self.fc1, self.fc21, self.fc22 = nn.Linear(784, 500), nn.Linear(500, 20), nn.Linear(500, 20)
+        self.fc3, self.fc4 = nn.Linear(20, 500), nn.Linear(500, 784)
+
+    def forward(self, x):
+        h = F.relu(self.fc1(x))
+        mu, logvar = self.fc21(h), self.fc22(h)
+        z = mu + torch.randn_like(mu) * torch.exp(0.5 * logvar)
+        return self.fc4(F.relu(self.fc3(z))), mu, logvar
+
+
+def plain_step(model, opt, x):
+    logits, mu, logvar = model(x)
+    loss = (F.binary_cross_entropy_with_logits(logits, x, reduction="sum") - 0.5 * (1 + logvar - mu.pow(2) - logvar.exp()).sum()) / x.shape[0]
+    opt.zero_grad()
+    loss.backward()
+    opt.step()
+    return loss.item()
+
+
+def plain_epoch(state, train):
+    model, opt = state
+    perm = torch.randperm(train.shape[0])
+    start = time.perf_counter()
+    total = 0.0
+    for i in range(0, train.shape[0], BATCH):
+        total += plain_step(model, opt, torch.bernoulli(train[perm[i : i + BATCH]]))
+    return time.perf_counter() - start
+
+
+def tutorial_epoch(state, loader):
+    model, opt = state
+    start = time.perf_counter()
+    for x, _ in loader:
+        plain_step(model, opt, torch.bernoulli(x.view(-1, 784)))
+    return time.perf_counter() - start
+
+
+def genkit_epoch(data_dir, workdir, i):
+    result = genkit.train(
+        "vae",
+        overrides={"train.data_dir": data_dir, "train.epochs": 1, "train.val_size": 0, "train.device": "cpu", "train.seed": i},
+        out=Path(workdir) / f"genkit-{i}",
+        reporter=Reporter(),
+    )
+    return result.metrics[0]["seconds"]
+
+
+def ceiling_epoch(steps):
+    """Only the matrix multiplies of one forward and backward pass per step, same shapes."""
+    x, w1, w2 = torch.rand(BATCH, 784), torch.randn(784, 500), torch.randn(500, 40)
+    w3, w4 = torch.randn(20, 500), torch.randn(500, 784)
+    start = time.perf_counter()
+    for _ in range(steps):
+        h = x @ w1
+        o = h @ w2
+        z = o[:, :20].contiguous()
+        h2 = z @ w3
+        y = h2 @ w4
+        _ = h2.t() @ y  # dW4
+        g2 = y @ w4.t()
+        _ = z.t() @ g2  # dW3
+        gz = g2 @ w3.t()
+        go = torch.cat([gz, gz], 1)
+        _ = h.t() @ go  # dW2
+        gh = go @ w2.t()
+        _ = x.t() @ gh  # dW1
+    return time.perf_counter() - start
+
+
+def tutorial_loader(data_dir, workdir):
+    """torchvision's MNIST reads the uncompressed IDX files: unpack a copy."""
+    from torchvision import datasets, transforms
+
+    raw = Path(workdir) / "tv" / "MNIST" / "raw"
+    raw.mkdir(parents=True)
+    for name in ("train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"):
+        with gzip.open(Path(data_dir) / "MNIST" / "raw" / f"{name}.gz") as src, open(raw / name, "wb") as dst:
+            shutil.copyfileobj(src, dst)
+    ds = datasets.MNIST(str(Path(workdir) / "tv"), train=True, download=False, transform=transforms.ToTensor())
+    return torch.utils.data.DataLoader(ds, batch_size=BATCH, shuffle=True)
+
+
+def peak_memory_mib(data_dir, workdir) -> float:
+    cmd = [sys.executable, "-m", "genkit", "train", "vae", "--epochs", "1", "--data-dir", data_dir, "--device", "cpu", "--out", str(Path(workdir) / "mem"), "--set", "train.val_size=0"]
+    subprocess.run(cmd, check=True, capture_output=True)
+    return resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--data-dir", required=True)
+    p.add_argument("--rounds", type=int, default=5)
+    p.add_argument("--json", default=None, help="also write the results here")
+    args = p.parse_args()
+    data_dir = str(Path(args.data_dir).resolve())
+    mnist = genkit.load_dataset("mnist", data_dir)
+    train = mnist.train_x.view(-1, 784).float() / 255
+    steps = -(-train.shape[0] // BATCH)
+    times = {"genkit": [], "plain": [], "tutorial": [], "ceiling": []}
+    with tempfile.TemporaryDirectory() as workdir:
+        loader = tutorial_loader(data_dir, workdir)
+        torch.manual_seed(0)
+        plain = (lambda m: (m, torch.optim.Adam(m.parameters(), lr=1e-3)))(PlainVAE())
+        tutorial = (lambda m: (m, torch.optim.Adam(m.parameters(), lr=1e-3)))(PlainVAE())
+        for i in range(args.rounds):
+            times["genkit"].append(genkit_epoch(data_dir, workdir, i))
+            times["plain"].append(plain_epoch(plain, train))
+            times["tutorial"].append(tutorial_epoch(tutorial, loader))
+            times["ceiling"].append(ceiling_epoch(steps))
+            print(f"round {i + 1}: " + ", ".join(f"{k} {v[-1]:.2f}s" for k, v in times.items()), flush=True)
+        memory = peak_memory_mib(data_dir, workdir)
+    med = {k: statistics.median(v) for k, v in times.items()}
+    result = {
+        "seconds_per_epoch_median": {k: round(v, 3) for k, v in med.items()},
+        "images_per_second": {k: round(train.shape[0] / v) for k, v in med.items()},
+        "speedup_vs_plain": round(med["plain"] / med["genkit"], 3),
+        "speedup_vs_tutorial": round(med["tutorial"] / med["genkit"], 3),
+        "fraction_of_matmul_ceiling": round(med["ceiling"] / med["genkit"], 3),
+        "peak_rss_mib_genkit_train": round(memory, 1),
+        "rounds": args.rounds,
+        "threads": torch.get_num_threads(),
+        "torch": torch.__version__,
+    }
+    print(json.dumps(result, indent=2))
+    if args.json:
+        Path(args.json).write_text(json.dumps(result, indent=2) + "\n")
+
+
+if __name__ == "__main__":
+    main()
