@@ -85,8 +85,8 @@ class Trainer:
             torch.manual_seed(cfg.seed)
             self._data_init()
             self._save_grid("samples_start.png", "before training")
-        self._set_status("running")
         with self._interruptible():
+            self._set_status("running")  # written once Ctrl-C is handled, so waiting on it is safe
             for epoch in range(self.progress.epoch, cfg.epochs):
                 row = self._train_epoch(epoch, partial)
                 partial = None
