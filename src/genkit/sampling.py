@@ -32,6 +32,26 @@ class PriorSampler(Sampler):
         return model.decode(z, condition)
 
 
+def grid_condition(model, n: int, images: torch.Tensor, labels: torch.Tensor | None, num_classes: int | None, generator: torch.Generator | None = None) -> tuple[int, torch.Tensor | None]:
+    """How many samples to draw for a training-time grid, and their condition.
+
+    A label-conditional model gets every class in turn. A model conditioned on
+    something derived from the image (an observed part of it) gets the
+    conditions of the first ``n`` of ``images`` as its own ``prepare_batch``
+    builds them, so the core needs to know nothing about that kind.
+    """
+    kind = getattr(model, "conditioning", None)
+    if kind is None:
+        return n, None
+    if kind == "label":
+        return n, (torch.arange(n, device=images.device) % num_classes) if num_classes else None
+    from .model import Batch
+
+    n = min(n, images.shape[0])
+    raw = Batch(x=images[:n], y=None if labels is None else labels[:n])
+    return n, model.prepare_batch(raw, train=False, generator=generator).condition
+
+
 def require_latent(model, what: str) -> None:
     if not isinstance(model, LatentModel):
         raise CapabilityError(f"{what} needs a model with a latent space; this model has none")

@@ -51,6 +51,8 @@ def load(target: str | Path, device: str = "auto") -> LoadedModel:
     dev = resolve_device(device)
     info = DataInfo(name=meta["data"]["name"], shape=tuple(meta["data"]["shape"]), num_classes=meta["data"].get("num_classes"))
     model = spec.build(validate(spec.config, meta["model_config"], "model"), info)
+    if meta.get("conditioning", model.conditioning) != model.conditioning:
+        raise CheckpointError(f"{path} was saved by a model conditioned on {meta['conditioning']!r}, but its config now builds one conditioned on {model.conditioning!r}")
     load_model_weights(model, ckpt)
     model.to(dev).eval()
     train_cfg = validate(TrainConfig, meta["train_config"], "train")

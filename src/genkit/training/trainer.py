@@ -210,7 +210,7 @@ class Trainer:
         save_training_checkpoint(path, self.model, self.optimizers, self.progress, meta, extra, self.device)
 
     def _save_grid(self, name: str, when: str) -> None:
-        from ..sampling import PriorSampler, require_latent
+        from ..sampling import PriorSampler, grid_condition, require_latent
 
         try:
             require_latent(self.model, "")
@@ -220,9 +220,9 @@ class Trainer:
         self.model.eval()
         with torch.no_grad(), _isolated_rng(self.device, self.cfg.seed):
             gen = torch.Generator(device=self.device).manual_seed(self.cfg.seed)
-            condition = None
-            if self.model.conditioning == "label" and self.data.num_classes:
-                condition = torch.arange(n, device=self.device) % self.data.num_classes
+            held_out = self.split.val_x if self.split.val_x.shape[0] else self.split.train_x
+            held_out_y = self.split.val_y if self.split.val_x.shape[0] else self.split.train_y
+            n, condition = grid_condition(self.model, n, held_out, held_out_y, self.data.num_classes, gen)
             images = PriorSampler().sample(self.model, n, generator=gen, condition=condition)
         self.model.train()
         from ..plots import save_grid
