@@ -82,11 +82,8 @@ def train(
         spec, model_cfg, train_cfg = resolve_config(model, config, overrides, sets)
 
     dist, device = distributed.setup(train_cfg.device, resolve_device)
-    try:
-        resolve_precision(train_cfg.precision, device)  # refuse bf16/fp16 off CUDA before anything is written
-        return _train(spec, model_cfg, train_cfg, ckpt, run, resume, out, device, dist, reporter, on_step)
-    finally:
-        distributed.teardown(dist)
+    resolve_precision(train_cfg.precision, device)  # refuse bf16/fp16 off CUDA before anything is written
+    return _train(spec, model_cfg, train_cfg, ckpt, run, resume, out, device, dist, reporter, on_step)
 
 
 def _train(spec, model_cfg, train_cfg: TrainConfig, ckpt, run: Run | None, resume, out, device: torch.device, dist, reporter: Reporter, on_step) -> TrainResult:

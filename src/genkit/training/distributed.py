@@ -18,6 +18,7 @@ otherwise everything here is a no-op for a single process. The contract:
 
 from __future__ import annotations
 
+import atexit
 import os
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -43,8 +44,6 @@ class DistContext:
     local_rank: int = 0
     world_size: int = 1
     backend: str | None = None
-    #: Whether genkit created the process group (and so destroys it at the end).
-    owns_group: bool = False
 
     @property
     def enabled(self) -> bool:
@@ -167,15 +166,17 @@ def setup(device_spec: str, resolve: Callable[[str], torch.device]) -> tuple[Dis
     else:
         device = resolve(spec)
         backend = "gloo"
-    owns = not dist.is_initialized()
-    if owns:
+    if not dist.is_initialized():
+        # The group lives until the process exits: a second genkit.train in the
+        # same worker reuses it (joining a fresh one after destroying the first
+        # hangs under torchrun's rendezvous store).
         dist.init_process_group(backend=backend, timeout=timedelta(minutes=30))
-    return DistContext(rank=rank, local_rank=local_rank, world_size=world, backend=dist.get_backend(), owns_group=owns), device
+        atexit.register(_leave_group)
+    return DistContext(rank=rank, local_rank=local_rank, world_size=world, backend=dist.get_backend()), device
 
 
-def teardown(ctx: DistContext) -> None:
-    """Leave the process group if genkit created it (safe to call more than once)."""
-    if ctx.owns_group and dist.is_initialized():
+def _leave_group() -> None:
+    if dist.is_initialized():
         dist.destroy_process_group()
 
 
