@@ -34,8 +34,11 @@ RUNS = {
 # follow 1 process up to float rounding in the gradient all-reduce.
 DETERMINISTIC_RTOL = 1e-3
 # The VAE draws its binarization and reparameterization noise from each rank's own
-# stream, so the runs differ as two seeds do: per-epoch means of the loss within 3%.
+# stream, so the runs differ as two noise streams do: the per-epoch mean of its loss
+# (the negative ELBO, about 500 nats here) within 3%. Its small parts (a KL under
+# 2 nats two epochs in) are not compared: noise moves them by tens of percent.
 STOCHASTIC_RTOL = 0.03
+COMPARED = {"vae": ["neg_elbo"], "two-player": None}  # None: every logged term
 
 
 def _torchrun(tmp_path: Path, commands: list[list[str]]) -> subprocess.CompletedProcess:
@@ -51,8 +54,8 @@ def _torchrun(tmp_path: Path, commands: list[list[str]]) -> subprocess.Completed
     return proc
 
 
-def _epoch_terms(metrics, part):
-    return [[row[part][k] for k in sorted(row[part])] for row in metrics]
+def _epoch_terms(metrics, part, keys=None):
+    return [[row[part][k] for k in (keys or sorted(row[part]))] for row in metrics]
 
 
 def test_two_ranks_match_one_process_and_checkpoint_loads_on_one(tmp_path, quiet):
@@ -75,8 +78,8 @@ def test_two_ranks_match_one_process_and_checkpoint_loads_on_one(tmp_path, quiet
         single = genkit.train(name, overrides={"train.dataset": "tiny", "train.epochs": 2, "train.batch_size": 64, "train.device": "cpu"}, sets=sets, out=tmp_path / f"single-{name}", reporter=quiet)
         rtol = DETERMINISTIC_RTOL if name == "two-player" else STOCHASTIC_RTOL
         for part in ("train", "val"):
-            got = torch.tensor(_epoch_terms(ddp_metrics, part))
-            want = torch.tensor(_epoch_terms(single.metrics, part))
+            got = torch.tensor(_epoch_terms(ddp_metrics, part, COMPARED[name]))
+            want = torch.tensor(_epoch_terms(single.metrics, part, COMPARED[name]))
             assert torch.allclose(got, want, rtol=rtol, atol=0), f"{name} {part}: 2 ranks {got.tolist()} vs 1 process {want.tolist()}"
 
         # The 2-rank checkpoint loads, and resumes, in this single process.

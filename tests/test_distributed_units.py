@@ -97,3 +97,10 @@ def test_nproc_relaunches_the_same_command_under_torchrun():
     assert without_nproc(argv) == ["train", "vae", "--epochs", "1"]
     cmd = torchrun_command(2, argv)
     assert cmd[1:] == ["-m", "torch.distributed.run", "--standalone", "--nproc-per-node", "2", "-m", "genkit", "train", "vae", "--epochs", "1"]
+
+
+def test_a_set_value_is_not_hidden_by_an_unset_flag():
+    from genkit.api.training import resolve_config
+
+    _, _, cfg = resolve_config("vae", overrides={"train.lr": None, "train.epochs": 2}, sets=["train.lr=0.003"])
+    assert (cfg.lr, cfg.epochs) == (0.003, 2)

@@ -28,7 +28,9 @@ def resolve_config(model: str | None = None, config: str | Path | None = None, o
     """The model spec, its validated config and the training config, from file, flags and ``--set`` values."""
     file_data = read_toml(config) if config else {}
     extra = dict(parse_override(s) for s in sets or [])
-    name, train_values, model_values = layered(file_data, {**extra, **(overrides or {})})
+    # A flag left unset (None) must not hide the same key given with --set.
+    given = {k: v for k, v in (overrides or {}).items() if v is not None}
+    name, train_values, model_values = layered(file_data, {**extra, **given})
     if model and name and model != name:
         raise ConfigError(f"config file is for model '{name}' but '{model}' was asked for")
     name = model or name

@@ -116,6 +116,18 @@ class Trainer:
         self._set_status("finished")
         return TrainResult(self.run, cfg.epochs, metrics)
 
+    def run_epoch(self, epoch: int) -> dict[str, Any]:
+        """One training epoch and its metrics row, writing nothing (for benchmarks).
+
+        The first call does the model's data-dependent initialisation.
+        """
+        if self._call is None:
+            torch.manual_seed(self.cfg.seed)
+            self._data_init()
+            self._call = ddp.objective_caller(self.model, self.dist, several_objectives=len(self.updates) > 1)
+        self.progress.step = 0
+        return self._train_epoch(epoch, None)
+
     # -- one epoch ------------------------------------------------------------
     def _train_epoch(self, epoch: int, partial: tuple[torch.Tensor, int] | None) -> dict[str, Any]:
         cfg, model = self.cfg, self.model
