@@ -71,9 +71,12 @@ def main() -> None:
     parser.add_argument("--batch-size", type=int, default=None, help="default: each model's own")
     parser.add_argument("--rounds", type=int, default=3, help="timed epochs per variant (medians are reported)")
     parser.add_argument("--device", default="auto")
+    parser.add_argument("--threads", type=int, default=None, help="CPU threads for torch (default: torch's choice)")
     parser.add_argument("--json", type=Path, default=None, help="also write the results here")
     args = parser.parse_args()
 
+    if args.threads:
+        torch.set_num_threads(args.threads)
     device = resolve_device(args.device)
     pm = get_plugin_manager()
     models = args.models.split(",") if args.models else pm.registries["models"].names()
