@@ -61,3 +61,23 @@ def test_config_fields_have_descriptions_and_safe_defaults():
         assert fields[name].description
     cfg = genkit.TrainConfig()
     assert (cfg.precision, cfg.compile) == ("fp32", False)
+
+
+@pytest.mark.parametrize("dtype", [torch.bfloat16, torch.float16])
+def test_the_mixed_precision_step_runs_and_saves_its_scaler(tiny, quiet, tmp_path, monkeypatch, dtype):
+    """The autocast and gradient-scaler code path, exercised with CPU autocast
+    (which genkit itself never selects) since no GPU is needed for its logic."""
+    from genkit.checkpoint import load_checkpoint
+    from genkit.training import trainer
+
+    name = "bf16" if dtype == torch.bfloat16 else "fp16"
+    forced = Precision(name, "cpu", dtype)
+    monkeypatch.setattr(trainer, "resolve_precision", lambda requested, device: forced)
+    result = genkit.train("vae", overrides={"train.dataset": tiny, "train.epochs": 1, "train.device": "cpu", "train.batch_size": 64}, sets=["model.hidden=32"], out=tmp_path / name, reporter=quiet)
+    row = result.metrics[-1]
+    assert all(torch.isfinite(torch.tensor(v)) for v in row["train"].values())
+    scalers = load_checkpoint(result.run.last_checkpoint).meta["grad_scalers"]
+    if dtype == torch.float16:
+        assert set(scalers) == {"model"} and scalers["model"]["scale"] > 0
+    else:
+        assert scalers == {}
