@@ -7,6 +7,7 @@ code 1; nothing here holds logic that the Python API lacks.
 from __future__ import annotations
 
 import json
+import os
 import sys
 from pathlib import Path
 from typing import List, Optional
@@ -22,6 +23,7 @@ from .errors import GenkitError
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="genkit: train, sample and score deep generative models on images.")
 out = Console()
 err = Console(stderr=True)
+_ARGV: list[str] = []  # the command line main() was given (``--nproc`` relaunches it under torchrun)
 
 TARGET_HELP = "a run directory, a checkpoint file, or a model name (its most recent run)"
 Device = typer.Option("auto", "--device", help="auto, cpu, cuda, cuda:N or mps")
@@ -41,11 +43,20 @@ def train(
     out_dir: Optional[Path] = typer.Option(None, "--out", help="run directory (default runs/MODEL-TIMESTAMP)"),
     resume: Optional[str] = typer.Option(None, "--resume", help="continue this run directory or checkpoint"),
     set_: List[str] = typer.Option([], "--set", help="override any config value: model.latent_dim=2, train.val_size=5000"),
+    precision: Optional[str] = typer.Option(None, "--precision", help="fp32, bf16, fp16 or auto (mixed precision needs CUDA)"),
+    compile_: Optional[bool] = typer.Option(None, "--compile/--no-compile", help="run the objectives through torch.compile"),
+    nproc: Optional[int] = typer.Option(None, "--nproc", min=1, help="train with N processes on this machine (launches torchrun; one per GPU, or gloo on CPU)"),
 ):
     """Train a model; writes a run directory with curves, sample grids and checkpoints."""
-    overrides = {"train.dataset": dataset, "train.data_dir": data_dir, "train.epochs": epochs, "train.batch_size": batch_size, "train.lr": lr, "train.device": device, "train.seed": seed}
+    if nproc is not None and nproc > 1:
+        from .launch import launch_torchrun
+
+        raise typer.Exit(launch_torchrun(nproc, _ARGV))
+    overrides = {"train.dataset": dataset, "train.data_dir": data_dir, "train.epochs": epochs, "train.batch_size": batch_size, "train.lr": lr, "train.device": device, "train.seed": seed, "train.precision": precision, "train.compile": compile_}
     result = api.train(model, config=config, overrides=overrides, sets=set_, resume=resume, out=out_dir)
     last = result.metrics[-1] if result.metrics else {}
+    if int(os.environ.get("RANK", "0")) != 0:
+        return  # under torchrun, rank 0 reports for the job
     out.print(f"[green]done[/green]: {result.run.path} ({len(result.metrics)} epochs; final val {json.dumps(last.get('val', {}))})")
 
 
@@ -184,6 +195,8 @@ def _progress() -> Progress:
 
 def main(argv: list[str] | None = None) -> None:
     """Entry point: run the app, turning genkit's own errors into one line and exit code 1."""
+    global _ARGV
+    _ARGV = list(sys.argv[1:] if argv is None else argv)
     try:
         from .plugins import get_plugin_manager
 

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any, Literal, Optional
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -47,6 +47,11 @@ class TrainConfig(BaseModel):
     grid_samples: int = Field(64, gt=0, le=400, description="samples in each grid saved during training")
     divergence_threshold: float = Field(1e8, gt=0, description="a logged loss term above this (or NaN) stops training")
     check_every: int = Field(100, gt=0, description="steps between checks for a diverged loss (each check waits for the device)")
+    precision: Literal["fp32", "bf16", "fp16", "auto"] = Field(
+        "fp32", description="fp32, or mixed precision on CUDA: bf16 autocast, fp16 autocast with a gradient scaler, or auto (bf16 where the GPU has it, else fp16; fp32 off CUDA); bf16/fp16 without CUDA is an error"
+    )
+    compile: bool = Field(False, description="run each objective (forward and backward) through torch.compile; the first epoch pays the compilation")
+    tf32: bool = Field(True, description="let fp32 matrix products use TF32 tensor cores on CUDA GPUs that have them (no effect elsewhere)")
 
 
 def read_toml(path: str | Path) -> dict[str, Any]:

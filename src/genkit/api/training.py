@@ -18,6 +18,8 @@ from ..device import describe_device, resolve_device
 from ..errors import ConfigError
 from ..plugins import get_plugin_manager
 from ..runs import Run, resolve_target
+from ..training import distributed
+from ..training.precision import resolve_precision
 from ..training.reporting import Reporter, RichReporter
 from ..training.trainer import Trainer, TrainResult
 
@@ -26,7 +28,9 @@ def resolve_config(model: str | None = None, config: str | Path | None = None, o
     """The model spec, its validated config and the training config, from file, flags and ``--set`` values."""
     file_data = read_toml(config) if config else {}
     extra = dict(parse_override(s) for s in sets or [])
-    name, train_values, model_values = layered(file_data, {**extra, **(overrides or {})})
+    # A flag left unset (None) must not hide the same key given with --set.
+    given = {k: v for k, v in (overrides or {}).items() if v is not None}
+    name, train_values, model_values = layered(file_data, {**extra, **given})
     if model and name and model != name:
         raise ConfigError(f"config file is for model '{name}' but '{model}' was asked for")
     name = model or name
@@ -60,9 +64,13 @@ def train(
         out: the run directory (default ``runs/MODEL-TIMESTAMP``).
         reporter: progress display (default: rich progress bars).
         on_step: called after every training step with the trainer.
+
+    Under ``torchrun`` every process calls this; they train one model together
+    with DistributedDataParallel and rank 0 writes the run (see
+    :mod:`genkit.training.distributed`).
     """
     reporter = reporter or RichReporter()
-    ckpt = None
+    ckpt, run = None, None
     if resume is not None:
         run, ckpt_path = resolve_target(resume)
         ckpt = load_checkpoint(ckpt_path)
@@ -75,8 +83,16 @@ def train(
     else:
         spec, model_cfg, train_cfg = resolve_config(model, config, overrides, sets)
 
-    device = resolve_device(train_cfg.device)
-    data = load_dataset(train_cfg.dataset, train_cfg.data_dir)
+    dist, device = distributed.setup(train_cfg.device, resolve_device)
+    resolve_precision(train_cfg.precision, device)  # refuse bf16/fp16 off CUDA before anything is written
+    return _train(spec, model_cfg, train_cfg, ckpt, run, resume, out, device, dist, reporter, on_step)
+
+
+def _train(spec, model_cfg, train_cfg: TrainConfig, ckpt, run: Run | None, resume, out, device: torch.device, dist, reporter: Reporter, on_step) -> TrainResult:
+    if not dist.is_main:
+        reporter = Reporter()  # one progress display per job: rank 0's
+    with dist.local_first():  # each node reads (or downloads) its own copy
+        data = load_dataset(train_cfg.dataset, train_cfg.data_dir)
     if data.embedded:
         reporter.message(f"[yellow]No {train_cfg.dataset} files found and no download possible: training on the {data.source}.[/yellow]")
     info = data.info
@@ -86,14 +102,17 @@ def train(
     net = spec.build(model_cfg, info).to(device)
 
     if ckpt is None:
-        run = Run.create(spec.name, out)
-        manifest = _manifest(spec, train_cfg, data, device, net.monitor)
-        run.write_json("manifest.json", manifest)
-        run.write_json("config.json", {"model": {"name": spec.name, **model_cfg.model_dump(mode="json")}, "train": train_cfg.model_dump(mode="json")})
+        # Rank 0 picks and creates the directory; the others learn its path (they never write to it).
+        run = Run(dist.on_main(lambda: Run.create(spec.name, out).path))
+        manifest = _manifest(spec, train_cfg, data, device, net.monitor, dist.world_size)
+        if dist.is_main:
+            run.write_json("manifest.json", manifest)
+            run.write_json("config.json", {"model": {"name": spec.name, **model_cfg.model_dump(mode="json")}, "train": train_cfg.model_dump(mode="json")})
     else:
         manifest = run.read_json("manifest.json", {})
         manifest["epochs"] = train_cfg.epochs
-        run.write_json("manifest.json", manifest)
+        if dist.is_main:
+            run.write_json("manifest.json", manifest)
     meta = {
         "model": spec.name,
         "plugin": manifest.get("plugin"),
@@ -103,12 +122,13 @@ def train(
         "conditioning": net.conditioning,
         "versions": manifest.get("versions"),
     }
-    reporter.message(f"training {spec.name} on {data.name} ({data.source}) on {describe_device(device)} -> {run.path}")
-    trainer = Trainer(net, train_cfg, data, run, device, meta, reporter, on_step=on_step)
+    ranks = f" x {dist.world_size} processes ({dist.backend})" if dist.enabled else ""
+    reporter.message(f"training {spec.name} on {data.name} ({data.source}) on {describe_device(device)}{ranks}, precision {resolve_precision(train_cfg.precision, device).name} -> {run.path}")
+    trainer = Trainer(net, train_cfg, data, run, device, meta, reporter, on_step=on_step, dist=dist)
     return trainer.fit(resume=ckpt)
 
 
-def _manifest(spec, train_cfg: TrainConfig, data, device: torch.device, monitor: str) -> dict[str, Any]:
+def _manifest(spec, train_cfg: TrainConfig, data, device: torch.device, monitor: str, world_size: int = 1) -> dict[str, Any]:
     owner = get_plugin_manager().registries["models"].owner(spec.name)
     return {
         "model": spec.name,
@@ -119,6 +139,9 @@ def _manifest(spec, train_cfg: TrainConfig, data, device: torch.device, monitor:
         "epochs": train_cfg.epochs,
         "seed": train_cfg.seed,
         "device": describe_device(device),
+        "processes": world_size,
+        "precision": train_cfg.precision,
+        "compile": train_cfg.compile,
         "monitor": monitor,
         "created": time.strftime("%Y-%m-%dT%H:%M:%S"),
         "command": " ".join(sys.argv),

@@ -48,8 +48,28 @@ def save_training_checkpoint(path, model: torch.nn.Module, optimizers: dict[str,
     return save_checkpoint(path, tensors, meta)
 
 
+#: Prefixes that wrappers add to parameter names: DDP's ``module.`` and torch.compile's ``_orig_mod.``.
+WRAPPER_PREFIXES = ("module.", "_orig_mod.")
+
+
+def strip_wrapper_prefixes(weights: dict[str, torch.Tensor], expected: set[str]) -> dict[str, torch.Tensor]:
+    """Weights saved from a wrapped model (DDP, torch.compile) under the plain model's names.
+
+    A prefix is removed only when every saved key has it and the model's own
+    names do not (a model may have a submodule called ``module``).
+    """
+    stripped = True
+    while stripped and weights:
+        stripped = False
+        for prefix in WRAPPER_PREFIXES:
+            if all(k.startswith(prefix) for k in weights) and not any(k.startswith(prefix) for k in expected):
+                weights = {k[len(prefix):]: v for k, v in weights.items()}
+                stripped = True
+    return weights
+
+
 def load_model_weights(model: torch.nn.Module, ckpt: Checkpoint) -> None:
-    weights = ckpt.group("model")
+    weights = strip_wrapper_prefixes(ckpt.group("model"), set(model.state_dict()))
     try:
         model.load_state_dict(weights, strict=True)
     except RuntimeError as exc:

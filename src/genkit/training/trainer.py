@@ -7,6 +7,11 @@ model prepare it on the device (binarize, dequantize, rescale) and runs the
 model's updates in order. Logged terms stay on the device and are summed with
 tensor ops; the host waits for the device only every ``check_every`` steps (to
 catch a diverged loss) and once per epoch.
+
+Under ``torchrun`` the same loop runs on every rank (see :mod:`.distributed`):
+each step's global batch is split across ranks, gradients are averaged by DDP,
+the epoch's terms are summed over ranks, and only rank 0 writes files. Mixed
+precision and ``torch.compile`` come from :mod:`.precision`.
 """
 
 from __future__ import annotations
@@ -26,9 +31,12 @@ from ..data import ImageDataset, split_validation
 from ..errors import DivergenceError, GenkitError
 from ..model import Batch, GenerativeModel
 from ..runs import Run
-from .reporting import Reporter
-from .state import Progress, load_model_weights, progress_of, restore_optimizers, restore_rng, save_training_checkpoint
 from ..checkpoint import Checkpoint
+from . import distributed as ddp
+from .distributed import DistContext
+from .precision import allow_tf32, compiled, resolve_precision, restore_scalers, scaler_states
+from .reporting import Reporter
+from .state import Progress, load_model_weights, progress_of, restore_optimizers, restore_rng, rng_tensors, save_training_checkpoint
 
 
 class TrainingInterrupted(GenkitError):
@@ -56,16 +64,23 @@ class Trainer:
         meta: metadata stored in every checkpoint (model name, configs, data info).
         reporter: progress display.
         on_step: called after every step with the trainer (tests use it to interrupt).
+        dist: this process's place in a multi-process job (default: a single process).
     """
 
-    def __init__(self, model: GenerativeModel, cfg: TrainConfig, data: ImageDataset, run: Run, device: torch.device, meta: dict[str, Any], reporter: Reporter, on_step: Callable[["Trainer"], None] | None = None):
+    def __init__(self, model: GenerativeModel, cfg: TrainConfig, data: ImageDataset, run: Run, device: torch.device, meta: dict[str, Any], reporter: Reporter, on_step: Callable[["Trainer"], None] | None = None, dist: DistContext = ddp.SINGLE):
         self.model, self.cfg, self.run, self.device, self.meta = model, cfg, run, device, meta
         self.reporter = reporter
         self.on_step = on_step
+        self.dist = dist
         self.data = data.to(device)
         self.split = split_validation(self.data, cfg.val_size)
         self.optimizers = model.configure_optimizers(cfg.lr)
         self.updates = model.updates()
+        self.precision = resolve_precision(cfg.precision, device)
+        allow_tf32(device, cfg.tf32)
+        self.scalers = {name: self.precision.grad_scaler() for name in self.optimizers}
+        self.objectives = [compiled(u.objective, cfg.compile) for u in self.updates]
+        self._call = None  # how _step calls an objective; set in fit() once the weights are final
         self.progress = Progress()
         self.stop_requested = False
         self._term_names: list[str] | None = None
@@ -80,99 +95,158 @@ class Trainer:
             metrics = metrics[: self.progress.epoch]
             if "state/epoch_sums" in resume.tensors:
                 partial = (resume.tensors["state/epoch_sums"].to(self.device), int(resume.meta.get("epoch_count", 0)))
+                if not self.dist.is_main:  # the saved sums are already the sum over ranks: count them once
+                    partial = (torch.zeros_like(partial[0]), 0)
             self._term_names = resume.meta.get("term_names")
         else:
-            torch.manual_seed(cfg.seed)
+            torch.manual_seed(cfg.seed)  # the same on every rank, so data-dependent init agrees
             self._data_init()
             self._save_grid("samples_start.png", "before training")
+            if self.dist.enabled:
+                torch.manual_seed(self.dist.rank_seed(cfg.seed))
+        self._call = ddp.objective_caller(self.model, self.dist, several_objectives=len(self.updates) > 1)
         with self._interruptible():
             self._set_status("running")  # written once Ctrl-C is handled, so waiting on it is safe
             for epoch in range(self.progress.epoch, cfg.epochs):
                 row = self._train_epoch(epoch, partial)
                 partial = None
                 metrics.append(row)
-                self.run.write_metrics(metrics)
+                if self.dist.is_main:
+                    self.run.write_metrics(metrics)
                 self._end_of_epoch(epoch, metrics)
-                if self.stop_requested:
+                if self.dist.any_rank(self.stop_requested, self.device):
                     self._interrupt(at_epoch_end=True)
         self._set_status("finished")
         self.model.eval()
         return TrainResult(self.run, cfg.epochs, metrics, self.model)
+
+    def run_epoch(self, epoch: int) -> dict[str, Any]:
+        """One training epoch and its metrics row, writing nothing (for benchmarks).
+
+        The first call does the model's data-dependent initialisation.
+        """
+        if self._call is None:
+            torch.manual_seed(self.cfg.seed)
+            self._data_init()
+            self._call = ddp.objective_caller(self.model, self.dist, several_objectives=len(self.updates) > 1)
+        self.progress.step = 0
+        return self._train_epoch(epoch, None)
 
     # -- one epoch ------------------------------------------------------------
     def _train_epoch(self, epoch: int, partial: tuple[torch.Tensor, int] | None) -> dict[str, Any]:
         cfg, model = self.cfg, self.model
         x, y = self.split.train_x, self.split.train_y
         n = x.shape[0]
-        steps = math.ceil(n / cfg.batch_size)
+        steps = _steps_per_epoch(n, cfg.batch_size, self.dist.world_size)
         order = torch.randperm(n, generator=torch.Generator().manual_seed(cfg.seed * 1_000_003 + epoch)).to(self.device)
         sums, count = partial if partial is not None else (None, 0)
         start_step = self.progress.step
+        images = 0  # global batch images trained in this call
         model.train()
         self.reporter.epoch_start(epoch + 1, cfg.epochs, steps, start_step)
         started = time.perf_counter()
         for step in range(start_step, steps):
             idx = order[step * cfg.batch_size : (step + 1) * cfg.batch_size]
-            raw = Batch(x=x[idx], y=None if y is None else y[idx])
+            mine = ddp.rank_slice(idx, self.dist)
+            raw = Batch(x=x[mine], y=None if y is None else y[mine])
             batch = model.prepare_batch(raw, train=True)
-            values = self._step(batch)
-            sums = values * len(idx) if sums is None else sums.add_(values, alpha=len(idx))
-            count += len(idx)
+            values = self._step(batch, ddp.loss_weight(len(mine), len(idx), self.dist))
+            sums = values * len(mine) if sums is None else sums.add_(values, alpha=len(mine))
+            count += len(mine)
+            images += len(idx)
             self.progress.step = step + 1
             self.progress.global_step += 1
+            stop = self.stop_requested
             if (step + 1) % cfg.check_every == 0:
-                self._check_finite(values, epoch, step)
+                stop = self._check_step(values, epoch, step)
+            elif self.dist.enabled:
+                stop = False  # ranks agree on stopping only at checks, where they already synchronise
             self.reporter.advance(1)
             if self.on_step is not None:
                 self.on_step(self)
-            if self.stop_requested and step + 1 < steps:
+            if stop and step + 1 < steps:
                 self._interrupt(epoch_sums=sums, epoch_count=count)
+        totals = self.dist.all_reduce_sum(torch.cat([sums, sums.new_tensor([count])]))
+        means = totals[:-1] / totals[-1].clamp(min=1)
+        train_terms = self._named(means)  # waits for the device, so the time below is the true time
         seconds = time.perf_counter() - started
-        train_terms = self._named(sums / max(count, 1))
-        self._check_finite(sums / max(count, 1), epoch, steps - 1)
+        self._check_finite(means, epoch, steps - 1)
         val_terms = self._validate()
         self.progress.epoch, self.progress.step = epoch + 1, 0
-        done = count - (start_step * cfg.batch_size if partial is None else 0)
-        row = {"epoch": epoch + 1, "train": train_terms, "val": val_terms, "seconds": round(seconds, 3), "images_per_second": round(max(done, 0) / seconds, 1) if seconds > 0 else None}
+        row = {"epoch": epoch + 1, "train": train_terms, "val": val_terms, "seconds": round(seconds, 3), "images_per_second": round(images / seconds, 1) if seconds > 0 else None}
         self.reporter.epoch_end(row, model.monitor)
         return row
 
-    def _step(self, batch: Batch) -> torch.Tensor:
-        """All of one iteration's updates; returns the logged terms as one tensor."""
+    def _step(self, batch: Batch, weight: float = 1.0) -> torch.Tensor:
+        """All of one iteration's updates; returns the logged terms as one tensor.
+
+        ``weight`` scales each loss (not the logged terms) so that DDP's average
+        over ranks of unequal parts of a batch is the whole batch's mean.
+        """
         logged = []
-        for update in self.updates:
-            opt = self.optimizers[update.optimizer]
+        for update, objective in zip(self.updates, self.objectives):
+            opt, scaler = self.optimizers[update.optimizer], self.scalers[update.optimizer]
             for _ in range(update.repeats):
                 opt.zero_grad(set_to_none=True)
-                result = update.objective(batch)
-                result.loss.backward()
-                opt.step()
-            logged.append(result)
+                with self.precision.autocast():
+                    loss, terms = self._call(objective, batch)
+                if weight != 1.0:
+                    loss = loss * weight
+                if scaler is None:
+                    loss.backward()
+                    opt.step()
+                else:  # fp16: one scaler per optimizer, updated after its every step
+                    scaler.scale(loss).backward()
+                    scaler.step(opt)
+                    scaler.update()
+            logged.append(terms)
         if self._term_names is None:
-            self._term_names = [name for r in logged for name in r.terms]
-        return torch.stack([t.detach().float() for r in logged for t in r.terms.values()])
+            self._term_names = [name for t in logged for name in t]
+        return torch.stack([v.detach().float() for t in logged for v in t.values()])
 
     @torch.no_grad()
     def _validate(self) -> dict[str, float]:
-        if self.split.val_x.shape[0] == 0:
+        """Validation terms, in chunks of 1000 images dealt out to ranks in turn.
+
+        Each chunk has its own seeded RNG, so the result is the same for any
+        number of ranks.
+        """
+        n_val = self.split.val_x.shape[0]
+        if n_val == 0:
             return {}
         self.model.eval()
         sums: dict[str, torch.Tensor] = {}
         n = 0
-        generator = torch.Generator(device=self.device).manual_seed(self.cfg.seed)
-        with _isolated_rng(self.device, self.cfg.seed):
-            for i in range(0, self.split.val_x.shape[0], 1000):
+        for k, i in enumerate(range(0, n_val, 1000)):
+            if k % self.dist.world_size != self.dist.rank:
+                continue
+            with _isolated_rng(self.device, self.cfg.seed + k):
+                generator = torch.Generator(device=self.device).manual_seed(self.cfg.seed + k)
                 raw = Batch(x=self.split.val_x[i : i + 1000], y=None if self.split.val_y is None else self.split.val_y[i : i + 1000])
                 batch = self.model.prepare_batch(raw, train=False, generator=generator)
-                for k, v in self.model.validation_terms(batch).items():
-                    sums[k] = sums.get(k, 0) + v.float() * len(batch)
+                for name, v in self.model.validation_terms(batch).items():
+                    sums[name] = sums.get(name, 0) + v.float() * len(batch)
                 n += len(batch)
         self.model.train()
-        return {k: float(v / n) for k, v in sums.items()}
+        names = self.dist.broadcast_object(list(sums))  # rank 0 always holds chunk 0
+        packed = torch.stack([torch.as_tensor(sums.get(name, 0.0), dtype=torch.float32, device=self.device) for name in names] + [torch.tensor(float(n), device=self.device)])
+        packed = self.dist.all_reduce_sum(packed)
+        return {name: float(v) for name, v in zip(names, (packed[:-1] / packed[-1]).tolist())}
 
     # -- checks, checkpoints, pictures ---------------------------------------------
     def _named(self, values: torch.Tensor) -> dict[str, float]:
         return {k: float(v) for k, v in zip(self._term_names or [], values.tolist())}
+
+    def _check_step(self, values: torch.Tensor, epoch: int, step: int) -> bool:
+        """The periodic check: a diverged loss on any rank stops every rank; returns
+        whether to stop for a Ctrl-C (on any rank). One small all-reduce under DDP."""
+        if not self.dist.enabled:
+            self._check_finite(values, epoch, step)
+            return self.stop_requested
+        packed = torch.cat([values.detach().float(), values.new_tensor([float(self.stop_requested)])])
+        packed = self.dist.all_reduce_sum(packed) / self.dist.world_size  # a NaN anywhere stays a NaN
+        self._check_finite(packed[:-1], epoch, step)
+        return bool(packed[-1] > 0)
 
     def _check_finite(self, values: torch.Tensor, epoch: int, step: int) -> None:
         bad = ~torch.isfinite(values) | (values.abs() > self.cfg.divergence_threshold)
@@ -196,6 +270,8 @@ class Trainer:
         self._save(self.run.last_checkpoint)
         if improved:
             self._save(self.run.best_checkpoint)
+        if not self.dist.is_main:
+            return
         from ..plots import save_curves
 
         save_curves(metrics, self.run.file("curves.png"), title=f"{self.meta['model']} on {self.meta['data']['name']}")
@@ -206,10 +282,21 @@ class Trainer:
             self._save_grid("samples_end.png", f"after {epochs} epochs")
 
     def _save(self, path, extra: dict[str, torch.Tensor] | None = None, **meta) -> None:
-        meta = {**self.meta, "term_names": self._term_names, **meta}
+        """Write a checkpoint from rank 0. Every rank must call it: each rank's RNG
+        state is gathered into it, so a resumed DDP run continues every rank's stream."""
+        extra = dict(extra or {})
+        if self.dist.enabled:
+            for rank, states in enumerate(self.dist.gather_objects(rng_tensors(self.device))):
+                extra.update({f"state/rng/rank{rank}/{k.rsplit('/', 1)[-1]}": v for k, v in states.items()})
+        if not self.dist.is_main:
+            return
+        meta = {**self.meta, "term_names": self._term_names, "grad_scalers": scaler_states(self.scalers), "world_size": self.dist.world_size, **meta}
+        # The unwrapped model is saved, so keys never carry DDP's "module." prefix.
         save_training_checkpoint(path, self.model, self.optimizers, self.progress, meta, extra, self.device)
 
     def _save_grid(self, name: str, when: str) -> None:
+        if not self.dist.is_main:
+            return
         from ..sampling import PriorSampler, grid_condition, require_latent
 
         try:
@@ -238,11 +325,17 @@ class Trainer:
     def _restore(self, ckpt: Checkpoint) -> None:
         load_model_weights(self.model, ckpt)
         restore_optimizers(self.optimizers, ckpt)
-        restore_rng(ckpt, self.device)
+        restore_scalers(self.scalers, ckpt.meta.get("grad_scalers"))
         self.progress = progress_of(ckpt)
+        restore_rng(ckpt, self.device)
+        if self.dist.enabled and not self.dist.is_main:
+            ddp.restore_rank_rng(ckpt, self.dist, self.device, self.cfg.seed, self.progress.global_step)
 
     # -- interruption ---------------------------------------------------------------
     def _interrupt(self, epoch_sums: torch.Tensor | None = None, epoch_count: int = 0, at_epoch_end: bool = False) -> None:
+        if epoch_sums is not None and self.dist.enabled:  # save the sums over all ranks
+            packed = self.dist.all_reduce_sum(torch.cat([epoch_sums, epoch_sums.new_tensor([epoch_count])]))
+            epoch_sums, epoch_count = packed[:-1], int(packed[-1])
         extra = {} if epoch_sums is None else {"state/epoch_sums": epoch_sums}
         self._save(self.run.last_checkpoint, extra=extra, epoch_count=epoch_count, interrupted=True)
         self._set_status("interrupted")
@@ -270,7 +363,17 @@ class Trainer:
             self.reporter.close()
 
     def _set_status(self, status: str, **extra) -> None:
+        if not self.dist.is_main:
+            return
         self.run.write_json("status.json", {"status": status, "epoch": self.progress.epoch, "step": self.progress.step, **extra})
+
+
+def _steps_per_epoch(n: int, batch_size: int, world_size: int) -> int:
+    """Steps in an epoch of ``n`` images; with several ranks, a last batch too small
+    to give every rank an image is dropped (every rank drops it alike)."""
+    steps = math.ceil(n / batch_size)
+    last = n - (steps - 1) * batch_size
+    return steps - 1 if world_size > 1 and last < world_size else steps
 
 
 @contextmanager

@@ -1,0 +1,101 @@
+"""Speed options of a training step: mixed precision and ``torch.compile``.
+
+Mixed precision is for CUDA only. ``auto`` picks bf16 autocast on GPUs that
+support it (Ampere and later), fp16 autocast with a gradient scaler on older
+ones, and plain fp32 on the CPU and MPS, where autocast gives small MLPs and
+convnets no speed-up worth its accuracy cost. Asking for ``bf16`` or ``fp16``
+explicitly on a device without CUDA is a configuration error, never a silent
+fallback.
+"""
+
+from __future__ import annotations
+
+from contextlib import nullcontext
+from dataclasses import dataclass
+from typing import Any, Callable
+
+import torch
+
+from ..errors import ConfigError
+
+PRECISIONS = ("fp32", "bf16", "fp16", "auto")
+
+
+@dataclass(frozen=True)
+class Precision:
+    """The resolved choice: ``dtype`` None means no autocast (fp32)."""
+
+    name: str
+    device_type: str
+    dtype: torch.dtype | None = None
+
+    @property
+    def needs_grad_scaler(self) -> bool:
+        """fp16 gradients underflow without loss scaling; bf16 has fp32's exponent range."""
+        return self.dtype == torch.float16
+
+    def autocast(self):
+        """Context for the forward pass and loss of one objective."""
+        if self.dtype is None:
+            return nullcontext()
+        return torch.autocast(device_type=self.device_type, dtype=self.dtype)
+
+    def grad_scaler(self) -> "torch.amp.GradScaler | None":
+        """A fresh gradient scaler (one per optimizer), or None when not needed."""
+        if not self.needs_grad_scaler:
+            return None
+        return torch.amp.GradScaler(self.device_type)
+
+
+def resolve_precision(requested: str, device: torch.device, bf16_supported: Callable[[], bool] | None = None) -> Precision:
+    """Turn the configured ``train.precision`` into what the step uses on ``device``.
+
+    Args:
+        requested: ``fp32``, ``bf16``, ``fp16`` or ``auto``.
+        device: the training device.
+        bf16_supported: whether the CUDA device has bf16 (default asks torch; tests pass their own).
+    """
+    requested = requested.strip().lower()
+    if requested not in PRECISIONS:
+        raise ConfigError(f"config error: train.precision: must be one of {', '.join(PRECISIONS)} (got {requested!r})")
+    if requested == "fp32":
+        return Precision("fp32", device.type)
+    if device.type != "cuda":
+        if requested == "auto":
+            return Precision("fp32", device.type)  # documented: auto means fp32 off CUDA
+        raise ConfigError(f"config error: train.precision: {requested} mixed precision needs a CUDA device (training on {device.type}); use fp32 or auto")
+    has_bf16 = (bf16_supported or (lambda: torch.cuda.is_bf16_supported()))()
+    if requested == "bf16" and not has_bf16:
+        raise ConfigError("config error: train.precision: this GPU has no bf16 support; use fp16 (with a gradient scaler) or auto")
+    if requested == "bf16" or (requested == "auto" and has_bf16):
+        return Precision("bf16", "cuda", torch.bfloat16)
+    return Precision("fp16", "cuda", torch.float16)
+
+
+def allow_tf32(device: torch.device, enabled: bool) -> None:
+    """Let fp32 matrix products and convolutions use TF32 tensor cores (CUDA, Ampere and later)."""
+    if device.type == "cuda":
+        torch.backends.cuda.matmul.allow_tf32 = enabled
+        torch.backends.cudnn.allow_tf32 = enabled
+
+
+def compiled(objective: Callable[..., Any], enabled: bool) -> Callable[..., Any]:
+    """The objective through ``torch.compile`` when enabled (the backward pass is compiled with it).
+
+    The epoch's last, smaller batch triggers one recompilation with dynamic
+    shapes; after that no step recompiles.
+    """
+    if not enabled:
+        return objective
+    return torch.compile(objective)
+
+
+def scaler_states(scalers: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """Gradient scalers' state as JSON-friendly dicts, for checkpoint metadata."""
+    return {name: s.state_dict() for name, s in scalers.items() if s is not None}
+
+
+def restore_scalers(scalers: dict[str, Any], states: dict[str, dict[str, Any]] | None) -> None:
+    for name, state in (states or {}).items():
+        if scalers.get(name) is not None:
+            scalers[name].load_state_dict(state)
