@@ -156,14 +156,14 @@ class Trainer:
             images += len(idx)
             self.progress.step = step + 1
             self.progress.global_step += 1
+            self.reporter.advance(1)
+            if self.on_step is not None:
+                self.on_step(self)
             stop = self.stop_requested
             if (step + 1) % cfg.check_every == 0:
                 stop = self._check_step(values, epoch, step)
             elif self.dist.enabled:
                 stop = False  # ranks agree on stopping only at checks, where they already synchronise
-            self.reporter.advance(1)
-            if self.on_step is not None:
-                self.on_step(self)
             if stop and step + 1 < steps:
                 self._interrupt(epoch_sums=sums, epoch_count=count)
         totals = self.dist.all_reduce_sum(torch.cat([sums, sums.new_tensor([count])]))
