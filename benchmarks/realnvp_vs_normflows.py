@@ -62,7 +62,7 @@ class Peer:
         for i in range(0, x_uint8.shape[0], 500):
             xb = x_uint8[i : i + 500]
             y = (xb.float() + torch.rand(xb.shape, generator=gen)) / 256
-            total += (-(self.model.log_prob(y) - DIMS * math.log(256))).sum().item()
+            total += (-(self.model.log_prob(y, None) - DIMS * math.log(256))).sum().item()
         return total / x_uint8.shape[0] / (DIMS * math.log(2))
 
 
