@@ -50,7 +50,7 @@ class NoLikelihoodPlugin:
 
 def test_ood_refused_for_a_model_without_likelihood(tiny, quiet, capsys):
     get_plugin_manager().register_plugin(NoLikelihoodPlugin(), "nolikelihood-test")
-    run = genkit.train("nolikelihood", overrides={"train.dataset": tiny, "train.epochs": 1, "train.val_size": 32}, reporter=quiet).run
+    run = genkit.train("nolikelihood", overrides={"train.dataset": f"{tiny}:64", "train.epochs": 1, "train.val_size": 8}, reporter=quiet).run
     with pytest.raises(SystemExit) as exit_info:
         main(["score", str(run.path), "--ood", "mnist", "--dataset", tiny])
     assert exit_info.value.code == 1

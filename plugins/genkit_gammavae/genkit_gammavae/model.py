@@ -157,4 +157,4 @@ class GammaVAE(genkit.GenerativeModel):
 
     def describe(self):
         cfg = self.config
-        return {**super().describe(), "kappa": cfg.kappa, "latent_dim": cfg.latent_dim, "width": cfg.width, "padded_side": self.side, "gamma": float(self.gamma), "decoder": "Gaussian, learned scalar variance gamma"}
+        return {**super().describe(), "kappa": cfg.kappa, "latent_dim": cfg.latent_dim, "width": cfg.width, "padded_side": self.side, "gamma": float(self.gamma.detach()), "decoder": "Gaussian, learned scalar variance gamma"}
