@@ -4,13 +4,14 @@ The public API for plugin authors and notebook users. Importing genkit does no
 work: plugins load on first use.
 """
 
-from .api import LoadedModel, Picture, ScoreReport, info, interpolate, list_plugins, list_runs, load, manifold, sample, score, train
+from .api import LoadedModel, OODReport, Picture, ScoreReport, info, interpolate, list_runs, load, manifold, list_plugins, sample, score, score_ood, train
 from .capabilities import BoundModel, EncoderModel, LatentModel, LikelihoodModel
 from .config import TrainConfig
 from .data import DatasetSpec, ImageDataset, load_dataset
 from .errors import GenkitError
 from .evaluation import EvalContext, EvalResult, Evaluator, bits_per_dim
 from .hookspecs import HOOK_SPEC_VERSION, hookimpl
+from .ood import auroc
 from .model import Batch, DataInfo, GenerativeModel, LossTerms, ModelSpec, Update
 from .sampling import Sampler
 from .training.optim import adam
@@ -20,7 +21,7 @@ __version__ = "0.1.0"
 __all__ = [
     "Batch", "BoundModel", "DataInfo", "DatasetSpec", "EncoderModel", "EvalContext", "EvalResult", "Evaluator",
     "GenerativeModel", "GenkitError", "HOOK_SPEC_VERSION", "ImageDataset", "LatentModel", "LikelihoodModel",
-    "LoadedModel", "LossTerms", "ModelSpec", "Picture", "Sampler", "ScoreReport", "TrainConfig", "Update",
-    "adam", "bits_per_dim", "hookimpl", "info", "interpolate", "list_runs", "load", "load_dataset", "manifold",
-    "list_plugins", "sample", "score", "train",
+    "LoadedModel", "LossTerms", "ModelSpec", "OODReport", "Picture", "Sampler", "ScoreReport", "TrainConfig", "Update",
+    "adam", "auroc", "bits_per_dim", "hookimpl", "info", "interpolate", "list_runs", "load", "load_dataset", "manifold",
+    "list_plugins", "sample", "score", "score_ood", "train",
 ]

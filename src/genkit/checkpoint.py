@@ -134,7 +134,9 @@ def _reject_foreign_formats(path: Path) -> None:
         head = f.read(16)
     if len(head) < 8:
         raise CheckpointError(f"{path} is truncated ({len(head)} bytes): not a checkpoint")
-    if head[:1] == b"\x80" or head[:2] == b"PK":
+    # A safetensors file is an 8-byte header length then a JSON header; its first
+    # byte alone (the length's low byte, 0x80 for one length in 256) says nothing.
+    if head[8:9] != b"{" and (head[:1] == b"\x80" or head[:2] == b"PK"):
         raise CheckpointError(f"{path} looks like a pickle or torch.save file; genkit only opens safetensors checkpoints and never unpickles")
     header_len = int.from_bytes(head[:8], "little")
     if header_len > path.stat().st_size - 8:

@@ -18,7 +18,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from . import api
-from .errors import GenkitError
+from .errors import ConfigError, GenkitError
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="genkit: train, sample and score deep generative models on images.")
 out = Console()
@@ -114,6 +114,7 @@ def score(
     data_dir: Optional[str] = typer.Option(None, "--data-dir"),
     limit: Optional[int] = typer.Option(None, "--limit", help="score only the first N test images"),
     seed: int = typer.Option(0, "--seed"),
+    ood: Optional[str] = typer.Option(None, "--ood", help="outlier dataset: bpd histograms of both test splits, their means and the AUROC"),
     as_json: bool = typer.Option(False, "--json", help="print the metrics as JSON"),
     device: str = Device,
 ):
@@ -123,6 +124,11 @@ def score(
             task = progress.add_task(f"scoring {name}", total=total)
             return lambda k: progress.update(task, advance=k)
 
+        if ood:
+            if metric and metric != ["bpd"]:
+                raise ConfigError("--ood scores by bits per dimension; leave out --metric")
+            report = api.score_ood(target, ood, dataset=dataset, samples=samples, data_dir=data_dir, limit=limit, seed=seed, device=device, progress=start)
+            return _print_ood(report, as_json)
         report = api.score(target, metric or None, samples=samples, dataset=dataset, data_dir=data_dir, limit=limit, seed=seed, device=device, progress=start)
     if as_json:
         out.print_json(json.dumps({"model": report.model, "dataset": report.dataset, "examples": report.examples, "metrics": report.metrics()}))
@@ -136,6 +142,20 @@ def score(
     for r in report.results.values():
         for note in r.notes:
             out.print(note)
+
+
+def _print_ood(report, as_json: bool) -> None:
+    if as_json:
+        out.print_json(json.dumps({"model": report.model, "inlier": report.inlier, "outlier": report.outlier, "samples": report.samples, "metrics": report.metrics(), "plot": str(report.plot)}))
+        return
+    table = Table(title=f"{report.model}: bits per dimension as an outlier score (K = {report.samples}, {report.seconds:.1f}s)")
+    for col in ("test split", "images", "mean bpd"):
+        table.add_column(col, justify="right" if col != "test split" else "left")
+    for name, values in ((f"{report.inlier} (inlier)", report.inlier_bpd), (f"{report.outlier} (outlier)", report.outlier_bpd)):
+        table.add_row(name, str(values.numel()), f"{values.mean().item():.4f}")
+    out.print(table)
+    out.print(f"AUROC (higher bpd = outlier): {report.auroc:.4f}")
+    out.print(f"wrote {report.plot}")
 
 
 @app.command()

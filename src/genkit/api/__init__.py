@@ -9,7 +9,7 @@ from ..plugins import get_plugin_manager
 from ..runs import list_runs
 from .generation import Picture, interpolate, manifold, sample
 from .loading import LoadedModel, load
-from .scoring import ScoreReport, applicable_metrics, score
+from .scoring import OODReport, ScoreReport, applicable_metrics, score, score_ood
 from .training import resolve_config, train
 
 
@@ -39,4 +39,4 @@ def list_plugins() -> list[dict[str, Any]]:
     return [p.as_dict() for p in get_plugin_manager().plugins]
 
 
-__all__ = ["LoadedModel", "Picture", "ScoreReport", "info", "interpolate", "list_runs", "load", "manifold", "list_plugins", "resolve_config", "sample", "score", "train"]
+__all__ = ["LoadedModel", "OODReport", "Picture", "ScoreReport", "info", "interpolate", "list_runs", "load", "manifold", "list_plugins", "resolve_config", "sample", "score", "score_ood", "train"]
