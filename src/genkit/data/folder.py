@@ -20,6 +20,7 @@ Every image is decoded once, into one ``uint8 [N, C, H, W]`` tensor.
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 from urllib.parse import parse_qsl
 
@@ -115,11 +116,14 @@ def _decode_all(files: list[Path], size: tuple[int, int] | None, channels: str |
 
     mode = {None: ImageReadMode.UNCHANGED, "1": ImageReadMode.GRAY, "3": ImageReadMode.RGB, "4": ImageReadMode.RGB_ALPHA}[channels]
     images = []
-    for path in files:  # decoding is per file by nature; it happens once per load
-        try:
-            images.append(decode_image(read_file(str(path)), mode=mode))
-        except (RuntimeError, ValueError) as exc:
-            raise DataError(f"folder dataset: cannot decode {path}: {str(exc).splitlines()[0]}") from None
+    with warnings.catch_warnings():
+        # torchvision 0.29 announces a future move of its decoders; they work as documented.
+        warnings.simplefilter("ignore", DeprecationWarning)
+        for path in files:  # decoding is per file by nature; it happens once per load
+            try:
+                images.append(decode_image(read_file(str(path)), mode=mode))
+            except (RuntimeError, ValueError) as exc:
+                raise DataError(f"folder dataset: cannot decode {path}: {str(exc).splitlines()[0]}") from None
     if len({im.shape[0] for im in images}) > 1:
         a, b = sorted({im.shape[0] for im in images})[:2]
         raise DataError(f"folder dataset: images have {a} and {b} channels; add ?channels=1 (gray) or ?channels=3 (RGB) to convert them")
