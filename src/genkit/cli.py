@@ -183,6 +183,18 @@ def plugins(as_json: bool = typer.Option(False, "--json", help="print the report
     out.print(table)
 
 
+@app.command("new-plugin")
+def new_plugin(
+    name: str = typer.Argument(..., help="the model's name, e.g. my-ae (package genkit-my-ae)"),
+    out_dir: Path = typer.Option(Path("."), "--out", help="directory to create the package in"),
+):
+    """Create a model-plugin package to start from: a working autoencoder with config and tests."""
+    from .scaffold import new_plugin as scaffold
+
+    root = scaffold(name, out_dir)
+    out.print(f"created {root}\nnext: pip install -e {root} (or uv pip install -e {root}), then: genkit plugins; genkit train {name}; pytest {root}")
+
+
 def _warn_broken_plugins(argv: list[str]) -> None:
     """One line per broken plugin on stderr, so a failed install is noticed while every command still runs."""
     from .plugins import PLUGINS_ENV, get_plugin_manager
