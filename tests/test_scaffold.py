@@ -66,7 +66,7 @@ def test_generated_package_installs_and_its_tests_pass_unchanged(installed):
     assert "7 passed" in done.stdout
 
 
-def test_generated_plugin_trains_samples_interpolates_and_checkpoints_through_the_cli(installed, tmp_path):
+def test_generated_plugin_trains_samples_interpolates_and_checkpoints_through_the_cli(installed, tmp_path, bars_folder):
     package, env = installed
     run = tmp_path / "run"
 
@@ -77,7 +77,8 @@ def test_generated_plugin_trains_samples_interpolates_and_checkpoints_through_th
 
     plugins = {p["name"]: p for p in json.loads(genkit("plugins", "--json"))}
     assert plugins["my-ae"]["status"] == "ok" and plugins["my-ae"]["package"] == "genkit-my-ae"
-    genkit("train", "--config", str(package / "configs" / "my-ae.toml"), "--epochs", "1", "--set", "model.hidden=64", "--set", "train.val_size=500", "--out", str(run))
+    dataset = bars_folder(tmp_path / "bars")
+    genkit("train", "--config", str(package / "configs" / "my-ae.toml"), "--dataset", dataset, "--epochs", "2", "--batch-size", "16", "--set", "model.hidden=64", "--out", str(run))
     assert (run / "checkpoints" / "last.safetensors").is_file() and (run / "checkpoints" / "best.safetensors").is_file()
     genkit("sample", str(run), "-n", "9")
     genkit("interpolate", str(run), "--steps", "3")
