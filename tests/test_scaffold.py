@@ -1,12 +1,14 @@
 """``genkit new-plugin``: the package it writes installs, passes its own tests, and works with every command.
 
 The package is installed with ``uv pip install --target`` into a temporary
-directory put on PYTHONPATH of child processes, so the shared environment is
-never changed and genkit finds the plugin only through its entry point.
+directory (on PYTHONPATH of the child process that runs its tests, on
+``sys.path`` for the command-line checks), so the shared environment is never
+changed and genkit finds the plugin only through its entry point.
 """
 
 from __future__ import annotations
 
+import importlib
 import json
 import os
 import shutil
@@ -18,6 +20,7 @@ import pytest
 
 from genkit.cli import main
 from genkit.errors import GenkitError
+from genkit.plugins import reset_plugin_manager
 from genkit.scaffold import new_plugin, plugin_fields, render
 
 REPO = Path(__file__).resolve().parents[1]
@@ -56,24 +59,32 @@ def installed(tmp_path):
     subprocess.run([uv, "pip", "install", "--quiet", "--python", sys.executable, "--target", str(site), "--no-deps", str(package)], check=True, timeout=300)
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(site), os.environ.get("PYTHONPATH")]))}
     env.pop("GENKIT_PLUGINS", None)
-    return package, env
+    return package, env, site
 
 
 def test_generated_package_installs_and_its_tests_pass_unchanged(installed):
-    package, env = installed
+    package, env, _ = installed
     done = subprocess.run([sys.executable, "-m", "pytest", "-p", "no:cacheprovider", str(package / "tests")], cwd=package, env=env, capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-2000:]
     assert "7 passed" in done.stdout
 
 
-def test_generated_plugin_trains_samples_interpolates_and_checkpoints_through_the_cli(installed, tmp_path, bars_folder):
-    package, env = installed
+def test_generated_plugin_trains_samples_interpolates_and_checkpoints_through_the_cli(installed, tmp_path, bars_folder, monkeypatch, capsys):
+    package, _, site = installed
+    monkeypatch.syspath_prepend(str(site))
+    importlib.invalidate_caches()
+    reset_plugin_manager()
     run = tmp_path / "run"
 
     def genkit(*args: str) -> str:
-        done = subprocess.run([sys.executable, "-m", "genkit", *args], env=env, capture_output=True, text=True, timeout=600)
-        assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
-        return done.stdout
+        try:
+            main(list(args))
+            code = 0
+        except SystemExit as exc:
+            code = exc.code
+        done = capsys.readouterr()
+        assert code == 0, done.out[-2000:] + done.err[-2000:]
+        return done.out
 
     plugins = {p["name"]: p for p in json.loads(genkit("plugins", "--json"))}
     assert plugins["my-ae"]["status"] == "ok" and plugins["my-ae"]["package"] == "genkit-my-ae"
