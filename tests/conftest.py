@@ -4,6 +4,7 @@ and with the reference datasets from ``../shared/data`` when they are there."""
 from __future__ import annotations
 
 import os
+import warnings
 from pathlib import Path
 
 import pytest
@@ -69,3 +70,28 @@ def quiet():
     from genkit.training.reporting import Reporter
 
     return Reporter()
+
+
+@pytest.fixture
+def bars_folder():
+    """``bars_folder(root) -> "folder:ROOT"``: writes 64 labeled 12x12 PNGs (horizontal and vertical bars)."""
+    return write_bars
+
+
+def write_bars(root: Path, n: int = 64, size: int = 12) -> str:
+    """A labeled image folder (horizontal and vertical bars) for ``--dataset folder:PATH``."""
+    from torchvision.io import encode_png, write_file
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        for i in range(n):
+            image = torch.zeros(1, size, size, dtype=torch.uint8)
+            at = 1 + i % (size - 3)
+            kind = "horizontal" if i % 2 else "vertical"
+            if kind == "horizontal":
+                image[:, at : at + 2, :] = 255
+            else:
+                image[:, :, at : at + 2] = 255
+            (root / kind).mkdir(parents=True, exist_ok=True)
+            write_file(str(root / kind / f"{i}.png"), encode_png(image))
+    return f"folder:{root}"

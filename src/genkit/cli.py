@@ -194,7 +194,7 @@ def runs(model: Optional[str] = typer.Option(None, "--model"), limit: int = type
 
 @app.command()
 def plugins(as_json: bool = typer.Option(False, "--json", help="print the report as JSON")):
-    """List plugins, what each provides, and any that failed to load."""
+    """List plugins, what each provides, and any that failed to load (GENKIT_PLUGINS narrows the set)."""
     report = api.list_plugins()
     if as_json:
         out.print_json(json.dumps(report))
@@ -202,11 +202,38 @@ def plugins(as_json: bool = typer.Option(False, "--json", help="print the report
     table = Table(title="genkit plugins")
     for col in ("plugin", "package", "version", "provides", "status"):
         table.add_column(col)
+    colours = {"ok": "green", "broken": "red", "disabled": "yellow", "not found": "red"}
     for p in report:
-        provides = "; ".join(f"{k}: {', '.join(v)}" for k, v in p["provides"].items()) or "-"
-        status = "[green]ok[/green]" if p["status"] == "ok" else f"[red]broken[/red]: {p['error']}"
+        provides = "\n".join(f"{k}: {', '.join(v)}" for k, v in p["provides"].items()) or "-"
+        status = f"[{colours.get(p['status'], 'red')}]{p['status']}[/]"
+        if p["error"]:
+            status += f": {p['error']}"
+        for warning in p.get("warnings", []):
+            status += f"\n[yellow]warning[/yellow]: {warning}"
         table.add_row(p["name"], p["package"], p["version"], provides, status)
     out.print(table)
+
+
+@app.command("new-plugin")
+def new_plugin(
+    name: str = typer.Argument(..., help="the model's name, e.g. my-ae (package genkit-my-ae)"),
+    out_dir: Path = typer.Option(Path("."), "--out", help="directory to create the package in"),
+):
+    """Create a model-plugin package to start from: a working autoencoder with config and tests."""
+    from .scaffold import new_plugin as scaffold
+
+    root = scaffold(name, out_dir)
+    out.print(f"created {root}\nnext: pip install -e {root} (or uv pip install -e {root}), then: genkit plugins; genkit train {name}; pytest {root}")
+
+
+def _warn_broken_plugins(argv: list[str]) -> None:
+    """One line per broken plugin on stderr, so a failed install is noticed while every command still runs."""
+    from .plugins import PLUGINS_ENV, get_plugin_manager
+
+    if argv[:1] == ["plugins"]:
+        return
+    for p in get_plugin_manager().broken():
+        err.print(f"[yellow]warning:[/yellow] plugin '{p.name}' ({p.package}) failed to load: {p.error}; see `genkit plugins`, or set {PLUGINS_ENV} to skip it", highlight=False, soft_wrap=True)
 
 
 def _progress() -> Progress:
@@ -221,7 +248,9 @@ def main(argv: list[str] | None = None) -> None:
         from .plugins import get_plugin_manager
 
         get_plugin_manager().register_commands(app)
-        app(args=argv, standalone_mode=False)
+        args = sys.argv[1:] if argv is None else list(argv)
+        _warn_broken_plugins(args)
+        app(args=args, standalone_mode=False)
     except GenkitError as exc:
         err.print(f"[red]error:[/red] {exc}", highlight=False, soft_wrap=True)
         sys.exit(1)

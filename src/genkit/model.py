@@ -156,6 +156,10 @@ class ModelSpec:
         description: one line for ``genkit plugins``.
         train_defaults: overrides of :class:`genkit.TrainConfig` defaults (lr, batch size, ...).
         default_metrics: what ``genkit score`` computes when no ``--metric`` is given.
+        accepts: ``accepts(data_info) -> reason | None``: why this family cannot
+            take a dataset's images (shape, channels, size), or None if it can.
+            Checked before a run starts, so the user gets one line instead of a
+            shape error from inside the network. None: every dataset is accepted.
     """
 
     name: str
@@ -164,3 +168,8 @@ class ModelSpec:
     description: str = ""
     train_defaults: dict[str, Any] = field(default_factory=dict)
     default_metrics: tuple[str, ...] = ()
+    accepts: Callable[[DataInfo], str | None] | None = None
+
+    def refusal(self, data: DataInfo) -> str | None:
+        """Why this model cannot train on ``data``, or None."""
+        return self.accepts(data) if self.accepts is not None else None

@@ -4,7 +4,8 @@ Plugins are the modules named by the ``genkit`` entry-point group. Each one is
 imported and asked for its registrations on its own, so a plugin that fails to
 import, declares an incompatible hook version, or raises in a hook is reported
 as broken while every other plugin still loads. ``GENKIT_PLUGINS`` narrows the
-set: empty loads none, ``a,b`` loads only those entry points.
+set: empty loads none, ``a,b`` loads only those entry points (the others are
+listed as disabled, so ``genkit plugins`` still shows what is installed).
 """
 
 from __future__ import annotations
@@ -38,10 +39,12 @@ class PluginInfo:
     name: str
     package: str
     version: str
-    status: str = "ok"  # "ok" or "broken"
+    status: str = "ok"  # "ok", "broken", "disabled" (by GENKIT_PLUGINS) or "not found"
     error: str | None = None
     provides: dict[str, list[str]] = field(default_factory=dict)
     hooks: list[str] = field(default_factory=list)
+    #: Problems that leave the plugin loaded: a name clash, a newer hook version.
+    warnings: list[str] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -52,6 +55,7 @@ class PluginInfo:
             "error": self.error,
             "provides": self.provides,
             "hooks": self.hooks,
+            "warnings": self.warnings,
         }
 
 
@@ -75,6 +79,10 @@ class Registry:
             first = self._clashes.get(name) or [self._owner.pop(name)]
             self._items.pop(name, None)
             self._clashes[name] = [*first, owner]
+            for p in self._clashes[name]:
+                others = " and ".join(o.package for o in self._clashes[name] if o is not p)
+                p.warnings = [w for w in p.warnings if not w.startswith(f"{self.kind[:-1]} '{name}' ")]
+                p.warnings.append(f"{self.kind[:-1]} '{name}' is also registered by {others}; it cannot be used until one is uninstalled")
             return
         self._items[name] = item
         self._owner[name] = owner
@@ -113,36 +121,51 @@ class PluginManager:
 
     # -- loading -----------------------------------------------------------
     def load_entry_points(self, allow: set[str] | None = None) -> None:
-        """Import each ``genkit`` entry point and collect its registrations."""
+        """Import each ``genkit`` entry point and collect its registrations.
+
+        Args:
+            allow: entry-point names to load (None: all). The others are listed
+                as disabled; a name in ``allow`` that is not installed is listed
+                as not found.
+        """
+        seen: set[str] = set()
         for ep in _entry_points():
-            if allow is not None and ep.name not in allow:
-                continue
+            seen.add(ep.name)
             dist = getattr(ep, "dist", None)
             info = PluginInfo(
                 name=ep.name,
                 package=dist.metadata["Name"] if dist else ep.value.split(":")[0],
                 version=dist.version if dist else "unknown",
             )
+            if allow is not None and ep.name not in allow:
+                info.status, info.error = "disabled", f"not named in {PLUGINS_ENV}"
+                self.plugins.append(info)
+                continue
             try:
                 module = ep.load()
-            except Exception as exc:  # a broken plugin must not break genkit
-                self._mark_broken(info, f"import failed: {type(exc).__name__}: {exc}")
+            except (Exception, SystemExit) as exc:  # a broken plugin must not break genkit
+                self._mark_broken(info, f"import failed: {_describe(exc)}")
                 continue
             self.register_plugin(module, info)
+        for name in sorted((allow or set()) - seen):
+            self.plugins.append(PluginInfo(name=name, package="-", version="-", status="not found", error=f"named in {PLUGINS_ENV} but no installed package provides it"))
 
     def register_plugin(self, plugin: object, info: PluginInfo | str) -> PluginInfo:
         """Register a module or object implementing genkit hooks (also used by tests)."""
         if isinstance(info, str):
             info = PluginInfo(name=info, package=info, version="local")
         self.plugins.append(info)
-        problem = _version_problem(plugin)
+        problem = _version_problem(plugin, info)
         if problem:
             return self._mark_broken(info, problem)
         try:
             self.pm.register(plugin, name=info.name)
         except Exception as exc:
-            return self._mark_broken(info, f"registration failed: {type(exc).__name__}: {exc}")
+            return self._mark_broken(info, f"registration failed: {_describe(exc)}")
         info.hooks = sorted(h.name for h in self.pm.get_hookcallers(plugin) or [])
+        unknown = [h for h in info.hooks if h not in _KNOWN_HOOKS]
+        if unknown:
+            info.warnings.append(f"this genkit (hook spec {hookspecs.HOOK_SPEC_VERSION}) has no hook {', '.join(unknown)}; ignored")
         others = [p for p in self.pm.get_plugins() if p is not plugin]
         staged: list[tuple[str, str, Any]] = []
         for kind, hook_name in HOOKS.items():
@@ -152,9 +175,10 @@ class PluginManager:
             collected: list[tuple[str, Any]] = []
             try:
                 caller(register=_collector(collected))
-            except Exception as exc:
+                _check_registrations(kind, collected)
+            except (Exception, SystemExit) as exc:
                 self.pm.unregister(plugin)
-                return self._mark_broken(info, f"{hook_name} raised {type(exc).__name__}: {exc}")
+                return self._mark_broken(info, f"{hook_name}: {_describe(exc)}")
             staged += [(kind, name, item) for name, item in collected]
         # Only a plugin whose every hook ran cleanly adds its names.
         for kind, name, item in staged:
@@ -163,16 +187,35 @@ class PluginManager:
         return info
 
     def register_commands(self, cli: Any) -> None:
-        """Let each working plugin add CLI commands; one that raises is marked broken."""
+        """Let each working plugin add CLI commands; one that raises is marked broken.
+
+        A command whose name is taken (by genkit or an earlier plugin) is not
+        added: a plugin must never replace ``genkit train``.
+        """
         for info in [p for p in self.plugins if p.status == "ok" and "register_commands" in p.hooks]:
             plugin = self.pm.get_plugin(info.name)
             others = [p for p in self.pm.get_plugins() if p is not plugin]
+            taken = _command_names(cli)
+            n_commands, n_groups = len(cli.registered_commands), len(cli.registered_groups)
             try:
                 self.pm.subset_hook_caller("register_commands", remove_plugins=others)(cli=cli)
-            except Exception as exc:
-                self._mark_broken(info, f"register_commands raised {type(exc).__name__}: {exc}")
-            else:
-                info.provides.setdefault("commands", []).append("(cli)")
+            except (Exception, SystemExit) as exc:
+                del cli.registered_commands[n_commands:], cli.registered_groups[n_groups:]
+                self._mark_broken(info, f"register_commands: {_describe(exc)}")
+                continue
+            added = []
+            for entries in (cli.registered_commands, cli.registered_groups):
+                start = n_commands if entries is cli.registered_commands else n_groups
+                for entry in list(entries[start:]):
+                    name = _command_name(entry)
+                    if name in taken:
+                        entries.remove(entry)
+                        info.warnings.append(f"command '{name}' is already taken; not added")
+                    else:
+                        taken.add(name)
+                        added.append(name)
+            if added:
+                info.provides["commands"] = added
 
     def unregister_plugin(self, name: str) -> None:
         """Remove a plugin and everything it registered (for tests)."""
@@ -196,19 +239,56 @@ class PluginManager:
 
     # -- lookups -----------------------------------------------------------
     def model(self, name: str):
-        return self.registries["models"].get(name)
+        return self._lookup("models", name)
 
     def dataset(self, name: str):
-        return self.registries["datasets"].get(name)
+        return self._lookup("datasets", name)
 
     def evaluator(self, name: str):
-        return self.registries["evaluators"].get(name)
+        return self._lookup("evaluators", name)
 
     def sampler(self, name: str):
-        return self.registries["samplers"].get(name)
+        return self._lookup("samplers", name)
+
+    def _lookup(self, kind: str, name: str):
+        registry = self.registries[kind]
+        try:
+            return registry.get(name)
+        except PluginError as exc:
+            broken = self.broken()
+            if not broken or name in registry.clashes():
+                raise
+            # The name may belong to a plugin that failed to load: say which did.
+            names = ", ".join(f"{p.name} ({p.package})" for p in broken)
+            raise PluginError(f"{exc}; plugins that failed to load: {names}") from None
 
     def broken(self) -> list[PluginInfo]:
-        return [p for p in self.plugins if p.status != "ok"]
+        return [p for p in self.plugins if p.status == "broken"]
+
+
+_KNOWN_HOOKS = {name for name in dir(hookspecs) if name.startswith("register_")}
+
+def _check_registrations(kind: str, collected: list[tuple[str, Any]]) -> None:
+    """Raise if a registration is not what its kind must be: checked at load time,
+    so a mistake shows in ``genkit plugins`` rather than deep inside a command."""
+    from .data.datasets import DatasetSpec
+    from .model import ModelSpec
+
+    seen: set[str] = set()
+    for name, item in collected:
+        if not isinstance(name, str) or not name.strip() or name != name.strip() or ":" in name:
+            raise PluginError(f"a {kind[:-1]} registration has an invalid name {name!r} (give a non-empty name without ':' or surrounding spaces)")
+        if name in seen:
+            raise PluginError(f"registers {kind[:-1]} '{name}' twice")
+        seen.add(name)
+        if kind == "models" and not (isinstance(item, ModelSpec) and isinstance(item.config, type) and callable(item.build)):
+            raise PluginError(f"model '{name}' must be registered as genkit.ModelSpec(name, config=<pydantic class>, build=<callable>)")
+        if kind == "datasets" and not (isinstance(item, DatasetSpec) and callable(item.load)):
+            raise PluginError(f"dataset '{name}' must be registered as genkit.DatasetSpec(name, load=<callable>)")
+        if kind == "samplers" and not callable(getattr(item, "sample", None)):
+            raise PluginError(f"sampler '{name}' has no sample() method (subclass genkit.Sampler)")
+        if kind == "evaluators" and not (callable(getattr(item, "evaluate", None)) and callable(getattr(item, "unsupported_reason", None))):
+            raise PluginError(f"evaluator '{name}' lacks evaluate() or unsupported_reason() (subclass genkit.Evaluator)")
 
 
 def _collector(out: list[tuple[str, Any]]) -> Callable[..., None]:
@@ -218,17 +298,48 @@ def _collector(out: list[tuple[str, Any]]) -> Callable[..., None]:
     return register
 
 
-def _version_problem(plugin: object) -> str | None:
+def _describe(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    first = text[0] if text else ""
+    if isinstance(exc, PluginError):
+        return first
+    return f"{type(exc).__name__}: {first}" if first else type(exc).__name__
+
+
+def _command_name(entry: Any) -> str:
+    """The name typer will give a registered command or group."""
+    name = getattr(entry, "name", None)
+    if name:
+        return name
+    callback = getattr(entry, "callback", None) or getattr(getattr(entry, "typer_instance", None), "info", None)
+    callback = getattr(callback, "callback", callback)
+    return getattr(callback, "__name__", "").replace("_", "-").lower()
+
+
+def _command_names(cli: Any) -> set[str]:
+    return {_command_name(e) for e in (*cli.registered_commands, *cli.registered_groups)}
+
+
+def _version_problem(plugin: object, info: PluginInfo) -> str | None:
+    """Why the hook version a plugin declares (``GENKIT_HOOKS``) rules it out, if it does.
+
+    The major version must match; a newer minor version loads with a warning,
+    since hooks added after this genkit are simply never called.
+    """
     declared = getattr(plugin, "GENKIT_HOOKS", None)
     if declared is None:
         return None
-    ours = int(hookspecs.HOOK_SPEC_VERSION.split(".")[0])
+    ours_major, ours_minor = (int(v) for v in hookspecs.HOOK_SPEC_VERSION.split("."))
     try:
-        theirs = int(str(declared).split(".")[0])
+        parts = [int(v) for v in str(declared).split(".")]
     except ValueError:
-        return f"declares an unreadable hook version {declared!r}"
-    if theirs != ours:
-        return f"written for genkit hook spec {declared}, this genkit provides {hookspecs.HOOK_SPEC_VERSION}"
+        return f"declares an unreadable hook version GENKIT_HOOKS = {declared!r}"
+    if not parts or len(parts) > 2:
+        return f"declares an unreadable hook version GENKIT_HOOKS = {declared!r}"
+    if parts[0] != ours_major:
+        return f"written for genkit hook spec {declared}, this genkit provides {hookspecs.HOOK_SPEC_VERSION} (install a matching version of one or the other)"
+    if len(parts) == 2 and parts[1] > ours_minor:
+        info.warnings.append(f"written for hook spec {declared}, newer than this genkit's {hookspecs.HOOK_SPEC_VERSION}; upgrade genkit for its newer features")
     return None
 
 

@@ -15,7 +15,7 @@ from ..checkpoint import load_checkpoint
 from ..config import TrainConfig, layered, parse_override, read_toml, validate
 from ..data import load_dataset
 from ..device import describe_device, resolve_device
-from ..errors import ConfigError
+from ..errors import ConfigError, DataError
 from ..plugins import get_plugin_manager
 from ..runs import Run, resolve_target
 from ..training import distributed
@@ -96,10 +96,16 @@ def _train(spec, model_cfg, train_cfg: TrainConfig, ckpt, run: Run | None, resum
     if data.embedded:
         reporter.message(f"[yellow]No {train_cfg.dataset} files found and no download possible: training on the {data.source}.[/yellow]")
     info = data.info
+    refusal = spec.refusal(info)
+    if refusal:
+        c, h, w = info.shape
+        raise DataError(f"model '{spec.name}' cannot train on {data.name} ({c}x{h}x{w} images): {refusal}")
     if ckpt is not None and list(ckpt.meta["data"]["shape"]) != list(info.shape):
         raise ConfigError(f"{resume} was trained on images of shape {ckpt.meta['data']['shape']}, this dataset has {list(info.shape)}")
     torch.manual_seed(train_cfg.seed)
     net = spec.build(model_cfg, info).to(device)
+    if net.conditioning == "label" and (info.num_classes is None or data.train_y is None):
+        raise DataError(f"model '{spec.name}' is conditioned on class labels and {data.name} has none")
 
     if ckpt is None:
         # Rank 0 picks and creates the directory; the others learn its path (they never write to it).

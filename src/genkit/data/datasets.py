@@ -100,4 +100,11 @@ def idx_dataset(name: str, folder: str, torchvision_class: str, embedded: bool, 
 BUILTIN_DATASETS = [
     DatasetSpec("mnist", idx_dataset("mnist", "MNIST", "MNIST", True, [str(i) for i in range(10)]), "MNIST handwritten digits, 28x28 grayscale, 10 classes"),
     DatasetSpec("fashion-mnist", idx_dataset("fashion-mnist", "FashionMNIST", "FashionMNIST", False, FASHION_CLASSES), "Fashion-MNIST clothing, 28x28 grayscale, 10 classes"),
+    DatasetSpec("folder", lambda data_dir, arg: _load_folder(data_dir, arg), "images in a directory: folder:PATH[?size=N&channels=C&test=F], labels from class subfolders"),
 ]
+
+
+def _load_folder(data_dir: str | None, arg: str | None) -> ImageDataset:
+    from .folder import load_folder  # imported on use: it pulls in torchvision.io
+
+    return load_folder(data_dir, arg)

@@ -1,0 +1,29 @@
+"""genkit-ae: Ae for genkit.
+
+genkit finds this module through the `genkit` entry point in pyproject.toml and
+calls the hooks below once, when a command first needs a plugin.
+"""
+
+import genkit
+
+from .model import Ae, AeConfig, accepts
+
+#: The major version of genkit's hook specification this plugin is written for.
+GENKIT_HOOKS = 1
+
+
+@genkit.hookimpl
+def register_models(register):
+    register(
+        genkit.ModelSpec(
+            name="ae",
+            config=AeConfig,
+            build=Ae,
+            description="MLP autoencoder with a Gaussian fitted to its latent codes",
+            train_defaults={"epochs": 10, "batch_size": 128, "lr": 1e-3},
+            accepts=accepts,
+        )
+    )
+
+
+__all__ = ["Ae", "AeConfig", "register_models"]

@@ -1,0 +1,216 @@
+"""Plugin loading: broken plugins are reported while the rest load and every command keeps working."""
+
+from __future__ import annotations
+
+import importlib
+import json
+import types
+
+import pytest
+import torch
+
+import genkit
+from genkit.cli import main
+from genkit.errors import PluginError
+from genkit.plugins import get_plugin_manager, reset_plugin_manager
+
+# ``genkit.plugins`` is also the API function, so fetch the module itself.
+plugin_module = importlib.import_module("genkit.plugins")
+REAL_ENTRY_POINTS = plugin_module._entry_points
+
+
+class FakeEntryPoint:
+    """Stands in for an installed package's ``genkit`` entry point."""
+
+    def __init__(self, name: str, target, package: str | None = None):
+        self.name = name
+        self.value = f"{package or 'genkit-' + name}:plugin"
+        self.dist = None
+        self._target = target
+        self.loaded = False
+
+    def load(self):
+        self.loaded = True
+        if isinstance(self._target, BaseException):
+            raise self._target
+        return self._target
+
+
+def plugin(**hooks) -> types.ModuleType:
+    """A plugin module from hook functions (each wrapped with ``genkit.hookimpl``) and constants."""
+    ns = types.ModuleType("fake_plugin")
+    for name, fn in hooks.items():
+        if name.isupper():
+            setattr(ns, name, fn)
+        else:
+            setattr(ns, name, genkit.hookimpl(fn))
+    return ns
+
+
+@pytest.fixture
+def install(monkeypatch, request):
+    """``install(*fake_entry_points)``: the installed plugins plus these, loaded afresh (with ``tiny``)."""
+
+    def do(*fakes):
+        monkeypatch.setattr(plugin_module, "_entry_points", lambda: sorted([*REAL_ENTRY_POINTS(), *fakes], key=lambda e: e.name))
+        reset_plugin_manager()
+        request.getfixturevalue("tiny")
+        return {p.name: p for p in get_plugin_manager().plugins}
+
+    return do
+
+
+def cli(capsys, *args: str) -> tuple[int, str, str]:
+    try:
+        main(list(args))
+        code = 0
+    except SystemExit as exc:
+        code = exc.code or 0
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+def report(capsys) -> dict[str, dict]:
+    code, out, _ = cli(capsys, "plugins", "--json")
+    assert code == 0
+    return {p["name"]: p for p in json.loads(out)}
+
+
+def test_import_failure_is_reported_and_the_rest_load(install, capsys):
+    found = install(FakeEntryPoint("badimport", ImportError("No module named 'missing_dep'")))
+    assert found["badimport"].status == "broken"
+    assert "import failed: ImportError: No module named 'missing_dep'" in found["badimport"].error
+    assert found["vae"].status == "ok" and get_plugin_manager().model("vae").name == "vae"
+    shown = report(capsys)
+    assert shown["badimport"]["status"] == "broken" and shown["badimport"]["package"] == "genkit-badimport"
+    assert shown["vae"]["provides"] == {"models": ["vae"]}
+
+
+def test_plugin_exiting_on_import_does_not_end_genkit(install):
+    found = install(FakeEntryPoint("quitter", SystemExit(3)))
+    assert found["quitter"].status == "broken" and "SystemExit" in found["quitter"].error
+
+
+def test_hook_that_raises_marks_only_that_plugin_broken(install):
+    def register_datasets(register):
+        register(genkit.DatasetSpec("half", lambda d, a: None))
+
+    def register_models(register):
+        raise ValueError("boom")
+
+    found = install(FakeEntryPoint("raiser", plugin(register_models=register_models, register_datasets=register_datasets)))
+    assert found["raiser"].status == "broken"
+    assert found["raiser"].error == "register_models: ValueError: boom"
+    # nothing of a half-registered plugin is kept
+    assert "half" not in get_plugin_manager().registries["datasets"]
+    assert found["vae"].status == "ok"
+
+
+def test_invalid_registration_is_a_broken_plugin_not_a_crash(install):
+    found = install(
+        FakeEntryPoint("noname", plugin(register_models=lambda register: register(object()))),
+        FakeEntryPoint("notaspec", plugin(register_models=lambda register: register({"x": 1}, name="thing"))),
+    )
+    assert "invalid name" in found["noname"].error
+    assert "must be registered as genkit.ModelSpec" in found["notaspec"].error
+    assert found["vae"].status == "ok"
+
+
+def test_incompatible_hook_version_is_broken_and_newer_minor_loads_with_a_warning(install):
+    found = install(
+        FakeEntryPoint("future", plugin(GENKIT_HOOKS=2, register_datasets=lambda register: None)),
+        FakeEntryPoint("newer", plugin(GENKIT_HOOKS="1.7", register_datasets=lambda register: None)),
+        FakeEntryPoint("garbled", plugin(GENKIT_HOOKS="one")),
+    )
+    assert found["future"].status == "broken"
+    assert f"written for genkit hook spec 2, this genkit provides {genkit.HOOK_SPEC_VERSION}" in found["future"].error
+    assert found["newer"].status == "ok" and "newer than this genkit's" in found["newer"].warnings[0]
+    assert found["garbled"].status == "broken" and "unreadable hook version" in found["garbled"].error
+
+
+def test_duplicate_model_name_is_an_error_naming_both_packages(install, capsys):
+    copycat = plugin(register_models=lambda register: register(genkit.ModelSpec(name="vae", config=genkit.TrainConfig, build=lambda c, d: None)))
+    install(FakeEntryPoint("zcopycat", copycat, package="genkit-copycat"))
+    with pytest.raises(PluginError, match=r"model 'vae' is registered by both genkit-vae \(vae\) and genkit-copycat \(zcopycat\)"):
+        get_plugin_manager().model("vae")
+    shown = report(capsys)
+    assert "also registered by genkit-copycat" in shown["vae"]["warnings"][0]
+    assert "also registered by genkit-vae" in shown["zcopycat"]["warnings"][0]
+    code, _, err = cli(capsys, "train", "vae", "--dataset", "tiny", "--epochs", "1")
+    assert code == 1 and "genkit-vae" in err and "genkit-copycat" in err
+    # the clash costs only that name: the datasets and evaluators still work
+    assert get_plugin_manager().dataset("tiny").name == "tiny"
+
+
+def test_same_name_twice_in_one_plugin_is_broken(install):
+    twice = plugin(register_datasets=lambda register: [register(genkit.DatasetSpec("d", lambda a, b: None)) for _ in range(2)])
+    assert "registers dataset 'd' twice" in install(FakeEntryPoint("twice", twice))["twice"].error
+
+
+def test_genkit_plugins_empty_loads_none(install, monkeypatch, capsys):
+    monkeypatch.setenv("GENKIT_PLUGINS", "")
+    bad = FakeEntryPoint("badimport", ImportError("never imported"))
+    found = install(bad)
+    assert not bad.loaded
+    assert found["vae"].status == "disabled" and found["badimport"].status == "disabled"
+    assert found["genkit"].status == "ok"  # genkit's own datasets and metrics stay
+    code, _, err = cli(capsys, "train", "vae", "--dataset", "tiny")
+    assert code == 1 and "unknown model 'vae'" in err
+
+
+def test_genkit_plugins_allow_list(install, monkeypatch):
+    monkeypatch.setenv("GENKIT_PLUGINS", "vae, nosuch")
+    bad = FakeEntryPoint("badimport", ImportError("never imported"))
+    found = install(bad)
+    assert not bad.loaded and found["badimport"].status == "disabled"
+    assert found["vae"].status == "ok"
+    assert found["nosuch"].status == "not found" and "GENKIT_PLUGINS" in found["nosuch"].error
+
+
+def test_broken_plugin_leaves_every_command_working(install, capsys, tmp_path):
+    install(FakeEntryPoint("badimport", ImportError("No module named 'missing_dep'")))
+    code, out, err = cli(capsys, "train", "vae", "--dataset", "tiny", "--epochs", "1", "--set", "train.val_size=64", "--out", str(tmp_path / "run"))
+    assert code == 0, err
+    assert "plugin 'badimport' (genkit-badimport) failed to load" in err
+    code, out, err = cli(capsys, "sample", str(tmp_path / "run"), "-n", "4")
+    assert code == 0 and (tmp_path / "run" / "samples.png").is_file()
+    code, out, err = cli(capsys, "plugins")
+    assert code == 0 and "badimport" in out and "failed to load" not in err
+    # asking for a name nobody provides points at the plugins that failed
+    with pytest.raises(PluginError, match="plugins that failed to load: badimport"):
+        get_plugin_manager().model("mymodel")
+
+
+def test_plugin_commands_are_added_but_never_replace_genkit_commands(install, capsys):
+    def register_commands(cli):
+        @cli.command()
+        def train():
+            print("hijacked")
+
+        @cli.command("hello-plugin")
+        def hello():
+            print("hello from a plugin")
+
+    found = install(FakeEntryPoint("cmds", plugin(register_commands=register_commands)))
+    code, out, _ = cli(capsys, "hello-plugin")
+    assert code == 0 and "hello from a plugin" in out
+    info = next(p for p in get_plugin_manager().plugins if p.name == "cmds")
+    assert info.provides["commands"] == ["hello-plugin"]
+    assert "command 'train' is already taken" in info.warnings[0]
+    code, out, err = cli(capsys, "train", "vae", "--dataset", "nosuch")
+    assert "hijacked" not in out and "unknown dataset 'nosuch'" in err
+    assert found["cmds"].status == "ok"
+
+
+def test_a_plugin_dataset_trains_any_model(install, quiet):
+    def load(data_dir, arg):
+        g = torch.Generator().manual_seed(1)
+        x = torch.randint(0, 256, (300, 3, 8, 8), dtype=torch.uint8, generator=g)
+        return genkit.ImageDataset(name="noise", train_x=x[:240], test_x=x[240:], source="generated")
+
+    found = install(FakeEntryPoint("noise", plugin(register_datasets=lambda register: register(genkit.DatasetSpec("noise", load, "random RGB")))))
+    assert found["noise"].provides == {"datasets": ["noise"]}
+    result = genkit.train("vae", overrides={"train.dataset": "noise", "train.epochs": 1, "train.val_size": 40}, reporter=quiet)
+    assert result.run.read_json("manifest.json")["dataset"] == "noise"
+    pic = genkit.sample(result.run.path, 4)
+    assert pic.images.shape == (4, 3, 8, 8)
