@@ -9,6 +9,7 @@ from .capabilities import BoundModel, EncoderModel, LatentModel, LikelihoodModel
 from .config import TrainConfig
 from .data import DatasetSpec, ImageDataset, load_dataset
 from .errors import GenkitError
+from .estimators import importance_weighted_log_likelihood
 from .evaluation import EvalContext, EvalResult, Evaluator, bits_per_dim
 from .hookspecs import HOOK_SPEC_VERSION, hookimpl
 from .ood import auroc
@@ -22,6 +23,6 @@ __all__ = [
     "Batch", "BoundModel", "DataInfo", "DatasetSpec", "EncoderModel", "EvalContext", "EvalResult", "Evaluator",
     "GenerativeModel", "GenkitError", "HOOK_SPEC_VERSION", "ImageDataset", "LatentModel", "LikelihoodModel",
     "LoadedModel", "LossTerms", "ModelSpec", "OODReport", "Picture", "Sampler", "ScoreReport", "TrainConfig", "Update",
-    "adam", "auroc", "bits_per_dim", "hookimpl", "info", "interpolate", "list_runs", "load", "load_dataset", "manifold",
+    "adam", "auroc", "bits_per_dim", "hookimpl", "importance_weighted_log_likelihood", "info", "interpolate", "list_runs", "load", "load_dataset", "manifold",
     "list_plugins", "sample", "score", "score_ood", "train",
 ]

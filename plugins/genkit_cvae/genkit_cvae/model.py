@@ -7,7 +7,6 @@ log p(x | c) >= E_q[log p(x | z, c)] - KL(q(z | x, c) || N(0, I)).
 
 from __future__ import annotations
 
-import math
 from typing import Literal
 
 import torch
@@ -105,20 +104,12 @@ class ConditionalVAE(genkit.GenerativeModel):
         x = batch.x
         feats = self._features(batch.condition, x.shape[0])
         mu, logvar = self.encoder(torch.cat([x, feats], 1)).chunk(2, dim=1)
-        std = torch.exp(0.5 * logvar)
-        b, k = x.shape[0], self.latent_shape[0]
-        per_pass = max(1, self.config.iw_chunk // b)  # samples decoded together, to bound memory
-        log_w = []
-        for start in range(0, samples, per_pass):
-            s = min(per_pass, samples - start)
-            eps = torch.randn(s, b, k, device=x.device)
-            z = mu + eps * std  # [s, b, k]
-            logits = self.decode_logits(z, feats.expand(s, -1, -1))
-            log_px_z = -F.binary_cross_entropy_with_logits(logits, x.expand(s, -1, -1), reduction="none").sum(-1)
-            log_pz = -0.5 * (z.pow(2).sum(-1) + k * math.log(2 * math.pi))
-            log_qz = -0.5 * (eps.pow(2).sum(-1) + logvar.sum(-1) + k * math.log(2 * math.pi))
-            log_w.append(log_px_z + log_pz - log_qz)
-        return torch.logsumexp(torch.cat(log_w), dim=0) - math.log(samples)
+
+        def log_px_given_z(z):  # [s, b, k] -> [s, b]
+            logits = self.decode_logits(z, feats.expand(z.shape[0], -1, -1))
+            return -F.binary_cross_entropy_with_logits(logits, x.expand_as(logits), reduction="none").sum(-1)
+
+        return genkit.importance_weighted_log_likelihood(mu, logvar, log_px_given_z, samples, self.config.iw_chunk)
 
     def describe(self):
         cfg = self.config

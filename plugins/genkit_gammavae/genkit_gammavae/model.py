@@ -139,21 +139,15 @@ class GammaVAE(genkit.GenerativeModel):
         """
         y = batch.x
         mu, logvar = self.encoder(y)
-        std = torch.exp(0.5 * logvar)
         target = self.crop(y).flatten(1)
-        b, k = y.shape[0], self.latent_shape[0]
-        per_pass = max(1, self.config.iw_chunk // b)  # samples decoded together, to bound memory
-        log_w = []
-        for start in range(0, samples, per_pass):
-            s = min(per_pass, samples - start)
-            eps = torch.randn(s, b, k, device=y.device)
-            z = mu + eps * std  # [s, b, k]
+
+        def log_py_given_z(z):  # [s, b, k] -> [s, b]
+            s, b, k = z.shape
             mean = self.decode(z.reshape(s * b, k)).reshape(s, b, -1)
-            log_px_z = gaussian_log_density(target, mean, self.log_gamma)
-            log_pz = -0.5 * (z.pow(2).sum(-1) + k * LOG_2PI)
-            log_qz = -0.5 * (eps.pow(2).sum(-1) + logvar.sum(-1) + k * LOG_2PI)
-            log_w.append(log_px_z + log_pz - log_qz)
-        return torch.logsumexp(torch.cat(log_w), dim=0) - math.log(samples) - self.discretization
+            return gaussian_log_density(target, mean, self.log_gamma)
+
+        log_py = genkit.importance_weighted_log_likelihood(mu, logvar, log_py_given_z, samples, self.config.iw_chunk)
+        return log_py - self.discretization
 
     def describe(self):
         cfg = self.config

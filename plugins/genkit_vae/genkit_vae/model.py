@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from typing import Literal
 
 import torch
@@ -87,24 +86,15 @@ class BernoulliVAE(genkit.GenerativeModel):
         return -(recon + kl)
 
     def log_likelihood(self, batch: Batch, samples: int) -> torch.Tensor:
-        """Importance-weighted estimate of log p(x) with K = ``samples`` draws from q(z|x)
-        (Burda et al. 2016): log (1/K) sum_k p(x|z_k) p(z_k) / q(z_k|x). K = 1 is the ELBO."""
+        """Importance-weighted estimate of log p(x) with K = ``samples`` draws from q(z|x)."""
         x = batch.x
         mu, logvar = self.posterior(x)
-        std = torch.exp(0.5 * logvar)
-        b, k = x.shape[0], self.latent_shape[0]
-        per_pass = max(1, self.config.iw_chunk // b)  # samples decoded together, to bound memory
-        log_w = []
-        for start in range(0, samples, per_pass):
-            s = min(per_pass, samples - start)
-            eps = torch.randn(s, b, k, device=x.device)
-            z = mu + eps * std  # [s, b, k]
-            logits = self.decode_logits(z.reshape(s * b, k)).view(s, b, -1)
-            log_px_z = -F.binary_cross_entropy_with_logits(logits, x.expand(s, -1, -1), reduction="none").sum(-1)
-            log_pz = -0.5 * (z.pow(2).sum(-1) + k * math.log(2 * math.pi))
-            log_qz = -0.5 * (eps.pow(2).sum(-1) + logvar.sum(-1) + k * math.log(2 * math.pi))
-            log_w.append(log_px_z + log_pz - log_qz)
-        return torch.logsumexp(torch.cat(log_w), dim=0) - math.log(samples)
+
+        def log_px_given_z(z):  # [s, b, k] -> [s, b]
+            logits = self.decode_logits(z)
+            return -F.binary_cross_entropy_with_logits(logits, x.expand_as(logits), reduction="none").sum(-1)
+
+        return genkit.importance_weighted_log_likelihood(mu, logvar, log_px_given_z, samples, self.config.iw_chunk)
 
     def describe(self):
         return {**super().describe(), "latent_dim": self.config.latent_dim, "hidden": self.config.hidden, "decoder": "Bernoulli (logits)"}
