@@ -8,6 +8,7 @@ from .api import LoadedModel, Picture, ScoreReport, info, interpolate, list_runs
 from .capabilities import BoundModel, EncoderModel, LatentModel, LikelihoodModel
 from .config import TrainConfig
 from .data import DatasetSpec, ImageDataset, load_dataset
+from .data.sources import cache_dir
 from .errors import GenkitError
 from .evaluation import EvalContext, EvalResult, Evaluator, bits_per_dim
 from .hookspecs import HOOK_SPEC_VERSION, hookimpl
@@ -21,6 +22,6 @@ __all__ = [
     "Batch", "BoundModel", "DataInfo", "DatasetSpec", "EncoderModel", "EvalContext", "EvalResult", "Evaluator",
     "GenerativeModel", "GenkitError", "HOOK_SPEC_VERSION", "ImageDataset", "LatentModel", "LikelihoodModel",
     "LoadedModel", "LossTerms", "ModelSpec", "Picture", "Sampler", "ScoreReport", "TrainConfig", "Update",
-    "adam", "bits_per_dim", "hookimpl", "info", "interpolate", "list_runs", "load", "load_dataset", "manifold",
+    "adam", "bits_per_dim", "cache_dir", "hookimpl", "info", "interpolate", "list_runs", "load", "load_dataset", "manifold",
     "plugins", "sample", "score", "train",
 ]
