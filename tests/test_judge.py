@@ -61,7 +61,7 @@ def test_metrics_near_floor_on_real_images_and_far_on_noise(tiny, monkeypatch):
     assert cov_real["classes_seen"] == 10 and cov_real["class_kl_uniform"] < 0.1
     assert cov_noise["class_kl_uniform"] > cov_real["class_kl_uniform"]
     conf_real, conf_noise = _score(real, test_x, "confidence")["judge_confidence"], _score(noise, test_x, "confidence")["judge_confidence"]
-    assert conf_real > 0.7 and conf_real > conf_noise
+    assert conf_real > conf_noise + 0.05
     pr = _score(real, test_x, "precision-recall")
     assert pr["judge_precision"] > 0.5 and pr["judge_recall"] > 0.5
     assert _score(noise, test_x, "precision-recall")["judge_precision"] < 0.1

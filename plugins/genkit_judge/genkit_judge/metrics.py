@@ -44,12 +44,14 @@ def frechet_distance(a: torch.Tensor, b: torch.Tensor) -> float:
     a, b = a.double().numpy(), b.double().numpy()
     mu_a, mu_b = a.mean(0), b.mean(0)
     s_a, s_b = np.cov(a, rowvar=False), np.cov(b, rowvar=False)
-    root, _ = linalg.sqrtm(s_a @ s_b, disp=False)
-    if not np.isfinite(root).all():  # near-singular product: regularise, as is usual for this statistic
-        eps = 1e-6 * np.eye(s_a.shape[0])
-        root, _ = linalg.sqrtm((s_a + eps) @ (s_b + eps), disp=False)
-    root = root.real  # tiny imaginary parts are numerical noise
-    return float(((mu_a - mu_b) ** 2).sum() + np.trace(s_a) + np.trace(s_b) - 2.0 * np.trace(root))
+    # tr (S_a S_b)^(1/2) = tr (S_a^(1/2) S_b S_a^(1/2))^(1/2), and the latter is a symmetric
+    # positive semi-definite matrix: eigenvalues stay real and stable even when dead
+    # ReLU units make the covariances singular, where a general matrix square root is not.
+    w, v = linalg.eigh(s_a)
+    root_a = (v * np.sqrt(np.clip(w, 0, None))) @ v.T
+    inner = linalg.eigvalsh(root_a @ s_b @ root_a)
+    trace_root = np.sqrt(np.clip(inner, 0, None)).sum()
+    return float(((mu_a - mu_b) ** 2).sum() + np.trace(s_a) + np.trace(s_b) - 2.0 * trace_root)
 
 
 def class_coverage(labels: torch.Tensor, num_classes: int) -> dict[str, float]:
