@@ -20,9 +20,7 @@ class Replay(genkit.GenerativeModel):
 
 
 def _score(model, x, metric):
-    from genkit_judge.evaluator import JudgeEvaluator  # noqa: F401
-
-    ev = genkit.plugins  # make sure plugins are loaded
+    """One registered judge metric of ``model``'s samples against test images ``x``."""
     from genkit.plugins import get_plugin_manager
 
     evaluator = get_plugin_manager().evaluator(metric)
