@@ -8,6 +8,7 @@ from .api import LoadedModel, OODReport, Picture, ScoreReport, info, interpolate
 from .capabilities import BoundModel, EncoderModel, LatentModel, LikelihoodModel
 from .config import TrainConfig
 from .data import DatasetSpec, ImageDataset, load_dataset
+from .data.sources import cache_dir
 from .errors import GenkitError
 from .estimators import importance_weighted_log_likelihood
 from .evaluation import EvalContext, EvalResult, Evaluator, bits_per_dim
@@ -23,6 +24,6 @@ __all__ = [
     "Batch", "BoundModel", "DataInfo", "DatasetSpec", "EncoderModel", "EvalContext", "EvalResult", "Evaluator",
     "GenerativeModel", "GenkitError", "HOOK_SPEC_VERSION", "ImageDataset", "LatentModel", "LikelihoodModel",
     "LoadedModel", "LossTerms", "ModelSpec", "OODReport", "Picture", "Sampler", "ScoreReport", "TrainConfig", "Update",
-    "adam", "auroc", "bits_per_dim", "hookimpl", "importance_weighted_log_likelihood", "info", "interpolate", "list_runs", "load", "load_dataset", "manifold",
-    "list_plugins", "sample", "score", "score_ood", "train",
+    "adam", "auroc", "bits_per_dim", "cache_dir", "hookimpl", "importance_weighted_log_likelihood", "info", "interpolate",
+    "list_plugins", "list_runs", "load", "load_dataset", "manifold", "sample", "score", "score_ood", "train",
 ]

@@ -1,0 +1,30 @@
+"""genkit-gan: the generative adversarial network (Goodfellow et al. 2014).
+
+The classic fully connected generator and discriminator by default, a
+DCGAN-style convolutional pair with ``--set model.architecture=dcgan``.
+"""
+
+import genkit
+
+from .model import GAN, GANConfig
+
+GENKIT_HOOKS = 1
+
+
+@genkit.hookimpl
+def register_models(register):
+    register(
+        genkit.ModelSpec(
+            name="gan",
+            config=GANConfig,
+            build=GAN,
+            description="GAN: MLP (default) or DCGAN-style generator and discriminator, non-saturating loss",
+            # Adam(2e-4, betas (0.5, 0.999)) at batch 64 is the setting the classic MNIST GANs use.
+            # Validation terms of a GAN only show the discriminator overfitting, so a small held-out set does.
+            train_defaults={"epochs": 30, "batch_size": 64, "lr": 2e-4, "grid_samples": 25, "val_size": 2000},
+            default_metrics=("fd", "coverage", "confidence"),
+        )
+    )
+
+
+__all__ = ["GAN", "GANConfig", "register_models"]

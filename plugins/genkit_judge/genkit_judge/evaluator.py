@@ -1,0 +1,123 @@
+"""The judge's metrics as genkit evaluators, for any model that can sample.
+
+``fd``, ``coverage``, ``confidence`` and ``precision-recall`` each draw the
+same 10,000 prior samples (seeded by ``--seed``) and compare the judge's view
+of them with its view of the test images; within one ``genkit score`` call the
+draw is shared, so asking for several metrics costs one pass.
+"""
+
+from __future__ import annotations
+
+import torch
+
+import genkit
+
+from .metrics import JudgeOutputs, class_coverage, class_histogram, frechet_distance, judge_outputs, mean_confidence, precision_recall
+from .store import has_judge, load_judge
+
+#: Samples per score, as is usual for Frechet distances; fewer bias the distance upwards.
+NUM_SAMPLES = 10_000
+
+
+class JudgeEvaluator(genkit.Evaluator):
+    """Base of the judge's metrics; also the classifier ``genkit interpolate`` uses to pick endpoints."""
+
+    requires = (genkit.LatentModel,)
+    missing = "sample-quality metrics need a model that can sample (a latent space to draw from)"
+    num_samples = NUM_SAMPLES
+
+    def unsupported_reason(self, model) -> str | None:
+        reason = super().unsupported_reason(model)
+        if reason is None and getattr(model, "conditioning", None) not in (None, "label"):
+            return f"the judge draws unconditional or label-conditional samples; this model needs a '{model.conditioning}' condition"
+        return reason
+
+    # -- the classifier interface genkit's interpolation looks for -------------------
+    def can_classify(self, dataset: str) -> bool:
+        return has_judge(dataset)
+
+    @torch.no_grad()
+    def classify(self, images: torch.Tensor, dataset: str) -> torch.Tensor:
+        """Judged classes ``[B]`` of images in [0, 1], on the images' device."""
+        judge = load_judge(dataset, images.device)
+        return judge(images.float()).argmax(1)
+
+    # -- scoring ---------------------------------------------------------------------
+    def outputs(self, ctx: genkit.EvalContext) -> tuple[JudgeOutputs, JudgeOutputs, int]:
+        """(samples, test images, number of classes) as the judge sees them, shared across metrics."""
+        key = (ctx.dataset, ctx.seed, self.num_samples, ctx.x.data_ptr(), tuple(ctx.x.shape))
+        if _shared.get("key") != key or _shared.get("model") is not ctx.model:
+            judge = load_judge(ctx.dataset, ctx.x.device)
+            reference = judge_outputs(judge, (ctx.x[i : i + ctx.batch_size].float() / 255.0 for i in range(0, ctx.x.shape[0], ctx.batch_size)))
+            samples = judge_outputs(judge, _sample_batches(ctx, self.num_samples, judge.num_classes))
+            _shared.clear()
+            _shared.update(key=key, model=ctx.model, value=(samples, reference, judge.num_classes))
+        return _shared["value"]
+
+
+_shared: dict = {}
+
+
+def _sample_batches(ctx: genkit.EvalContext, n: int, num_classes: int):
+    model = ctx.model
+    generator = torch.Generator(device=ctx.x.device).manual_seed(ctx.seed)
+    device = next(model.parameters()).device
+    for start in range(0, n, ctx.batch_size):
+        b = min(ctx.batch_size, n - start)
+        z = torch.randn((b, *model.latent_shape), generator=generator, device=ctx.x.device).to(device)
+        condition = (torch.arange(start, start + b, device=device) % num_classes) if model.conditioning == "label" else None
+        with torch.no_grad():
+            images = model.decode(z, condition)
+        ctx.advance(b * ctx.x.shape[0] // n)
+        yield images
+
+
+class FrechetDistance(JudgeEvaluator):
+    name = "fd"
+    description = "Frechet distance between the judge's penultimate features of 10,000 samples and of the test set (not Inception FID)"
+
+    def evaluate(self, ctx):
+        samples, reference, _ = self.outputs(ctx)
+        return genkit.EvalResult(
+            metrics={"judge_fd": frechet_distance(samples.features, reference.features)},
+            notes=[f"judge_fd: Frechet distance in the judge's {samples.features.shape[1]}-d feature space, {samples.features.shape[0]} samples vs {reference.features.shape[0]} test images; comparable only with other judge_fd values on the same dataset"],
+        )
+
+
+class ClassCoverage(JudgeEvaluator):
+    name = "coverage"
+    description = "predicted-class histogram of 10,000 samples: classes seen, KL to uniform, smallest and largest class fraction"
+
+    def evaluate(self, ctx):
+        samples, _, k = self.outputs(ctx)
+        hist = class_histogram(samples.labels, k)
+        return genkit.EvalResult(
+            metrics=class_coverage(samples.labels, k),
+            per_example={"judged_class": samples.labels},
+            notes=["class histogram of samples: " + " ".join(f"{c}:{p:.3f}" for c, p in enumerate(hist))],
+        )
+
+
+class Confidence(JudgeEvaluator):
+    name = "confidence"
+    description = "mean largest class probability the judge gives the samples"
+
+    def evaluate(self, ctx):
+        samples, reference, _ = self.outputs(ctx)
+        return genkit.EvalResult(
+            metrics={"judge_confidence": mean_confidence(samples.probs)},
+            per_example={"judge_confidence": samples.probs.max(1).values},
+            notes=[f"judge confidence on the test images themselves: {mean_confidence(reference.probs):.4f}"],
+        )
+
+
+class PrecisionRecall(JudgeEvaluator):
+    name = "precision-recall"
+    description = "improved precision and recall (Kynkaanniemi et al. 2019, k=3) in the judge's feature space"
+
+    def evaluate(self, ctx):
+        samples, reference, _ = self.outputs(ctx)
+        return genkit.EvalResult(metrics=precision_recall(reference.features, samples.features, seed=ctx.seed))
+
+
+EVALUATORS = [FrechetDistance(), ClassCoverage(), Confidence(), PrecisionRecall()]
