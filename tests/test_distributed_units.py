@@ -13,12 +13,12 @@ from genkit.training.state import strip_wrapper_prefixes
 from genkit.training.trainer import _steps_per_epoch
 
 
-def test_rank_slices_cover_the_global_batch_once():
-    idx = torch.arange(10)
-    parts = [ddp.rank_slice(idx, DistContext(rank=r, world_size=3)) for r in range(3)]
-    assert torch.equal(torch.cat(parts), idx)
-    assert [len(p) for p in parts] == [4, 3, 3]
-    assert ddp.rank_slice(idx, ddp.SINGLE) is idx
+def test_rank_bounds_cover_the_global_batch_once_like_tensor_split():
+    for start, end, world in [(0, 10, 3), (20, 22, 3), (5, 5, 2), (0, 64, 4)]:
+        bounds = [ddp.rank_bounds(start, end, DistContext(rank=r, world_size=world)) for r in range(world)]
+        expected = torch.tensor_split(torch.arange(start, end), world)
+        assert [list(range(lo, hi)) for lo, hi in bounds] == [e.tolist() for e in expected]
+    assert ddp.rank_bounds(3, 9, ddp.SINGLE) == (3, 9)
 
 
 def test_loss_weights_make_the_rank_average_the_global_mean():

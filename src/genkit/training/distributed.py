@@ -180,15 +180,18 @@ def _leave_group() -> None:
         dist.destroy_process_group()
 
 
-def rank_slice(indices: torch.Tensor, ctx: DistContext) -> torch.Tensor:
-    """This rank's contiguous part of one global batch of indices.
+def rank_bounds(start: int, end: int, ctx: DistContext) -> tuple[int, int]:
+    """This rank's contiguous part ``[lo, hi)`` of the global batch ``[start, end)``.
 
-    Parts differ in size by at most one; a rank may get an empty part when the
-    batch has fewer examples than there are ranks (the epoch's last batch).
+    Parts differ in size by at most one, the larger ones first (as
+    ``torch.tensor_split``); a rank may get an empty part when the batch has
+    fewer examples than there are ranks (the epoch's last batch).
     """
     if not ctx.enabled:
-        return indices
-    return torch.tensor_split(indices, ctx.world_size)[ctx.rank]
+        return start, end
+    base, extra = divmod(end - start, ctx.world_size)
+    lo = start + ctx.rank * base + min(ctx.rank, extra)
+    return lo, lo + base + (1 if ctx.rank < extra else 0)
 
 
 def loss_weight(local: int, total: int, ctx: DistContext) -> float:
