@@ -90,3 +90,26 @@ def test_variants_train(tiny, quiet, settings):
     lm = genkit.load(result.run.path)
     assert lm.model.decode(torch.randn(2, 100)).shape == (2, 1, 28, 28)
     assert all(torch.isfinite(torch.tensor(v)) for v in result.metrics[-1]["train"].values())
+
+
+def test_conditional_gan_samples_the_requested_label_and_keeps_its_condition(tiny, quiet):
+    run = _train(tiny, quiet, epochs=1, **{"model.conditional": True}).run
+    lm = genkit.load(run.path)
+    assert lm.model.conditioning == "label" and lm.meta["conditioning"] == "label"
+    z = torch.randn(10, 100, generator=torch.Generator().manual_seed(0))
+    with torch.no_grad():
+        threes, sevens = lm.model.decode(z, torch.full((10,), 3)), lm.model.decode(z, torch.full((10,), 7))
+    assert not torch.allclose(threes, sevens), "the label must change what the generator draws"
+    assert genkit.sample(run.path, 9, label=7).images.shape == (9, 1, 28, 28)
+    grid = genkit.sample(run.path, 20)  # no label: every class in turn
+    assert grid.images.shape == (20, 1, 28, 28) and grid.path.is_file()
+    with pytest.raises(CapabilityError, match="out of range"):
+        genkit.sample(run.path, 4, label=10)
+    with pytest.raises(CapabilityError, match="conditional"):
+        genkit.interpolate(run.path)
+
+
+def test_unconditional_gan_refuses_a_label(tiny, quiet):
+    run = _train(tiny, quiet, epochs=1).run
+    with pytest.raises(CapabilityError, match="takes no class label"):
+        genkit.sample(run.path, 4, label=3)

@@ -29,6 +29,8 @@ class GANConfig(BaseModel):
     )
     d_steps: int = Field(1, gt=0, description="discriminator updates per generator update")
     channels: int = Field(64, gt=0, description="feature maps of the first convolution (dcgan only)")
+    conditional: bool = Field(False, description="class-conditional GAN: both networks also take the label, through a learned embedding, and sampling takes --label")
+    label_embedding: int = Field(10, gt=0, description="size of the generator's label embedding (conditional only)")
     beta1: float = Field(0.5, ge=0, lt=1, description="Adam beta1 of both optimizers")
     beta2: float = Field(0.999, ge=0, lt=1, description="Adam beta2 of both optimizers")
 
@@ -43,25 +45,42 @@ class GAN(genkit.GenerativeModel):
 
     def __init__(self, config: GANConfig, data: genkit.DataInfo):
         super().__init__(config, data)
-        self.generator, self.discriminator = build_networks(config.architecture, config.latent_dim, data.shape, config.channels)
+        if config.conditional:
+            if not data.num_classes:
+                raise genkit.GenkitError(f"model.conditional needs a labelled dataset; {data.name} has no classes")
+            self.conditioning = "label"
+        classes = data.num_classes if config.conditional else None
+        self.generator, self.discriminator = build_networks(config.architecture, config.latent_dim, data.shape, config.channels, classes, config.label_embedding)
         self.latent_shape = (config.latent_dim,)
         # The discriminator step's fake batch, kept (with its graph) for the generator
         # step that follows: G's parameters have not changed in between, so the
         # generator step need not run G forward again.
         self._pending_fake: torch.Tensor | None = None
 
+    def _labelled(self, network, inputs: torch.Tensor, labels: torch.Tensor | None) -> torch.Tensor:
+        """Run a network, passing the labels along when the GAN is conditional."""
+        if self.conditioning is None:
+            return network(inputs)
+        if labels is None:
+            raise genkit.GenkitError("this GAN is class-conditional; pass a label (for example --label 7)")
+        return network(inputs, labels.long())
+
     # -- data ------------------------------------------------------------------
     def prepare_batch(self, batch: Batch, *, train: bool, generator=None) -> Batch:
         """uint8 pixels to [-1, 1], the range of the generator's tanh."""
-        return Batch(x=batch.x.float().mul_(2.0 / 255.0).sub_(1.0), y=batch.y, condition=batch.condition)
+        condition = batch.y if self.conditioning == "label" else batch.condition
+        if self.conditioning == "label" and condition is None:
+            raise genkit.GenkitError("a class-conditional GAN trains on labelled data, and this batch has no labels")
+        return Batch(x=batch.x.float().mul_(2.0 / 255.0).sub_(1.0), y=batch.y, condition=condition)
 
     # -- sampling ----------------------------------------------------------------
     def decode(self, z: torch.Tensor, condition=None) -> torch.Tensor:
         """Generator output mapped from [-1, 1] to images in [0, 1]."""
-        return self.generator(z).add(1.0).mul_(0.5)
+        return self._labelled(self.generator, z, condition).add(1.0).mul_(0.5)
 
-    def _fake(self, n: int, device: torch.device) -> torch.Tensor:
-        return self.generator(torch.randn(n, self.config.latent_dim, device=device))
+    def _fake(self, n: int, device: torch.device, labels: torch.Tensor | None) -> torch.Tensor:
+        """Fakes for a batch; a conditional GAN draws them for the real batch's labels."""
+        return self._labelled(self.generator, torch.randn(n, self.config.latent_dim, device=device), labels)
 
     # -- training ----------------------------------------------------------------
     def configure_optimizers(self, lr: float) -> dict[str, torch.optim.Optimizer]:
@@ -82,14 +101,15 @@ class GAN(genkit.GenerativeModel):
     def discriminator_loss(self, batch: Batch) -> LossTerms:
         """-log D(x) - log(1 - D(G(z))): binary cross-entropy of real against fake."""
         self._discriminator_trainable(True)
-        real = batch.x
-        fake = self._fake(real.shape[0], real.device)
+        real, labels = batch.x, batch.condition
+        fake = self._fake(real.shape[0], real.device, labels)
         self._pending_fake = fake
         fake = fake.detach()
         if getattr(self.discriminator, "shares_batch", False):
-            real_logit, fake_logit = self.discriminator(torch.cat([real, fake])).split(real.shape[0])
+            both = None if labels is None else torch.cat([labels, labels])
+            real_logit, fake_logit = self._labelled(self.discriminator, torch.cat([real, fake]), both).split(real.shape[0])
         else:
-            real_logit, fake_logit = self.discriminator(real), self.discriminator(fake)
+            real_logit, fake_logit = self._labelled(self.discriminator, real, labels), self._labelled(self.discriminator, fake, labels)
         # BCE(l, 1) = softplus(-l), BCE(l, 0) = softplus(l); the logit form is stable.
         loss = F.softplus(-real_logit).mean() + F.softplus(fake_logit).mean()
         terms = {"d_loss": loss.detach(), "d_real": torch.sigmoid(real_logit.detach()).mean(), "d_fake": torch.sigmoid(fake_logit.detach()).mean()}
@@ -99,9 +119,9 @@ class GAN(genkit.GenerativeModel):
         """Non-saturating -log D(G(z)) by default; the saturating log(1 - D(G(z))) if configured."""
         fake, self._pending_fake = self._pending_fake, None
         if fake is None or fake.shape[0] != batch.x.shape[0]:
-            fake = self._fake(batch.x.shape[0], batch.x.device)
+            fake = self._fake(batch.x.shape[0], batch.x.device, batch.condition)
         self._discriminator_trainable(False)
-        logit = self.discriminator(fake)
+        logit = self._labelled(self.discriminator, fake, batch.condition)
         if self.config.generator_loss == "non-saturating":
             loss = F.softplus(-logit).mean()
         else:
@@ -118,4 +138,5 @@ class GAN(genkit.GenerativeModel):
             "discriminator_parameters": count(self.discriminator),
             "generator_loss": self.config.generator_loss,
             "d_steps": self.config.d_steps,
+            "conditional": self.config.conditional,
         }

@@ -2,11 +2,13 @@
 
 Generators map latent codes to images in [-1, 1] (tanh); discriminators map
 images in [-1, 1] to one logit per image (the sigmoid is folded into the loss).
+Either pair can be wrapped to take a class label as well.
 """
 
 from __future__ import annotations
 
 import math
+from typing import Callable
 
 import torch
 from torch import nn
@@ -104,8 +106,47 @@ class ConvDiscriminator(nn.Module):
         return self.net(x).squeeze(1)
 
 
-def build_networks(architecture: str, latent_dim: int, shape: tuple[int, int, int], channels: int) -> tuple[nn.Module, nn.Module]:
-    """(generator, discriminator) of the named architecture."""
+class LabelConditionedGenerator(nn.Module):
+    """G(z, y): a generator whose input is z joined with a learned embedding of the label
+    (the conditional GAN of Mirza and Osindero 2014)."""
+
+    def __init__(self, build: Callable[[int], nn.Module], latent_dim: int, num_classes: int, embedding_dim: int):
+        super().__init__()
+        self.embedding = nn.Embedding(num_classes, embedding_dim)
+        self.net = build(latent_dim + embedding_dim)
+
+    def forward(self, z: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+        return self.net(torch.cat([z, self.embedding(labels)], 1))
+
+
+class LabelConditionedDiscriminator(nn.Module):
+    """D(x, y): the label's learned embedding drawn as one extra image plane beside the
+    pixels, so the same wrapper serves the fully connected and the convolutional
+    discriminator."""
+
+    def __init__(self, build: Callable[[tuple[int, int, int]], nn.Module], shape: tuple[int, int, int], num_classes: int):
+        super().__init__()
+        c, h, w = shape
+        self.plane = (1, h, w)
+        self.embedding = nn.Embedding(num_classes, h * w)
+        self.net = build((c + 1, h, w))
+        self.shares_batch = self.net.shares_batch
+
+    def forward(self, x: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+        return self.net(torch.cat([x, self.embedding(labels).view(-1, *self.plane)], 1))
+
+
+def build_networks(
+    architecture: str, latent_dim: int, shape: tuple[int, int, int], channels: int, num_classes: int | None = None, embedding_dim: int = 10
+) -> tuple[nn.Module, nn.Module]:
+    """(generator, discriminator) of the named architecture; label-conditioned when
+    ``num_classes`` is given, and then both networks take the labels as a second argument."""
     if architecture == "mlp":
-        return MLPGenerator(latent_dim, shape), MLPDiscriminator(shape)
-    return ConvGenerator(latent_dim, shape, channels), ConvDiscriminator(shape, channels)
+        generator = lambda zdim: MLPGenerator(zdim, shape)  # noqa: E731
+        discriminator = lambda dshape: MLPDiscriminator(dshape)  # noqa: E731
+    else:
+        generator = lambda zdim: ConvGenerator(zdim, shape, channels)  # noqa: E731
+        discriminator = lambda dshape: ConvDiscriminator(dshape, channels)  # noqa: E731
+    if num_classes is None:
+        return generator(latent_dim), discriminator(shape)
+    return LabelConditionedGenerator(generator, latent_dim, num_classes, embedding_dim), LabelConditionedDiscriminator(discriminator, shape, num_classes)

@@ -1,7 +1,7 @@
 """The judge's metrics as genkit evaluators, for any model that can sample.
 
-``fd``, ``coverage``, ``confidence`` and ``precision-recall`` each draw the
-same 10,000 prior samples (seeded by ``--seed``) and compare the judge's view
+``fd``, ``coverage``, ``confidence``, ``precision-recall`` and, for
+label-conditional models, ``label-accuracy`` each draw the same 10,000 prior samples (seeded by ``--seed``) and compare the judge's view
 of them with its view of the test images; within one ``genkit score`` call the
 draw is shared, so asking for several metrics costs one pass.
 """
@@ -120,4 +120,25 @@ class PrecisionRecall(JudgeEvaluator):
         return genkit.EvalResult(metrics=precision_recall(reference.features, samples.features, seed=ctx.seed))
 
 
-EVALUATORS = [FrechetDistance(), ClassCoverage(), Confidence(), PrecisionRecall()]
+class LabelAccuracy(JudgeEvaluator):
+    name = "label-accuracy"
+    description = "label-conditional models: fraction of samples the judge classifies as the label they were drawn for"
+
+    def unsupported_reason(self, model) -> str | None:
+        reason = super().unsupported_reason(model)
+        if reason is None and getattr(model, "conditioning", None) != "label":
+            return "label-accuracy needs a label-conditional model (one that samples for a requested class)"
+        return reason
+
+    def evaluate(self, ctx):
+        samples, _, k = self.outputs(ctx)
+        requested = torch.arange(samples.labels.shape[0], device=samples.labels.device) % k  # the order _sample_batches draws them in
+        hits = samples.labels == requested
+        per_class = [hits[requested == c].float().mean().item() for c in range(k)]
+        return genkit.EvalResult(
+            metrics={"label_accuracy": hits.float().mean().item(), "worst_label_accuracy": min(per_class)},
+            notes=["judged as requested, per label: " + " ".join(f"{c}:{a:.3f}" for c, a in enumerate(per_class))],
+        )
+
+
+EVALUATORS = [FrechetDistance(), ClassCoverage(), Confidence(), PrecisionRecall(), LabelAccuracy()]

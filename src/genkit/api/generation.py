@@ -71,6 +71,8 @@ def interpolate(target, steps: int = 7, *, method: str = "both", from_class: int
     """
     lm = _loaded(target, device)
     require_latent(lm.model, "interpolation")
+    if lm.model.conditioning is not None:
+        raise CapabilityError(f"'{lm.name}' is conditioned on a {lm.model.conditioning}; interpolating a conditional model is not supported (use genkit sample --label)")
     if steps < 1:
         raise GenkitError("--steps must be at least 1")
     z0, z1, note = _endpoints(lm, from_class, to_class, seed, data_dir)
