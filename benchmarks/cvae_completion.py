@@ -5,8 +5,11 @@ Trains, on MNIST (train split, validation held out as usual):
      the test split (the CVAE's conditional bound -ELBO and its importance-weighted
      -log p(x|c); the regressor's exact -log p(x|c); the MSE and pixel entropy of
      one completion per digit) and draws the completion figure;
-  2. a label-conditional CVAE, whose samples for each label are classified by an
-     MLP classifier trained here on the MNIST training split.
+  2. a label-conditional CVAE, whose samples for each label are classified by the
+     MNIST judge (trained first if the user cache has none).
+
+Where the judge exists it also classifies the completions of part 1. Every score
+is on MNIST's test split, also when --train-size trains on a subset.
 
 Prints one JSON summary and writes it to OUT/summary.json; figures go to OUT.
 
@@ -21,25 +24,8 @@ import shutil
 import time
 from pathlib import Path
 
-import torch
-from torch import nn
-
 import genkit
 from genkit.training.reporting import Reporter
-
-
-def train_classifier(x: torch.Tensor, y: torch.Tensor, epochs: int, seed: int = 0) -> nn.Module:
-    """A 784-256-10 MLP on grey-level images in [0, 1]."""
-    torch.manual_seed(seed)
-    net = nn.Sequential(nn.Flatten(), nn.Linear(784, 256), nn.ReLU(), nn.Linear(256, 10))
-    opt = torch.optim.Adam(net.parameters(), lr=1e-3)
-    images = x.float() / 255.0
-    for _ in range(epochs):
-        for idx in torch.randperm(len(x)).split(128):
-            opt.zero_grad()
-            nn.functional.cross_entropy(net(images[idx]), y[idx]).backward()
-            opt.step()
-    return net.eval()
 
 
 def register_subset(train_size: int) -> str:
@@ -78,8 +64,6 @@ def main() -> None:
     p.add_argument("--epochs", type=int, default=5, help="epochs of the column CVAE and of the regressor")
     p.add_argument("--label-epochs", type=int, default=3, help="epochs of the label-conditional CVAE")
     p.add_argument("--iw-samples", type=int, default=100, help="importance samples of the CVAE's -log p(x|c) estimate")
-    p.add_argument("--classifier-epochs", type=int, default=3)
-    p.add_argument("--per-label", type=int, default=100, help="label-conditional samples per label")
     p.add_argument("--train-size", type=int, default=None, help="train on the first N MNIST training images only (a sixth held out for validation)")
     p.add_argument("--label-latent", type=int, default=2, help="latent size of the label-conditional CVAE")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
@@ -88,36 +72,30 @@ def main() -> None:
     out.mkdir(parents=True, exist_ok=True)
     dataset = register_subset(args.train_size) if args.train_size else "mnist"
     train_part = f"the first {args.train_size:,} MNIST training images" if args.train_size else "MNIST train"
-    summary: dict = {"data": f"{train_part} (a sixth at most, up to 10,000, held out for validation); scores on the dataset's test split", "args": vars(args)}
+    summary: dict = {"data": f"{train_part} (a sixth at most, up to 10,000, held out for validation); scores on MNIST test", "args": vars(args)}
+
+    from genkit_judge import has_judge, train_judge
+
+    if not has_judge("mnist"):
+        report = train_judge("mnist", args.data_dir)
+        print(f"trained the MNIST judge: test accuracy {report.test_accuracy:.4f}", flush=True)
+
+    def score(run: Path, metrics: list[str], **options) -> dict:
+        return genkit.score(run, metrics, dataset="mnist", data_dir=args.data_dir, **options).metrics()
 
     # 1. completion: regressor and column CVAE through the same loop
     reg = train("regressor", dataset, out / "regressor", args.epochs, args.data_dir, {}, args.quiet)
     cvae = train("cvae", dataset, out / "cvae-column", args.epochs, args.data_dir, {"model.condition": "column"}, args.quiet)
-    summary["regressor"] = genkit.score(reg, ["nll", "completion"], data_dir=args.data_dir).metrics()
-    summary["cvae_column"] = genkit.score(cvae, ["elbo", "completion"], data_dir=args.data_dir).metrics()
-    summary["cvae_column"].update(genkit.score(cvae, ["nll"], samples=args.iw_samples, data_dir=args.data_dir).metrics())
+    summary["regressor"] = score(reg, ["nll", "completion"])
+    summary["cvae_column"] = score(cvae, ["elbo", "completion"])
+    summary["cvae_column"].update(score(cvae, ["nll"], samples=args.iw_samples))
     from genkit_cvae import completion_figure
 
     summary["completion_figure"] = str(completion_figure(cvae, regressor=reg, data_dir=args.data_dir, out=out / "completion.png"))
 
-    # 2. label-conditional samples, classified by an MLP trained on real digits
+    # 2. label-conditional samples, classified by the judge (10,000 of them, every label in turn)
     label_run = train("cvae", dataset, out / "cvae-label", args.label_epochs, args.data_dir, {"model.condition": "label", "model.latent_dim": args.label_latent}, args.quiet)
-    data = genkit.load_dataset(dataset, args.data_dir)
-    classifier = train_classifier(data.train_x, data.train_y, args.classifier_epochs)
-    with torch.no_grad():
-        real_acc = (classifier(data.test_x.float() / 255.0).argmax(1) == data.test_y).float().mean().item()
-        lm = genkit.load(label_run)
-        labels = torch.arange(10).repeat_interleave(args.per_label)
-        z = torch.randn(len(labels), *lm.model.latent_shape, generator=torch.Generator().manual_seed(0))
-        predicted = classifier(lm.model.decode(z, labels)).argmax(1)
-    per_label = [(predicted[labels == k] == k).float().mean().item() for k in range(10)]
-    summary["cvae_label"] = {
-        "neg_elbo_nats": genkit.score(label_run, ["elbo"], data_dir=args.data_dir).metrics()["neg_elbo_nats"],
-        "label_accuracy": (predicted == labels).float().mean().item(),
-        "label_accuracy_per_label": per_label,
-        "classifier_test_accuracy": real_acc,
-        "samples": len(labels),
-    }
+    summary["cvae_label"] = score(label_run, ["elbo", "label-accuracy", "confidence"])
     summary["label_grid"] = str(genkit.sample(label_run, 100, out=out / "label_samples.png").path)
     summary["runs"] = {"regressor": str(reg), "cvae_column": str(cvae), "cvae_label": str(label_run)}
     (out / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")

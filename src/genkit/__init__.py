@@ -11,7 +11,7 @@ from .data import DatasetSpec, ImageDataset, load_dataset
 from .data.sources import cache_dir
 from .errors import GenkitError
 from .estimators import importance_weighted_log_likelihood
-from .evaluation import EvalContext, EvalResult, Evaluator, bits_per_dim
+from .evaluation import EvalContext, EvalResult, Evaluator, ImageClassifier, bits_per_dim, find_classifier
 from .hookspecs import HOOK_SPEC_VERSION, hookimpl
 from .ood import auroc
 from .model import Batch, DataInfo, GenerativeModel, LossTerms, ModelSpec, Update
@@ -21,9 +21,9 @@ from .training.optim import adam
 __version__ = "0.1.0"
 
 __all__ = [
-    "Batch", "BoundModel", "DataInfo", "DatasetSpec", "EncoderModel", "EvalContext", "EvalResult", "Evaluator",
+    "Batch", "BoundModel", "DataInfo", "DatasetSpec", "EncoderModel", "EvalContext", "EvalResult", "Evaluator", "ImageClassifier",
     "GenerativeModel", "GenkitError", "HOOK_SPEC_VERSION", "ImageDataset", "LatentModel", "LikelihoodModel",
     "LoadedModel", "LossTerms", "ModelSpec", "OODReport", "Picture", "Sampler", "ScoreReport", "TrainConfig", "Update",
-    "adam", "auroc", "bits_per_dim", "cache_dir", "hookimpl", "importance_weighted_log_likelihood", "info", "interpolate",
+    "adam", "auroc", "bits_per_dim", "cache_dir", "find_classifier", "hookimpl", "importance_weighted_log_likelihood", "info", "interpolate",
     "list_plugins", "list_runs", "load", "load_dataset", "manifold", "sample", "score", "score_ood", "train",
 ]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import Callable, Iterator
+from typing import Callable, Iterator, Protocol, runtime_checkable
 
 import torch
 
@@ -78,6 +78,37 @@ class Evaluator:
 
     def evaluate(self, ctx: EvalContext) -> EvalResult:
         raise NotImplementedError
+
+
+@runtime_checkable
+class ImageClassifier(Protocol):
+    """An evaluator that can also classify images of some datasets (the judge is one).
+
+    Interpolation uses it to pick endpoints of different classes, and metrics
+    use it to ask whether generated images look like their class.
+    """
+
+    def can_classify(self, dataset: str) -> bool: ...
+
+    def classify(self, images: torch.Tensor, dataset: str) -> torch.Tensor:
+        """Classes ``[B]`` of images in [0, 1]."""
+        ...
+
+    def class_probabilities(self, images: torch.Tensor, dataset: str) -> torch.Tensor:
+        """Class probabilities ``[B, K]`` of images in [0, 1]."""
+        ...
+
+
+def find_classifier(dataset: str) -> ImageClassifier | None:
+    """A registered evaluator that can classify images of ``dataset``, or None."""
+    from .plugins import get_plugin_manager
+
+    registry = get_plugin_manager().registries["evaluators"]
+    for name in registry.names():
+        evaluator = registry.get(name)
+        if isinstance(evaluator, ImageClassifier) and evaluator.can_classify(dataset):
+            return evaluator
+    return None
 
 
 def bits_per_dim(nats: torch.Tensor, model) -> torch.Tensor:

@@ -39,8 +39,13 @@ class JudgeEvaluator(genkit.Evaluator):
     @torch.no_grad()
     def classify(self, images: torch.Tensor, dataset: str) -> torch.Tensor:
         """Judged classes ``[B]`` of images in [0, 1], on the images' device."""
+        return self.class_probabilities(images, dataset).argmax(1)
+
+    @torch.no_grad()
+    def class_probabilities(self, images: torch.Tensor, dataset: str) -> torch.Tensor:
+        """The judge's class probabilities ``[B, K]`` of images in [0, 1]."""
         judge = load_judge(dataset, images.device)
-        return judge(images.float()).argmax(1)
+        return judge(images.float()).softmax(1)
 
     # -- scoring ---------------------------------------------------------------------
     def outputs(self, ctx: genkit.EvalContext) -> tuple[JudgeOutputs, JudgeOutputs, int]:

@@ -11,6 +11,7 @@ import torch
 from .. import plots
 from ..capabilities import EncoderModel, LatentModel
 from ..errors import CapabilityError, GenkitError
+from ..evaluation import find_classifier
 from ..model import Batch
 from ..plugins import get_plugin_manager
 from ..sampling import interpolate as interpolate_latents
@@ -105,7 +106,7 @@ def _endpoints(lm: LoadedModel, from_class, to_class, seed: int, data_dir: str |
                 z = model.encode(model.prepare_batch(raw, train=False, generator=gen))
             return z[0], z[1], f"between test images of class {a} and {b}"
     gen = torch.Generator(device=lm.device).manual_seed(seed)
-    classifier = _classifier_for(lm.meta["data"]["name"])
+    classifier = find_classifier(lm.meta["data"]["name"])
     if classifier is None:
         if from_class is not None or to_class is not None:
             raise CapabilityError("--from-class/--to-class need an encoder or a classifier for this dataset (train the judge first)")
@@ -137,16 +138,6 @@ def _two_classes(labels: torch.Tensor, from_class, to_class) -> tuple[int, int]:
     if a == b:
         raise CapabilityError("--from-class and --to-class must differ")
     return a, b
-
-
-def _classifier_for(dataset: str):
-    """A registered evaluator that can classify images of this dataset, if any."""
-    registry = get_plugin_manager().registries["evaluators"]
-    for name in registry.names():
-        ev = registry.get(name)
-        if hasattr(ev, "classify") and getattr(ev, "can_classify", lambda d: False)(dataset):
-            return ev
-    return None
 
 
 def manifold(target, side: int = 20, *, out: str | Path | None = None, device: str = "auto") -> Picture:
