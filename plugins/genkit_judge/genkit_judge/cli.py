@@ -18,7 +18,7 @@ _err = Console(stderr=True)
 def train(
     dataset: str = typer.Option("mnist", "--dataset", help="labelled dataset to train the judge of (mnist, fashion-mnist)"),
     data_dir: Optional[str] = typer.Option(None, "--data-dir", help="directory holding the dataset files"),
-    epochs: int = typer.Option(6, "--epochs"),
+    epochs: int = typer.Option(8, "--epochs"),
     seed: int = typer.Option(0, "--seed"),
     device: str = typer.Option("cpu", "--device", help="cpu, cuda, cuda:N or mps"),
 ):
