@@ -49,7 +49,7 @@ class FashionSubset:
         register(genkit.DatasetSpec(SUBSET, load, "the first N Fashion-MNIST training images"))
 
 
-def train_bpd(run, train_x: torch.Tensor, samples: int, seed: int) -> float:
+def train_bpd(run, train_x: torch.Tensor, samples: int | None, seed: int) -> float:
     """Mean bpd of training images through the core ``bpd`` evaluator."""
     lm = genkit.load(run)
     ev = get_plugin_manager().evaluator("bpd")
@@ -57,21 +57,24 @@ def train_bpd(run, train_x: torch.Tensor, samples: int, seed: int) -> float:
     return ev.evaluate(ctx).metrics["bpd"]
 
 
-def run_model(name: str, sets: dict, args, train_x: torch.Tensor) -> dict:
-    """Train one model on the Fashion-MNIST subset and score it as a column of the table."""
+def run_model(name: str, sets: dict, args, train_x: torch.Tensor, epochs: int, samples: int | None) -> dict:
+    """Train one model on the Fashion-MNIST subset and score it as a column of the table.
+
+    ``samples`` is K of a VAE's importance-weighted estimate, or a flow's number of
+    dequantization draws (None: the model's own default)."""
     dataset = f"{SUBSET}:{args.train_images}" if args.train_images else "fashion-mnist"
-    overrides = {"train.dataset": dataset, "train.epochs": args.epochs, "train.batch_size": args.batch_size, "train.lr": args.lr,
+    overrides = {"train.dataset": dataset, "train.epochs": epochs, "train.batch_size": args.batch_size, "train.lr": args.lr,
                  "train.val_size": args.val_size, "train.seed": args.seed, "train.device": args.device, "train.data_dir": args.data_dir}
     started = time.perf_counter()
     result = genkit.train(name, overrides=overrides, sets=[f"model.{k}={v}" for k, v in sets.items()], reporter=Reporter())
     train_seconds = time.perf_counter() - started
-    steps = args.epochs * math.ceil((train_x.shape[0] - min(args.val_size, train_x.shape[0] // 6)) / args.batch_size)
-    report = genkit.score_ood(result.run.path, "mnist", dataset="fashion-mnist", samples=args.samples, data_dir=args.data_dir,
+    steps = epochs * math.ceil((train_x.shape[0] - min(args.val_size, train_x.shape[0] // 6)) / args.batch_size)
+    report = genkit.score_ood(result.run.path, "mnist", dataset="fashion-mnist", samples=samples, data_dir=args.data_dir,
                               limit=args.eval_images or None, seed=args.seed, device=args.device)
     lm = genkit.load(result.run.path)
     column = {
         "model": name, **sets, "run": str(result.run.path), "iterations": steps, "train_seconds": round(train_seconds, 1),
-        "fashion_train_bpd": train_bpd(result.run.path, train_x[: args.eval_images or None], args.samples, args.seed),
+        "fashion_train_bpd": train_bpd(result.run.path, train_x[: args.eval_images or None], samples, args.seed),
         "fashion_test_bpd": report.inlier_bpd.mean().item(), "mnist_test_bpd": report.outlier_bpd.mean().item(),
         "auroc": report.auroc, "plot": str(report.plot), "eval_seconds": round(time.perf_counter() - started - train_seconds, 1),
     }
@@ -109,6 +112,8 @@ def main() -> None:
     p.add_argument("--samples", type=int, default=100, help="importance samples K of the log p(x) estimate")
     p.add_argument("--no-flow", action="store_true", help="skip the flow column even when realnvp is installed")
     p.add_argument("--flow-set", nargs="*", default=[], help="model settings of the flow, as key=value")
+    p.add_argument("--flow-epochs", type=int, default=None, help="epochs of the flow (default: --epochs)")
+    p.add_argument("--flow-samples", type=int, default=None, help="dequantization draws per image when scoring the flow (default: the flow's own)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--device", default="auto")
     p.add_argument("--data-dir", default=None)
@@ -123,10 +128,10 @@ def main() -> None:
         flow_note = "not run (" + ("--no-flow" if args.no_flow else "the realnvp model is not installed") + ")"
         print(f"flow column: {flow_note}", flush=True)
     else:
-        columns.append(run_model("realnvp", dict(s.split("=", 1) for s in args.flow_set), args, train_x))
+        columns.append(run_model("realnvp", dict(s.split("=", 1) for s in args.flow_set), args, train_x, args.flow_epochs or args.epochs, args.flow_samples))
     for kappa in args.kappas:
         sets = {"kappa": kappa, "width": args.width, "latent_dim": args.latent_dim, "gamma_lr_scale": args.gamma_lr_scale}
-        columns.append(run_model("gammavae", sets, args, train_x))
+        columns.append(run_model("gammavae", sets, args, train_x, args.epochs, args.samples))
     table = markdown(columns, flow_note)
     print(table)
     out = Path(args.out)

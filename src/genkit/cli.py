@@ -32,7 +32,7 @@ Device = typer.Option("auto", "--device", help="auto, cpu, cuda, cuda:N or mps")
 @app.command()
 def train(
     model: Optional[str] = typer.Argument(None, help="model name (see `genkit plugins`); may come from --config"),
-    config: Optional[Path] = typer.Option(None, "--config", help="TOML file with [model] and [train] tables"),
+    config: Optional[Path] = typer.Option(None, "--config", help="TOML file with \\[model] and \\[train] tables"),
     dataset: Optional[str] = typer.Option(None, "--dataset", help="mnist, fashion-mnist, or a plugin's dataset"),
     data_dir: Optional[str] = typer.Option(None, "--data-dir", help="directory holding the dataset files"),
     epochs: Optional[int] = typer.Option(None, "--epochs"),
