@@ -92,3 +92,34 @@ def test_judge_command_is_registered():
     get_plugin_manager().register_commands(app)
     result = CliRunner().invoke(app, ["judge", "--help"])
     assert result.exit_code == 0 and "train" in result.output and "reference" in result.output
+
+
+class LabelReplay(Replay):
+    """A label-conditional 'model': decode returns a real image of the requested class,
+    or, with ``obey=False``, of whatever class z picks."""
+
+    conditioning = "label"
+
+    def __init__(self, images01: torch.Tensor, labels: torch.Tensor, obey: bool):
+        super().__init__(images01)
+        self.by_class = [images01[labels == c] for c in range(10)]
+        self.obey = obey
+
+    def decode(self, z, condition=None):
+        if not self.obey:
+            return super().decode(z)
+        pick = (z[:, 0].abs() * 1e4).long()
+        return torch.stack([self.by_class[c][i % len(self.by_class[c])] for c, i in zip(condition.tolist(), pick.tolist())])
+
+
+def test_label_accuracy_tells_a_model_that_obeys_its_label_from_one_that_does_not(tiny, monkeypatch):
+    install_tiny_judge()
+    from genkit_judge.evaluator import JudgeEvaluator, LabelAccuracy
+
+    monkeypatch.setattr(JudgeEvaluator, "num_samples", 500)
+    data = genkit.load_dataset("tiny")
+    images = data.train_x.float() / 255.0
+    obeys = _score(LabelReplay(images, data.train_y, obey=True), data.test_x, "label-accuracy")
+    ignores = _score(LabelReplay(images, data.train_y, obey=False), data.test_x, "label-accuracy")
+    assert obeys["label_accuracy"] > 0.5 and ignores["label_accuracy"] < 0.25
+    assert "label-conditional" in LabelAccuracy().unsupported_reason(Replay(images))
