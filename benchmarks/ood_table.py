@@ -99,7 +99,7 @@ def markdown(columns: list[dict], flow_note: str | None) -> str:
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--kappas", type=int, nargs="+", default=[16, 32, 64, 128, 256, 512], help="VAE feature widths to train (one column each)")
+    p.add_argument("--kappas", type=int, nargs="*", default=[16, 32, 64, 128, 256, 512], help="VAE feature widths to train (one column each; none: the flow alone)")
     p.add_argument("--width", type=int, default=64, help="channels of the first convolution (64 as in the paper)")
     p.add_argument("--latent-dim", type=int, default=64)
     p.add_argument("--train-images", type=int, default=0, help="train on the first N Fashion-MNIST training images (0: all)")
