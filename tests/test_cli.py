@@ -98,3 +98,17 @@ def test_genkit_plugins_env_limits_what_loads(capsys, monkeypatch):
     monkeypatch.setenv("GENKIT_PLUGINS", "")
     code, _, err = run(capsys, "train", "vae")
     assert code == 1 and "unknown model 'vae'" in one_line_error(err)
+
+
+def test_score_json_carries_the_metrics_notes(capsys, tiny, quiet):
+    import genkit
+    from judge_helpers import install_tiny_judge
+
+    install_tiny_judge()
+    run_dir = genkit.train("vae", overrides={"train.dataset": tiny, "train.epochs": 1, "train.val_size": 64}, reporter=quiet).run.path
+    code, out, _ = run(capsys, "score", str(run_dir), "-m", "coverage", "--dataset", tiny, "--json")
+    report = json.loads(out)
+    assert code == 0 and report["metrics"]["classes_seen"] >= 1
+    assert any(note.startswith("class histogram of samples:") for note in report["notes"])
+    saved = json.loads((run_dir / "scores.json").read_text())[-1]
+    assert saved["metrics"] == report["metrics"] and saved["notes"] == report["notes"]

@@ -131,7 +131,7 @@ def score(
             return _print_ood(report, as_json)
         report = api.score(target, metric or None, samples=samples, dataset=dataset, data_dir=data_dir, limit=limit, seed=seed, device=device, progress=start)
     if as_json:
-        out.print_json(json.dumps({"model": report.model, "dataset": report.dataset, "examples": report.examples, "metrics": report.metrics()}))
+        out.print_json(json.dumps({"model": report.model, "dataset": report.dataset, "examples": report.examples, "metrics": report.metrics(), "notes": report.notes()}))
         return
     table = Table(title=f"{report.model} on {report.dataset} test ({report.examples} images, {report.seconds:.1f}s)")
     table.add_column("metric")
@@ -139,9 +139,8 @@ def score(
     for k, v in report.metrics().items():
         table.add_row(k, f"{v:.4f}" if isinstance(v, float) else str(v))
     out.print(table)
-    for r in report.results.values():
-        for note in r.notes:
-            out.print(note)
+    for note in report.notes():
+        out.print(note)
 
 
 def _print_ood(report, as_json: bool) -> None:

@@ -30,6 +30,10 @@ class ScoreReport:
             out.update(r.metrics)
         return out
 
+    def notes(self) -> list[str]:
+        """Every evaluator's notes (per-class figures, what a metric counts), in metric order."""
+        return [note for r in self.results.values() for note in r.notes]
+
 
 def applicable_metrics(model) -> list[str]:
     registry = get_plugin_manager().registries["evaluators"]
@@ -182,6 +186,7 @@ def _record(report: ScoreReport, lm: LoadedModel, samples, limit) -> dict[str, A
         "samples": samples,
         "limit": limit,
         "metrics": report.metrics(),
+        "notes": report.notes(),
         "seconds": round(report.seconds, 2),
         "time": time.strftime("%Y-%m-%dT%H:%M:%S"),
         "torch_threads": torch.get_num_threads(),
