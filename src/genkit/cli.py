@@ -247,9 +247,8 @@ def main(argv: list[str] | None = None) -> None:
         from .plugins import get_plugin_manager
 
         get_plugin_manager().register_commands(app)
-        args = sys.argv[1:] if argv is None else list(argv)
-        _warn_broken_plugins(args)
-        app(args=args, standalone_mode=False)
+        _warn_broken_plugins(_ARGV)
+        app(args=list(_ARGV), standalone_mode=False)
     except GenkitError as exc:
         err.print(f"[red]error:[/red] {exc}", highlight=False, soft_wrap=True)
         sys.exit(1)
