@@ -78,6 +78,14 @@ def bars_folder():
     return write_bars
 
 
+@pytest.fixture
+def colour_folder(tmp_path) -> Path:
+    """A folder of coloured discs and squares on coloured backgrounds (RGB PNGs of mixed sizes)."""
+    from colour_shapes import write_colour_shapes
+
+    return write_colour_shapes(tmp_path / "shapes")
+
+
 def write_bars(root: Path, n: int = 64, size: int = 12) -> str:
     """A labeled image folder (horizontal and vertical bars) for ``--dataset folder:PATH``."""
     from torchvision.io import encode_png, write_file

@@ -1,0 +1,210 @@
+"""The diffusion plugin: training steps, samplers, guidance, EMA, the bound and its one-line errors."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+import genkit
+from genkit_diffusion.config import DiffusionConfig
+from genkit_diffusion.model import build
+from genkit_diffusion.samplers import AncestralSampler, DDIMSampler, EulerSampler, HeunSampler
+
+TINY = {"channels": 8, "channel_mults": (1, 2), "attention": True, "timesteps": 100, "sample_steps": 5}
+FAST = {"train.val_size": 64, "train.grid_samples": 4, "train.batch_size": 32,
+        **{f"model.{k}": list(v) if isinstance(v, tuple) else v for k, v in TINY.items()}}
+
+
+def tiny_model(objective="ddpm", shape=(1, 8, 8), classes=None, **extra):
+    config = DiffusionConfig(objective=objective, **{**TINY, **extra})
+    return build(config, genkit.DataInfo("toy", shape, classes))
+
+
+def toy_images(n=32, seed=0) -> torch.Tensor:
+    """Bright squares at random places on a dark 8x8 canvas, raw uint8."""
+    g = torch.Generator().manual_seed(seed)
+    x = torch.zeros(n, 1, 8, 8, dtype=torch.uint8)
+    for i, (r, c) in enumerate(torch.randint(0, 5, (n, 2), generator=g).tolist()):
+        x[i, :, r : r + 3, c : c + 3] = 255
+    return x
+
+
+def fixed_loss(model, batch, seed=0) -> float:
+    torch.manual_seed(seed)  # the same t and noise draws before and after the step
+    return model.loss(batch).loss.item()
+
+
+@pytest.mark.parametrize("objective", ["ddpm", "flow-matching"])
+def test_one_training_step_lowers_the_loss_on_a_fixed_batch(objective):
+    model = tiny_model(objective)
+    batch = model.prepare_batch(genkit.Batch(x=toy_images()), train=True)
+    optimizer = model.configure_optimizers(2e-3)["model"]
+    model.eval()  # measuring: no EMA update
+    before = fixed_loss(model, batch)
+    model.train()
+    optimizer.zero_grad()
+    torch.manual_seed(1)
+    model.loss(batch).loss.backward()
+    optimizer.step()
+    model.eval()
+    assert fixed_loss(model, batch) < before
+
+
+def test_ema_follows_the_weights_and_is_kept_out_of_the_optimizer():
+    model = tiny_model(ema_decay=0.5)
+    optimizer = model.configure_optimizers(1e-2)["model"]
+    ids = {id(p) for group in optimizer.param_groups for p in group["params"]}
+    assert ids == {id(p) for p in model.net.parameters()}
+    batch = model.prepare_batch(genkit.Batch(x=toy_images()), train=True)
+    model.train()
+    for _ in range(3):
+        optimizer.zero_grad()
+        model.loss(batch).loss.backward()
+        optimizer.step()
+    live, averaged = model.net.out.weight, model.ema.net.out.weight
+    assert not torch.equal(live, averaged) and averaged.abs().sum() > 0  # moved, but lags the live weights
+    assert int(model.ema.updates) == 3
+    assert all(k.startswith(("net.", "ema.")) for k in model.state_dict())  # the EMA copy is checkpointed
+
+
+def _perturbed(model):
+    """A model whose output is not the zero of a fresh zero-initialised output layer."""
+    g = torch.Generator().manual_seed(3)
+    with torch.no_grad():
+        for p in model.parameters():
+            p.add_(0.1 * torch.randn(p.shape, generator=g))
+    return model.eval()
+
+
+def test_ddim_with_eta_zero_is_deterministic_given_the_seed():
+    model = _perturbed(tiny_model())
+    draw = lambda seed: DDIMSampler().sample(model, 4, generator=torch.Generator().manual_seed(seed), steps=10)  # noqa: E731
+    with torch.no_grad():
+        a, b, c = draw(0), draw(0), draw(1)
+        z = torch.randn((4, 1, 8, 8), generator=torch.Generator().manual_seed(0))
+        decoded = model.deterministic_sample(z, None, 10, None)
+    assert torch.equal(a, b) and not torch.equal(a, c)
+    assert torch.allclose(a, decoded)  # decode() is the same map from the noise image
+    assert a.shape == (4, 1, 8, 8) and a.min() >= 0 and a.max() <= 1
+
+
+def test_ancestral_sampling_repeats_with_the_seed_and_uses_fresh_noise():
+    model = _perturbed(tiny_model())
+    draw = lambda seed, steps=None: AncestralSampler().sample(model, 3, generator=torch.Generator().manual_seed(seed), steps=steps)  # noqa: E731
+    with torch.no_grad():
+        assert torch.equal(draw(5), draw(5))
+        ddim = DDIMSampler().sample(model, 3, generator=torch.Generator().manual_seed(5), steps=100)
+        assert not torch.allclose(draw(5), ddim)  # same start, but noise added along the way
+
+
+def test_progress_is_reported_per_step():
+    model = _perturbed(tiny_model("flow-matching"))
+    seen = []
+    with torch.no_grad():
+        HeunSampler().sample(model, 2, generator=torch.Generator().manual_seed(0), steps=4, progress=lambda d, t: seen.append((d, t)))
+    assert seen == [(1, 4), (2, 4), (3, 4), (4, 4)]
+
+
+def test_flow_matching_euler_with_many_steps_and_heun_with_few_agree():
+    torch.manual_seed(0)
+    model = tiny_model("flow-matching", ema=False)
+    batch = model.prepare_batch(genkit.Batch(x=toy_images(64)), train=True)
+    optimizer = model.configure_optimizers(3e-3)["model"]
+    model.train()
+    for _ in range(60):
+        optimizer.zero_grad()
+        model.loss(batch).loss.backward()
+        optimizer.step()
+    model.eval()
+
+    def draw(sampler, steps):
+        with torch.no_grad():
+            return sampler.sample(model, 16, generator=torch.Generator().manual_seed(7), steps=steps)
+
+    reference = draw(EulerSampler(), 200)
+    heun = (draw(HeunSampler(), 8) - reference).abs().mean()
+    coarse = (draw(EulerSampler(), 4) - reference).abs().mean()
+    assert heun < 0.02 and heun < coarse / 3
+
+
+def test_guidance_zero_is_the_unconditional_prediction_and_one_the_conditional():
+    model = _perturbed(tiny_model(classes=3, conditional=True))
+    x = torch.randn(4, 1, 8, 8, generator=torch.Generator().manual_seed(0))
+    t = torch.tensor([10, 40, 70, 99])
+    labels = torch.tensor([0, 1, 2, 0])
+    with torch.no_grad():
+        unconditional = model.eps(x, t, None)
+        conditional = model.eps(x, t, labels, 1.0)
+        assert not torch.allclose(unconditional, conditional)
+        assert torch.allclose(model.eps(x, t, labels, 0.0), unconditional, atol=1e-6)
+        assert torch.allclose(model.eps(x, t, labels, 3.0), unconditional + 3 * (conditional - unconditional), atol=1e-5)
+
+
+def test_label_dropout_trains_the_null_label():
+    model = _perturbed(tiny_model(classes=3, conditional=True, label_dropout=1.0))
+    batch = model.prepare_batch(genkit.Batch(x=toy_images(8), y=torch.zeros(8, dtype=torch.long)), train=True)
+    model.train()
+    model.loss(batch).loss.backward()
+    grad = model.net.labels.weight.grad
+    assert grad[3].abs().sum() > 0 and grad[:3].abs().sum() == 0
+
+
+@pytest.mark.parametrize(
+    "model_kwargs, sampler, options, message",
+    [
+        ({}, EulerSampler(), {}, "the euler sampler is for objective flow-matching; this model is ddpm (use --sampler ddim)"),
+        ({"objective": "flow-matching"}, AncestralSampler(), {}, "is for objective ddpm; this model is flow-matching (use --sampler euler)"),
+        ({}, DDIMSampler(), {"steps": 0}, "--steps must be at least 1 (got 0)"),
+        ({}, DDIMSampler(), {"steps": 101}, "--steps 101 is more than the model's 100 diffusion steps"),
+        ({}, DDIMSampler(), {"guidance": 3.0}, "--guidance applies only to a class-conditional model"),
+        ({"objective": "flow-matching"}, HeunSampler(), {"steps": -2}, "--steps must be at least 1"),
+        ({"classes": 3, "conditional": True}, DDIMSampler(), {"guidance": -1.0}, "--guidance must be at least 0"),
+    ],
+)
+def test_every_bad_option_is_one_clear_error(model_kwargs, sampler, options, message):
+    model = tiny_model(**model_kwargs).eval()
+    with pytest.raises(genkit.GenkitError, match=None) as info:
+        sampler.sample(model, 2, generator=torch.Generator().manual_seed(0), **options)
+    assert message in str(info.value) and "\n" not in str(info.value)
+
+
+def test_samplers_refuse_other_model_families():
+    assert "needs a diffusion model" in DDIMSampler().unsupported_reason(torch.nn.Linear(2, 2))
+    assert DDIMSampler().unsupported_reason(tiny_model()) is None
+    assert EulerSampler().unsupported_reason(tiny_model("flow-matching")) is None
+
+
+def test_the_variational_bound_is_finite_and_improves_with_training():
+    torch.manual_seed(0)
+    model = tiny_model(ema=False, bound_timesteps=20)
+    batch = model.prepare_batch(genkit.Batch(x=toy_images(32)), train=False)
+    model.eval()
+    with torch.no_grad():
+        before = -model.elbo(batch)
+        again = -model.elbo(batch)
+    assert torch.equal(before, again) and torch.isfinite(before).all()  # seeded: a score repeats
+    optimizer = model.configure_optimizers(3e-3)["model"]
+    model.train()
+    for _ in range(40):
+        optimizer.zero_grad()
+        model.loss(batch).loss.backward()
+        optimizer.step()
+    model.eval()
+    with torch.no_grad():
+        after = -model.elbo(batch)
+    assert after.mean() < before.mean()
+    assert isinstance(model, genkit.BoundModel) and not isinstance(tiny_model("flow-matching"), genkit.BoundModel)
+
+
+def test_trains_samples_interpolates_and_reloads_through_genkit(tiny, quiet):
+    result = genkit.train("diffusion", overrides={"train.dataset": "tiny:128", "train.epochs": 2, **FAST}, reporter=quiet)
+    run = result.run
+    for name in ("curves.png", "samples_start.png", "samples_end.png"):
+        assert run.file(name).is_file(), name
+    lm = genkit.load(run.path)
+    assert isinstance(lm.model, genkit.LatentModel) and lm.model.latent_shape == (1, 28, 28)
+    assert lm.model.default_sampler == "ddim"
+    state = lm.model.state_dict()
+    assert int(state["ema.updates"]) == 8  # 2 epochs of 4 steps, each folded into the average (one step late)
+    picture = genkit.interpolate(run.path, steps=3)
+    assert picture.images.shape[-3:] == (1, 28, 28)
