@@ -11,26 +11,14 @@ import genkit
 
 GENKIT_HOOKS = 1
 
-# TEMPORARY until the core resolves "module:attribute" registrations (SamplerSpec).
-_LAZY = hasattr(genkit, "SamplerSpec")
-
-
-def _resolve(text):
-    if _LAZY:
-        return text
-    import importlib
-
-    module, attribute = text.split(":")
-    return getattr(importlib.import_module(module), attribute)
-
 
 @genkit.hookimpl
 def register_models(register):
     register(
         genkit.ModelSpec(
             name="diffusion",
-            config=_resolve("genkit_diffusion.config:DiffusionConfig"),
-            build=_resolve("genkit_diffusion.model:build"),
+            config="genkit_diffusion.config:DiffusionConfig",
+            build="genkit_diffusion.model:build",
             description="denoising diffusion (DDPM, sampled by DDIM) or flow matching, small U-Net, EMA, guidance",
             # Adam at 5e-4 with batch 128 trains the small U-Net quickly; the EMA smooths the late noise.
             # Validation of a noise-prediction loss needs few images, and every grid costs sampling steps.
@@ -42,20 +30,15 @@ def register_models(register):
 
 @genkit.hookimpl
 def register_samplers(register):
-    for name, description in SAMPLERS.items():
-        target = f"genkit_diffusion.samplers:{_CLASSES[name]}"
-        if _LAZY:
-            register(genkit.SamplerSpec(name=name, sampler=target, description=description))
-        else:
-            register(_resolve(target)())
+    for name, (cls, description) in SAMPLERS.items():
+        register(genkit.SamplerSpec(name=name, sampler=f"genkit_diffusion.samplers:{cls}", description=description))
 
 
 SAMPLERS = {
-    "ddim": "DDIM (eta 0) for a DDPM model: deterministic given the seed, --steps (default 50)",
-    "ancestral": "DDPM ancestral sampling with fresh noise each step, --steps (default all T)",
-    "euler": "Euler steps of a flow-matching model's ODE, --steps (default 50)",
-    "heun": "Heun (second-order) steps of a flow-matching model's ODE, --steps (default 20)",
+    "ddim": ("DDIMSampler", "DDIM (eta 0) for a DDPM model: deterministic given the seed, --steps (default 50)"),
+    "ancestral": ("AncestralSampler", "DDPM ancestral sampling with fresh noise each step, --steps (default all T)"),
+    "euler": ("EulerSampler", "Euler steps of a flow-matching model's ODE, --steps (default 50)"),
+    "heun": ("HeunSampler", "Heun (second-order) steps of a flow-matching model's ODE, --steps (default 20)"),
 }
-_CLASSES = {"ddim": "DDIMSampler", "ancestral": "AncestralSampler", "euler": "EulerSampler", "heun": "HeunSampler"}
 
 __all__ = ["register_models", "register_samplers"]
