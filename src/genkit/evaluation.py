@@ -9,9 +9,8 @@ from typing import Callable, Iterator, Protocol, runtime_checkable
 import torch
 
 from .capabilities import BoundModel, LikelihoodModel
+from .maths import nats_to_bpd
 from .model import Batch
-
-LN2 = math.log(2.0)
 
 
 @dataclass
@@ -113,8 +112,7 @@ def find_classifier(dataset: str) -> ImageClassifier | None:
 
 def bits_per_dim(nats: torch.Tensor, model) -> torch.Tensor:
     """Nats per example to bits per dimension of the data the model describes."""
-    dims = getattr(model, "likelihood_dims", None) or model.data_info.dims
-    return nats / (dims * LN2)
+    return nats_to_bpd(nats, getattr(model, "likelihood_dims", None) or model.data_info.dims)
 
 
 class NegativeELBO(Evaluator):

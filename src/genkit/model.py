@@ -5,6 +5,9 @@ A model is an ``nn.Module`` (a :class:`GenerativeModel`) plus a
 build it. Training is expressed as a list of :class:`Update` steps, each an
 optimizer paired with an objective that returns named :class:`LossTerms`, so a
 VAE (one optimizer) and a GAN (two, alternating) go through the same loop.
+Updates share nothing behind the loop's back: a value one update's objective
+computes for the next (a GAN's fake batch) is returned as ``LossTerms.carry``
+and handed to the next objective as its second argument.
 
 What a model can do beyond training is declared by implementing the protocols
 in :mod:`genkit.capabilities` (a latent space, a likelihood, a bound, an
@@ -61,27 +64,40 @@ class LossTerms:
     ``loss`` is the scalar the optimizer minimises; ``terms`` are named scalars
     (batch means, in nats where they are log-likelihoods) that genkit logs per
     epoch. Terms are tensors so that logging never forces a host sync.
+
+    ``carry`` (optional) is handed to the next update's objective, which is
+    then called as ``objective(batch, carry)``: a GAN's discriminator objective
+    carries its fake batch, graph and all, to the generator's objective. Only
+    the last repeat's carry is passed on, and nothing carries over to the next
+    iteration.
     """
 
     loss: torch.Tensor
     terms: dict[str, torch.Tensor] = field(default_factory=dict)
+    carry: Any = None
 
 
 class Objective(Protocol):
-    """A loss over a batch: ``objective(batch) -> LossTerms``."""
+    """A loss over a batch: ``objective(batch) -> LossTerms``, or
+    ``objective(batch, carry) -> LossTerms`` after an update that set a carry."""
 
-    def __call__(self, batch: Batch) -> LossTerms: ...
+    def __call__(self, batch: Batch, *carry: Any) -> LossTerms: ...
 
 
 @dataclass
 class Update:
     """One optimizer step of a training iteration.
 
+    The step's backward pass computes gradients of its optimizer's parameters
+    only: a generator's loss may run the discriminator without touching the
+    discriminator's gradients, and no objective toggles ``requires_grad``.
+
     Args:
         optimizer: name of an optimizer from :meth:`GenerativeModel.configure_optimizers`.
         objective: the loss to minimise with that optimizer.
         repeats: how many steps of this update each iteration takes (a GAN's
-            discriminator steps per generator step).
+            discriminator steps per generator step); every repeat receives the
+            same carry from the update before.
     """
 
     optimizer: str
@@ -128,11 +144,14 @@ class GenerativeModel(nn.Module):
         return {"model": adam(self.parameters(), lr=lr)}
 
     def validation_terms(self, batch: Batch) -> dict[str, torch.Tensor]:
-        """Named terms on held-out data (no gradients); defaults to every objective's terms."""
+        """Named terms on held-out data (no gradients); defaults to every objective's terms,
+        each update's carry passed on as in training."""
         terms: dict[str, torch.Tensor] = {}
+        carry = None
         for update in self.updates():
-            result = update.objective(batch)
+            result = update.objective(batch) if carry is None else update.objective(batch, carry)
             terms.update(result.terms or {f"loss_{update.optimizer}": result.loss.detach()})
+            carry = result.carry
         return terms
 
     def on_train_start(self, batch: Batch) -> None:

@@ -9,6 +9,7 @@ from scipy.stats import norm
 
 from .capabilities import LatentModel
 from .errors import CapabilityError
+from .maths import cycled_labels
 
 
 class Sampler:
@@ -44,7 +45,7 @@ def grid_condition(model, n: int, images: torch.Tensor, labels: torch.Tensor | N
     if kind is None:
         return n, None
     if kind == "label":
-        return n, (torch.arange(n, device=images.device) % num_classes) if num_classes else None
+        return n, cycled_labels(n, num_classes, device=images.device) if num_classes else None
     from .model import Batch
 
     n = min(n, images.shape[0])

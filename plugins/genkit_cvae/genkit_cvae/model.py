@@ -80,10 +80,9 @@ class ConditionalVAE(genkit.GenerativeModel):
         x = batch.x
         feats = self._features(batch.condition, x.shape[0])
         mu, logvar = self.encoder(torch.cat([x, feats], 1)).chunk(2, dim=1)
-        z = mu + torch.randn_like(mu) * torch.exp(0.5 * logvar)
+        z = genkit.reparameterize(mu, logvar)
         recon = F.binary_cross_entropy_with_logits(self.decode_logits(z, feats), x, reduction="none").sum(1)
-        kl = 0.5 * (mu.pow(2) + logvar.exp() - 1.0 - logvar).sum(1)
-        return recon, kl
+        return recon, genkit.gaussian_kl(mu, logvar)
 
     def negative_elbo(self, batch: Batch) -> LossTerms:
         recon, kl = self.terms(batch)

@@ -70,7 +70,7 @@ def _sample_batches(ctx: genkit.EvalContext, n: int, num_classes: int):
     for start in range(0, n, ctx.batch_size):
         b = min(ctx.batch_size, n - start)
         z = torch.randn((b, *model.latent_shape), generator=generator, device=ctx.x.device).to(device)
-        condition = (torch.arange(start, start + b, device=device) % num_classes) if model.conditioning == "label" else None
+        condition = genkit.cycled_labels(b, num_classes, start, device) if model.conditioning == "label" else None
         with torch.no_grad():
             images = model.decode(z, condition)
         ctx.advance(b * ctx.x.shape[0] // n)
@@ -137,7 +137,7 @@ class LabelAccuracy(JudgeEvaluator):
 
     def evaluate(self, ctx):
         samples, _, k = self.outputs(ctx)
-        requested = torch.arange(samples.labels.shape[0], device=samples.labels.device) % k  # the order _sample_batches draws them in
+        requested = genkit.cycled_labels(samples.labels.shape[0], k, device=samples.labels.device)  # as _sample_batches drew them
         hits = samples.labels == requested
         per_class = [hits[requested == c].float().mean().item() for c in range(k)]
         return genkit.EvalResult(

@@ -3,8 +3,6 @@ exact likelihood in bits per dimension, sampling and encoding."""
 
 from __future__ import annotations
 
-import math
-
 import torch
 
 import genkit
@@ -14,7 +12,6 @@ from .config import RealNVPConfig
 from .flow import MultiScaleFlow
 from .preprocess import (
     dequantize,
-    discretization_logdet,
     inverse_logit,
     logit_transform,
     pixel_levels,
@@ -49,10 +46,10 @@ class RealNVP(genkit.GenerativeModel):
         the dequantization bound of log P(x) for one noise draw."""
         v, logdet_logit = logit_transform(y, self.config.alpha)
         z, logdet_flow = self.flow(v)
-        return standard_normal_logpdf(z) + logdet_flow + logdet_logit + discretization_logdet(self.data_info.dims)
+        return standard_normal_logpdf(z) + logdet_flow + logdet_logit - genkit.discretization_nats(self.data_info.dims)
 
     def bits_per_dim(self, batch: Batch) -> LossTerms:
-        bpd = -self.log_density(batch.x).mean() / (self.data_info.dims * math.log(2))
+        bpd = genkit.nats_to_bpd(-self.log_density(batch.x).mean(), self.data_info.dims)
         return LossTerms(loss=bpd, terms={"bpd": bpd.detach()})
 
     def updates(self) -> list[Update]:

@@ -12,6 +12,7 @@ from .. import plots
 from ..capabilities import EncoderModel, LatentModel
 from ..errors import CapabilityError, GenkitError
 from ..evaluation import find_classifier
+from ..maths import cycled_labels
 from ..model import Batch
 from ..plugins import get_plugin_manager
 from ..sampling import interpolate as interpolate_latents
@@ -41,7 +42,7 @@ def _condition(lm: LoadedModel, n: int, label: int | None) -> torch.Tensor | Non
     classes = lm.data_info.num_classes or 1
     if label is not None and not 0 <= label < classes:
         raise CapabilityError(f"--label {label} is out of range: this model knows classes 0 to {classes - 1}")
-    labels = torch.full((n,), label) if label is not None else torch.arange(n) % classes
+    labels = torch.full((n,), label) if label is not None else cycled_labels(n, classes)
     return labels.to(lm.device)
 
 

@@ -79,15 +79,31 @@ def allow_tf32(device: torch.device, enabled: bool) -> None:
         torch.backends.cudnn.allow_tf32 = enabled
 
 
-def compiled(objective: Callable[..., Any], enabled: bool) -> Callable[..., Any]:
+def compiled(objective: Callable[..., Any], enabled: bool, keeps_graph: bool = False) -> Callable[..., Any]:
     """The objective through ``torch.compile`` when enabled (the backward pass is compiled with it).
 
     The epoch's last, smaller batch triggers one recompilation with dynamic
-    shapes; after that no step recompiles.
+    shapes; after that no step recompiles. ``keeps_graph``: the objective may
+    return a carry whose graph the next update back-propagates through, so its
+    compiled backward must allow a second pass (``retain_graph``); torch's
+    donated buffers, which free the saved tensors during the first, are turned
+    off for its compilation.
     """
     if not enabled:
         return objective
-    return torch.compile(objective)
+    fn = torch.compile(objective)
+    if not keeps_graph:
+        return fn
+    from torch._functorch import config as functorch_config
+
+    if not hasattr(functorch_config, "donated_buffer"):  # older torch: nothing is donated
+        return fn
+
+    def call(*args: Any) -> Any:
+        with functorch_config.patch(donated_buffer=False):
+            return fn(*args)
+
+    return call
 
 
 def scaler_states(scalers: dict[str, Any]) -> dict[str, dict[str, Any]]:

@@ -2,9 +2,10 @@
 
 Data are uint8 tensors already on the training device. Each epoch draws one
 permutation from a generator seeded by (seed, epoch), so a run resumed
-mid-epoch sees the same order; each step gathers a batch by index, lets the
-model prepare it on the device (binarize, dequantize, rescale) and runs the
-model's updates in order. Logged terms stay on the device and are summed with
+mid-epoch sees the same order; the epoch starts from one permuted copy of the
+training images on the device, each step takes the next contiguous slice of it,
+lets the model prepare it (binarize, dequantize, rescale) and runs the model's
+updates in order, each update's carry passed to the next. Logged terms stay on the device and are summed with
 tensor ops; the host waits for the device only every ``check_every`` steps (to
 catch a diverged loss) and once per epoch.
 
@@ -79,8 +80,10 @@ class Trainer:
         self.precision = resolve_precision(cfg.precision, device)
         allow_tf32(device, cfg.tf32)
         self.scalers = {name: self.precision.grad_scaler() for name in self.optimizers}
-        self.objectives = [compiled(u.objective, cfg.compile) for u in self.updates]
-        self._call = None  # how _step calls an objective; set in fit() once the weights are final
+        self.objectives = [compiled(u.objective, cfg.compile, keeps_graph=k < len(self.updates) - 1) for k, u in enumerate(self.updates)]
+        # Each update's backward pass reaches only its own optimizer's parameters.
+        self.trainable = {name: [p for group in opt.param_groups for p in group["params"] if p.requires_grad] for name, opt in self.optimizers.items()}
+        self._callers = None  # how _step calls each optimizer's objectives; set in fit() once the weights are final
         self.progress = Progress()
         self.stop_requested = False
         self._term_names: list[str] | None = None
@@ -104,7 +107,7 @@ class Trainer:
             self._save_grid("samples_start.png", "before training")
             if self.dist.enabled:
                 torch.manual_seed(self.dist.rank_seed(cfg.seed))
-        self._call = ddp.objective_caller(self.model, self.dist, several_objectives=len(self.updates) > 1)
+        self._callers = ddp.objective_callers(self.model, self.trainable, self.dist)
         with self._interruptible():
             self._set_status("running")  # written once Ctrl-C is handled, so waiting on it is safe
             for epoch in range(self.progress.epoch, cfg.epochs):
@@ -125,10 +128,10 @@ class Trainer:
 
         The first call does the model's data-dependent initialisation.
         """
-        if self._call is None:
+        if self._callers is None:
             torch.manual_seed(self.cfg.seed)
             self._data_init()
-            self._call = ddp.objective_caller(self.model, self.dist, several_objectives=len(self.updates) > 1)
+            self._callers = ddp.objective_callers(self.model, self.trainable, self.dist)
         self.progress.step = 0
         return self._train_epoch(epoch, None)
 
@@ -184,24 +187,37 @@ class Trainer:
         """All of one iteration's updates; returns the logged terms as one tensor.
 
         ``weight`` scales each loss (not the logged terms) so that DDP's average
-        over ranks of unequal parts of a batch is the whole batch's mean.
+        over ranks of unequal parts of a batch is the whole batch's mean. Each
+        update's objective receives the carry of the update before it (its
+        last repeat's), and its backward pass computes gradients of its own
+        optimizer's parameters only.
         """
         logged = []
-        for update, objective in zip(self.updates, self.objectives):
-            opt, scaler = self.optimizers[update.optimizer], self.scalers[update.optimizer]
+        carry: Any = None
+        last = len(self.updates) - 1
+        for k, (update, objective) in enumerate(zip(self.updates, self.objectives)):
+            name = update.optimizer
+            opt, scaler, call = self.optimizers[name], self.scalers[name], self._callers[name]
+            inputs = self.trainable[name] or None
+            given = () if carry is None else (carry,)
             for _ in range(update.repeats):
                 opt.zero_grad(set_to_none=True)
                 with self.precision.autocast():
-                    loss, terms = self._call(objective, batch)
+                    loss, terms, out = call(objective, batch, *given)
                 if weight != 1.0:
                     loss = loss * weight
+                # Under torch.compile an objective's forward and backward are one autograd
+                # node, which the loss shares with a carried tensor: keep it for the next
+                # update's backward pass through the carry.
+                retain = self.cfg.compile and k < last and _has_graph(out)
                 if scaler is None:
-                    loss.backward()
+                    loss.backward(inputs=inputs, retain_graph=retain)
                     opt.step()
                 else:  # fp16: one scaler per optimizer, updated after its every step
-                    scaler.scale(loss).backward()
+                    scaler.scale(loss).backward(inputs=inputs, retain_graph=retain)
                     scaler.step(opt)
                     scaler.update()
+            carry = out
             logged.append(terms)
         if self._term_names is None:
             self._term_names = [name for t in logged for name in t]
@@ -369,6 +385,17 @@ class Trainer:
         if not self.dist.is_main:
             return
         self.run.write_json("status.json", {"status": status, "epoch": self.progress.epoch, "step": self.progress.step, **extra})
+
+
+def _has_graph(value: Any) -> bool:
+    """Whether a carry holds a tensor that gradients flow through."""
+    if isinstance(value, torch.Tensor):
+        return value.requires_grad
+    if isinstance(value, (list, tuple)):
+        return any(_has_graph(v) for v in value)
+    if isinstance(value, dict):
+        return any(_has_graph(v) for v in value.values())
+    return False
 
 
 def _steps_per_epoch(n: int, batch_size: int, world_size: int) -> int:
