@@ -17,6 +17,8 @@ from .ood import auroc
 from .model import Batch, DataInfo, GenerativeModel, LossTerms, ModelSpec, Update
 from .sampling import Sampler
 from .training.optim import adam
+from .device import resolve_device
+from .artifacts import ArtifactError, load_artifact, save_artifact
 from .maths import LEVELS, binarize, cycled_labels, discretization_nats, gaussian_kl, nats_to_bpd, reparameterize
 
 __version__ = "0.1.0"
@@ -28,4 +30,4 @@ __all__ = [
     "adam", "auroc", "bits_per_dim", "cache_dir", "find_classifier", "hookimpl", "importance_weighted_log_likelihood", "info", "interpolate",
     "list_plugins", "list_runs", "load", "load_dataset", "manifold", "sample", "score", "score_ood", "train",
 ]
-__all__ += ["LEVELS", "binarize", "cycled_labels", "discretization_nats", "gaussian_kl", "nats_to_bpd", "reparameterize"]
+__all__ += ["resolve_device", "ArtifactError", "load_artifact", "save_artifact", "LEVELS", "binarize", "cycled_labels", "discretization_nats", "gaussian_kl", "nats_to_bpd", "reparameterize"]

@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
 import torch
-from safetensors import safe_open
-from safetensors.torch import save_file
 
 import genkit
 
 from .network import ARCHITECTURE, JudgeNet
+
+
+_META_KEY = "genkit_judge"  # the header key of a judge file's metadata
 
 
 class JudgeMissing(genkit.GenkitError):
@@ -29,13 +29,8 @@ def has_judge(dataset: str) -> bool:
 
 
 def save_judge(net: JudgeNet, dataset: str, info: dict[str, Any]) -> Path:
-    path = judge_path(dataset)
-    path.parent.mkdir(parents=True, exist_ok=True)
     meta = {"architecture": ARCHITECTURE, "dataset": dataset, "shape": list(net.shape), "num_classes": net.num_classes, **info}
-    tmp = path.with_name(f".{path.name}.tmp")
-    save_file({k: v.detach().cpu().contiguous() for k, v in net.state_dict().items()}, str(tmp), metadata={"genkit_judge": json.dumps(meta)})
-    tmp.replace(path)
-    return path
+    return genkit.save_artifact(judge_path(dataset), net.state_dict(), meta, name=_META_KEY)
 
 
 def judge_info(dataset: str) -> dict[str, Any]:
@@ -63,14 +58,12 @@ def load_judge(dataset: str, device: torch.device | str = "cpu") -> JudgeNet:
 
 def _read(dataset: str) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
     path = judge_path(dataset)
+    if not path.is_file():
+        raise JudgeMissing(f"no judge at {path}")
     try:
-        with safe_open(str(path), framework="pt") as f:
-            meta = json.loads((f.metadata() or {})["genkit_judge"])
-            tensors = {k: f.get_tensor(k) for k in f.keys()}
-    except FileNotFoundError:
-        raise JudgeMissing(f"no judge at {path}") from None
-    except Exception as exc:  # corrupt, truncated, or not a judge file
-        raise JudgeMissing(f"{path} is not a readable judge ({type(exc).__name__}); retrain it with: genkit judge train --dataset {dataset}") from None
+        tensors, meta = genkit.load_artifact(path, name=_META_KEY)
+    except genkit.ArtifactError as exc:  # corrupt, truncated, or not a judge file
+        raise JudgeMissing(f"{exc}; retrain it with: genkit judge train --dataset {dataset}") from None
     if meta.get("architecture") != ARCHITECTURE:
         raise JudgeMissing(f"{path} was trained for {meta.get('architecture')}, this genkit-judge needs {ARCHITECTURE}; retrain it")
     return tensors, meta

@@ -79,31 +79,33 @@ def allow_tf32(device: torch.device, enabled: bool) -> None:
         torch.backends.cudnn.allow_tf32 = enabled
 
 
-def compiled(objective: Callable[..., Any], enabled: bool, keeps_graph: bool = False) -> Callable[..., Any]:
+def compiled(objective: Callable[..., Any], enabled: bool) -> Callable[..., Any]:
     """The objective through ``torch.compile`` when enabled (the backward pass is compiled with it).
 
     The epoch's last, smaller batch triggers one recompilation with dynamic
-    shapes; after that no step recompiles. ``keeps_graph``: the objective may
-    return a carry whose graph the next update back-propagates through, so its
-    compiled backward must allow a second pass (``retain_graph``); torch's
-    donated buffers, which free the saved tensors during the first, are turned
-    off for its compilation.
+    shapes; after that no step recompiles.
     """
     if not enabled:
         return objective
-    fn = torch.compile(objective)
-    if not keeps_graph:
-        return fn
+    return torch.compile(objective)
+
+
+def backward_twice(enabled: bool):
+    """Context for training steps whose compiled objectives may be back-propagated twice.
+
+    A carry with a graph (a GAN's fake batch) shares its compiled objective's
+    autograd node with the loss, so the loss's backward keeps the node
+    (``retain_graph``) for the next update's backward through the carry.
+    torch's donated buffers, which free saved tensors during a compiled
+    backward, forbid that; they are turned off while such steps compile and run.
+    """
+    if not enabled:
+        return nullcontext()
     from torch._functorch import config as functorch_config
 
     if not hasattr(functorch_config, "donated_buffer"):  # older torch: nothing is donated
-        return fn
-
-    def call(*args: Any) -> Any:
-        with functorch_config.patch(donated_buffer=False):
-            return fn(*args)
-
-    return call
+        return nullcontext()
+    return functorch_config.patch(donated_buffer=False)
 
 
 def scaler_states(scalers: dict[str, Any]) -> dict[str, dict[str, Any]]:

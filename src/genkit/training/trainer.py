@@ -35,7 +35,7 @@ from ..runs import Run
 from ..checkpoint import Checkpoint
 from . import distributed as ddp
 from .distributed import DistContext
-from .precision import allow_tf32, compiled, resolve_precision, restore_scalers, scaler_states
+from .precision import allow_tf32, backward_twice, compiled, resolve_precision, restore_scalers, scaler_states
 from .reporting import Reporter
 from .state import Progress, load_model_weights, progress_of, restore_optimizers, restore_rng, rng_tensors, save_training_checkpoint
 
@@ -80,7 +80,7 @@ class Trainer:
         self.precision = resolve_precision(cfg.precision, device)
         allow_tf32(device, cfg.tf32)
         self.scalers = {name: self.precision.grad_scaler() for name in self.optimizers}
-        self.objectives = [compiled(u.objective, cfg.compile, keeps_graph=k < len(self.updates) - 1) for k, u in enumerate(self.updates)]
+        self.objectives = [compiled(u.objective, cfg.compile) for u in self.updates]
         # Each update's backward pass reaches only its own optimizer's parameters.
         self.trainable = {name: [p for group in opt.param_groups for p in group["params"] if p.requires_grad] for name, opt in self.optimizers.items()}
         self._callers = None  # how _step calls each optimizer's objectives; set in fit() once the weights are final
@@ -156,7 +156,8 @@ class Trainer:
             lo, hi = ddp.rank_bounds(start, end, self.dist)
             raw = Batch(x=x[lo:hi], y=None if y is None else y[lo:hi])
             batch = model.prepare_batch(raw, train=True)
-            values = self._step(batch, ddp.loss_weight(hi - lo, end - start, self.dist))
+            with backward_twice(cfg.compile and len(self.updates) > 1):
+                values = self._step(batch, ddp.loss_weight(hi - lo, end - start, self.dist))
             sums = values * (hi - lo) if sums is None else sums.add_(values, alpha=hi - lo)
             count += hi - lo
             images += end - start
