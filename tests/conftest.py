@@ -11,9 +11,8 @@ import pytest
 import torch
 
 import genkit
-from genkit.data.datasets import ImageDataset
 from genkit.data.sources import EMBEDDED_ROOT
-from genkit.plugins import get_plugin_manager, reset_plugin_manager
+from genkit.plugins import reset_plugin_manager
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED_DATA = REPO.parent / "shared" / "data"
@@ -42,34 +41,20 @@ def data_dir() -> str:
     return path
 
 
-class TinyMNIST:
-    """A test plugin: ``tiny`` is 512 training and 256 test images of the embedded MNIST subset."""
-
-    @genkit.hookimpl
-    def register_datasets(self, register):
-        def load(data_dir, arg=None):
-            full = genkit.load_dataset("mnist", str(EMBEDDED_ROOT))
-            n_train = int(arg) if arg else 512
-            return ImageDataset(
-                name="tiny", train_x=full.train_x[:n_train], train_y=full.train_y[:n_train],
-                test_x=full.test_x[:256], test_y=full.test_y[:256], num_classes=10, source="tiny test subset",
-            )
-
-        register(genkit.DatasetSpec("tiny", load, "tiny MNIST subset for tests"))
+def register_tiny() -> str:
+    """``tiny``: 512 training and 256 test images of the embedded MNIST subset (``tiny:N``: N training images)."""
+    return genkit.register_subset("tiny", "mnist", train=512, test=256, data_dir=str(EMBEDDED_ROOT), description="tiny MNIST subset for tests")
 
 
 @pytest.fixture
 def tiny():
     """Registers the ``tiny`` dataset; train with ``--dataset tiny`` (or ``tiny:N`` for N training images)."""
-    get_plugin_manager().register_plugin(TinyMNIST(), "tiny-data")
-    return "tiny"
+    return register_tiny()
 
 
 @pytest.fixture
 def quiet():
-    from genkit.training.reporting import Reporter
-
-    return Reporter()
+    return genkit.Reporter()
 
 
 @pytest.fixture

@@ -13,11 +13,14 @@ from .errors import GenkitError
 from .estimators import importance_weighted_log_likelihood
 from .evaluation import EvalContext, EvalResult, Evaluator, ImageClassifier, bits_per_dim, find_classifier
 from .hookspecs import HOOK_SPEC_VERSION, hookimpl
+from .plugins import register_plugin
 from .ood import auroc
 from .model import Batch, DataInfo, GenerativeModel, LossTerms, ModelSpec, Update
 from .sampling import Sampler
 from .training.optim import adam
 from .device import resolve_device
+from .data.subsets import register_subset
+from .training.reporting import Reporter  # the base class shows nothing: a quiet reporter
 from .artifacts import ArtifactError, load_artifact, save_artifact
 from .maths import LEVELS, binarize, cycled_labels, discretization_nats, gaussian_kl, nats_to_bpd, reparameterize
 
@@ -30,4 +33,13 @@ __all__ = [
     "adam", "auroc", "bits_per_dim", "cache_dir", "find_classifier", "hookimpl", "importance_weighted_log_likelihood", "info", "interpolate",
     "list_plugins", "list_runs", "load", "load_dataset", "manifold", "sample", "score", "score_ood", "train",
 ]
-__all__ += ["resolve_device", "ArtifactError", "load_artifact", "save_artifact", "LEVELS", "binarize", "cycled_labels", "discretization_nats", "gaussian_kl", "nats_to_bpd", "reparameterize"]
+__all__ += ["Reporter", "register_plugin", "register_subset", "save_columns", "save_curves", "save_grid", "save_histograms", "save_rows", "resolve_device", "ArtifactError", "load_artifact", "save_artifact", "LEVELS", "binarize", "cycled_labels", "discretization_nats", "gaussian_kl", "nats_to_bpd", "reparameterize"]
+
+
+def __getattr__(name: str):
+    """The plotting helpers, imported with matplotlib on first use only."""
+    if name in ("save_columns", "save_curves", "save_grid", "save_histograms", "save_rows"):
+        from . import plots
+
+        return getattr(plots, name)
+    raise AttributeError(f"module 'genkit' has no attribute {name!r}")

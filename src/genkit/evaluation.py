@@ -35,7 +35,6 @@ class EvalContext:
     samples: int | None = None
     seed: int = 0
     advance: Callable[[int], None] = lambda n: None
-    extra: dict = field(default_factory=dict)
 
     def batches(self, x: torch.Tensor | None = None, y: torch.Tensor | None = None, batch_size: int | None = None) -> Iterator[Batch]:
         """Prepared batches in a fixed order with a fixed generator: the same

@@ -113,8 +113,8 @@ class GenerativeModel(nn.Module):
     """
 
     #: Name of the logged term (lower is better) whose validation value picks
-    #: the best checkpoint.
-    monitor: str = "loss"
+    #: the best checkpoint; None: no term does, and only ``last.safetensors`` is kept.
+    monitor: str | None = "loss"
     #: What the model is conditioned on: ``None``, ``"label"``, or a model-specific kind.
     conditioning: str | None = None
 

@@ -65,6 +65,21 @@ def save_rows(rows: Sequence[torch.Tensor], path: str | Path, labels: Sequence[s
     return _save(fig, path)
 
 
+def save_columns(columns: Sequence[torch.Tensor], path: str | Path, titles: Sequence[str], title: str | None = None) -> Path:
+    """A table of images: column j shows ``columns[j]`` (``[rows, C, H, W]``), one image per row,
+    under the heading ``titles[j]`` (a completion figure: observed part, samples, truth)."""
+    rows, cols = columns[0].shape[0], len(columns)
+    fig, axes = plt.subplots(rows, cols, figsize=(0.9 * cols + 0.4, 0.9 * rows + 0.7), squeeze=False)
+    for j, (images, name) in enumerate(zip(columns, titles)):
+        for i in range(rows):
+            _show(axes[i, j], tile(images[i : i + 1], pad=0))
+            if i == 0:
+                axes[i, j].set_title(name, fontsize=8)
+    if title:
+        fig.suptitle(title, fontsize=8)
+    return _save(fig, path)
+
+
 def save_curves(metrics: list[dict], path: str | Path, title: str = "") -> Path:
     """Every logged term per epoch, training and validation, one panel per term."""
     terms = sorted({k for m in metrics for k in (*m.get("train", {}), *m.get("val", {}))})

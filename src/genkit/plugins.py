@@ -217,20 +217,6 @@ class PluginManager:
             if added:
                 info.provides["commands"] = added
 
-    def unregister_plugin(self, name: str) -> None:
-        """Remove a plugin and everything it registered (for tests)."""
-        plugin = self.pm.get_plugin(name)
-        if plugin is not None:
-            self.pm.unregister(plugin)
-        self.plugins = [p for p in self.plugins if p.name != name]
-        fresh = {kind: Registry(kind) for kind in HOOKS}
-        old, self.registries = self.registries, fresh
-        for kind, reg in old.items():
-            for n in reg.names():
-                owner = reg._owner[n]
-                if owner.name != name:
-                    fresh[kind].add(n, reg._items[n], owner)
-
     def _mark_broken(self, info: PluginInfo, reason: str) -> PluginInfo:
         if info not in self.plugins:
             self.plugins.append(info)
@@ -371,6 +357,12 @@ def get_plugin_manager() -> PluginManager:
         manager.load_entry_points(_allowed_from_env())
         _manager = manager
     return _manager
+
+
+def register_plugin(plugin: object, name: str) -> None:
+    """Register an object or module implementing genkit hooks in this process, as if it
+    were an installed plugin called ``name`` (tests, notebooks, benchmarks)."""
+    get_plugin_manager().register_plugin(plugin, name)
 
 
 def reset_plugin_manager() -> None:

@@ -44,7 +44,7 @@ class GAN(genkit.GenerativeModel):
     # GAN losses say how the two networks are doing against each other, not how
     # good the samples are, so no logged term picks a "best" checkpoint; sample
     # quality is measured with the judge's metrics instead.
-    monitor = "none"
+    monitor = None
 
     def __init__(self, config: GANConfig, data: genkit.DataInfo):
         super().__init__(config, data)

@@ -134,7 +134,7 @@ def _train(spec, model_cfg, train_cfg: TrainConfig, ckpt, run: Run | None, resum
     return trainer.fit(resume=ckpt)
 
 
-def _manifest(spec, train_cfg: TrainConfig, data, device: torch.device, monitor: str, world_size: int = 1) -> dict[str, Any]:
+def _manifest(spec, train_cfg: TrainConfig, data, device: torch.device, monitor: str | None, world_size: int = 1) -> dict[str, Any]:
     owner = get_plugin_manager().registries["models"].owner(spec.name)
     return {
         "model": spec.name,
