@@ -35,14 +35,14 @@ def test_column_binarization_is_resampled_per_pass_and_fixed_for_evaluation():
 
     model = ConditionalVAE(CVAEConfig(condition="column", hidden=16), genkit.DataInfo("mnist", (1, 28, 28), 10))
     raw = genkit.Batch(x=torch.full((256, 1, 28, 28), 100, dtype=torch.uint8))
-    first, second = (model.prepare_batch(raw, train=True) for _ in range(2))
+    first, second = (model.prepare_batch(raw) for _ in range(2))
     assert first.condition.shape == (256, 28)
     assert not torch.equal(first.condition, second.condition)  # a new draw every pass
     # the column is the middle column of the binarized image the model must explain
     assert torch.equal(first.condition, first.x.view(256, 28, 28)[:, :, 14])
     # binarized with probability = intensity (100/255 ~ 0.392)
     assert abs(first.condition.mean().item() - 100 / 255) < 0.02
-    evals = [model.prepare_batch(raw, train=False, generator=torch.Generator().manual_seed(3)) for _ in range(2)]
+    evals = [model.prepare_batch(raw, generator=torch.Generator().manual_seed(3)) for _ in range(2)]
     assert torch.equal(evals[0].condition, evals[1].condition)
 
 

@@ -45,7 +45,7 @@ class EvalContext:
         generator = torch.Generator(device=x.device).manual_seed(self.seed)
         for i in range(0, x.shape[0], bs):
             raw = Batch(x=x[i : i + bs], y=None if y is None else y[i : i + bs])
-            yield self.model.prepare_batch(raw, train=False, generator=generator)
+            yield self.model.prepare_batch(raw, generator=generator)
 
 
 @dataclass

@@ -124,12 +124,14 @@ class GenerativeModel(nn.Module):
         self.data_info = data
 
     # -- training ------------------------------------------------------------
-    def prepare_batch(self, batch: Batch, *, train: bool, generator: torch.Generator | None = None) -> Batch:
+    def prepare_batch(self, batch: Batch, *, generator: torch.Generator | None = None) -> Batch:
         """Turn raw ``uint8`` images into what the objectives consume, on the device.
 
-        Called once per batch, vectorised. ``generator`` is set when the result
-        must be reproducible (evaluation); training uses the global RNG, whose
-        state checkpoints save. The default scales pixels to [0, 1].
+        Called once per batch, vectorised, the same way in training and
+        evaluation. ``generator`` is set when the result must be reproducible
+        (validation, scores); training uses the global RNG, whose state
+        checkpoints save. A model whose preparation differs in training reads
+        ``self.training``. The default scales pixels to [0, 1].
         """
         return Batch(x=batch.x.float().div_(255.0), y=batch.y, condition=batch.condition)
 

@@ -50,7 +50,7 @@ def grid_condition(model, n: int, images: torch.Tensor, labels: torch.Tensor | N
 
     n = min(n, images.shape[0])
     raw = Batch(x=images[:n], y=None if labels is None else labels[:n])
-    return n, model.prepare_batch(raw, train=False, generator=generator).condition
+    return n, model.prepare_batch(raw, generator=generator).condition
 
 
 def require_latent(model, what: str) -> None:

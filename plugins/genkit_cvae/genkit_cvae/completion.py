@@ -52,7 +52,7 @@ def completion_figure(
 
     with torch.no_grad():
         # Both models see the very same binarized columns.
-        batch = cvae.model.prepare_batch(raw, train=False, generator=torch.Generator(device=cvae.device).manual_seed(seed))
+        batch = cvae.model.prepare_batch(raw, generator=torch.Generator(device=cvae.device).manual_seed(seed))
         latents = torch.Generator(device=cvae.device).manual_seed(seed + 1)
         samples = [cvae.model.complete(batch, generator=latents) for _ in range(completions)]
         reg_batch = Batch(x=batch.x.to(reg.device), y=batch.y, condition=batch.condition.to(reg.device))

@@ -46,7 +46,7 @@ class ConditionalVAE(genkit.GenerativeModel):
         self.decoder = mlp(k + c, config.hidden, d, config.layers, config.activation)
         self.latent_shape = (k,)
 
-    def prepare_batch(self, batch: Batch, *, train: bool, generator=None) -> Batch:
+    def prepare_batch(self, batch: Batch, *, generator=None) -> Batch:
         return conditions.prepare(self.conditioning, batch, generator)
 
     # -- networks --------------------------------------------------------------

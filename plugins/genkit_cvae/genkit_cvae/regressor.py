@@ -41,7 +41,7 @@ class ColumnRegressor(genkit.GenerativeModel):
         super().__init__(config, data)
         self.net = mlp(conditions.column_size(data), config.hidden, data.dims, config.layers, config.activation)
 
-    def prepare_batch(self, batch: Batch, *, train: bool, generator=None) -> Batch:
+    def prepare_batch(self, batch: Batch, *, generator=None) -> Batch:
         return conditions.prepare("column", batch, generator)
 
     def logits(self, condition: torch.Tensor | None) -> torch.Tensor:

@@ -64,7 +64,7 @@ class GammaVAE(genkit.GenerativeModel):
         self.likelihood_samples = config.likelihood_samples
 
     # -- data ------------------------------------------------------------------
-    def prepare_batch(self, batch: Batch, *, train: bool, generator=None) -> Batch:
+    def prepare_batch(self, batch: Batch, *, generator=None) -> Batch:
         """Uniform dequantization (x + u) / 256, u ~ U[0, 1), then zero padding to the network's side."""
         x = batch.x.float()
         u = torch.rand(x.shape, device=x.device, generator=generator)

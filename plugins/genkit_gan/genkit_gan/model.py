@@ -65,7 +65,7 @@ class GAN(genkit.GenerativeModel):
         return network(inputs, labels.long())
 
     # -- data ------------------------------------------------------------------
-    def prepare_batch(self, batch: Batch, *, train: bool, generator=None) -> Batch:
+    def prepare_batch(self, batch: Batch, *, generator=None) -> Batch:
         """uint8 pixels to [-1, 1], the range of the generator's tanh."""
         condition = batch.y if self.conditioning == "label" else batch.condition
         if self.conditioning == "label" and condition is None:

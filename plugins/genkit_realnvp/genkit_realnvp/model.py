@@ -36,7 +36,7 @@ class RealNVP(genkit.GenerativeModel):
         self.latent_shape = tuple(data.shape)
 
     # -- data ------------------------------------------------------------------
-    def prepare_batch(self, batch: Batch, *, train: bool, generator=None) -> Batch:
+    def prepare_batch(self, batch: Batch, *, generator=None) -> Batch:
         """uint8 pixels to dequantized values in [0, 1): a fresh uniform draw every pass."""
         return Batch(x=dequantize(batch.x, generator), y=batch.y, condition=batch.condition)
 

@@ -38,7 +38,7 @@ class BernoulliVAE(genkit.GenerativeModel):
         self.latent_shape = (k,)
 
     # -- data ------------------------------------------------------------------
-    def prepare_batch(self, batch: Batch, *, train: bool, generator=None) -> Batch:
+    def prepare_batch(self, batch: Batch, *, generator=None) -> Batch:
         """Dynamic binarization: pixel i is 1 with probability x_i / 255, drawn afresh every pass."""
         return Batch(x=genkit.binarize(batch.x.flatten(1), generator), y=batch.y, condition=batch.condition)
 

@@ -104,7 +104,7 @@ def _endpoints(lm: LoadedModel, from_class, to_class, seed: int, data_dir: str |
             raw = Batch(x=data.test_x[[ia, ib]].to(lm.device), y=data.test_y[[ia, ib]].to(lm.device))
             gen = torch.Generator(device=lm.device).manual_seed(seed)
             with torch.no_grad():
-                z = model.encode(model.prepare_batch(raw, train=False, generator=gen))
+                z = model.encode(model.prepare_batch(raw, generator=gen))
             return z[0], z[1], f"between test images of class {a} and {b}"
     gen = torch.Generator(device=lm.device).manual_seed(seed)
     classifier = find_classifier(lm.meta["data"]["name"])

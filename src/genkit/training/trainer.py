@@ -155,7 +155,7 @@ class Trainer:
             start, end = step * cfg.batch_size, min((step + 1) * cfg.batch_size, n)
             lo, hi = ddp.rank_bounds(start, end, self.dist)
             raw = Batch(x=x[lo:hi], y=None if y is None else y[lo:hi])
-            batch = model.prepare_batch(raw, train=True)
+            batch = model.prepare_batch(raw)
             with backward_twice(cfg.compile and len(self.updates) > 1):
                 values = self._step(batch, ddp.loss_weight(hi - lo, end - start, self.dist))
             sums = values * (hi - lo) if sums is None else sums.add_(values, alpha=hi - lo)
@@ -243,7 +243,7 @@ class Trainer:
             with _isolated_rng(self.device, self.cfg.seed + k):
                 generator = torch.Generator(device=self.device).manual_seed(self.cfg.seed + k)
                 raw = Batch(x=self.split.val_x[i : i + 1000], y=None if self.split.val_y is None else self.split.val_y[i : i + 1000])
-                batch = self.model.prepare_batch(raw, train=False, generator=generator)
+                batch = self.model.prepare_batch(raw, generator=generator)
                 for name, v in self.model.validation_terms(batch).items():
                     sums[name] = sums.get(name, 0) + v.float() * len(batch)
                 n += len(batch)
@@ -338,7 +338,7 @@ class Trainer:
 
     def _data_init(self) -> None:
         x = self.split.train_x[: min(512, self.split.train_x.shape[0])]
-        batch = self.model.prepare_batch(Batch(x=x, y=None if self.split.train_y is None else self.split.train_y[: x.shape[0]]), train=True)
+        batch = self.model.prepare_batch(Batch(x=x, y=None if self.split.train_y is None else self.split.train_y[: x.shape[0]]))
         with torch.no_grad():
             self.model.on_train_start(batch)
 

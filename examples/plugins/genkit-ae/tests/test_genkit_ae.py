@@ -26,7 +26,7 @@ def test_shapes_and_capabilities():
     model = small_model(shape=(3, 6, 5))
     assert isinstance(model, genkit.LatentModel) and isinstance(model, genkit.EncoderModel)
     x = torch.randint(0, 256, (4, 3, 6, 5), dtype=torch.uint8)
-    batch = model.prepare_batch(genkit.Batch(x=x), train=True)
+    batch = model.prepare_batch(genkit.Batch(x=x))
     terms = model.updates()[0].objective(batch)
     assert terms.loss.ndim == 0 and set(terms.terms) == {"recon"}
     z = model.encode(batch)
@@ -37,7 +37,7 @@ def test_shapes_and_capabilities():
 
 def test_encode_whitens_the_codes_it_was_fitted_on():
     model = small_model()
-    batch = model.prepare_batch(genkit.Batch(x=torch.randint(0, 256, (512, 1, 8, 8), dtype=torch.uint8)), train=True)
+    batch = model.prepare_batch(genkit.Batch(x=torch.randint(0, 256, (512, 1, 8, 8), dtype=torch.uint8)))
     with torch.no_grad():
         model._track(model.encoder(batch.x.flatten(1)), momentum=1.0)
         z = model.encode(batch)
@@ -57,7 +57,7 @@ def test_loss_falls_on_a_fixed_batch():
     model = small_model()
     # four black-and-white patterns, eight copies each: an autoencoder can learn them exactly
     patterns = torch.randint(0, 2, (4, 1, 8, 8), dtype=torch.uint8, generator=torch.Generator().manual_seed(0)) * 255
-    batch = model.prepare_batch(genkit.Batch(x=patterns.repeat(8, 1, 1, 1)), train=True)
+    batch = model.prepare_batch(genkit.Batch(x=patterns.repeat(8, 1, 1, 1)))
     optimizer = model.configure_optimizers(1e-2)["model"]
     first = model.reconstruction(batch).loss.item()
     for _ in range(100):
