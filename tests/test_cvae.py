@@ -124,3 +124,20 @@ def test_core_names_no_model():
     for path in core.rglob("*.py"):
         text = path.read_text().lower()
         assert "cvae" not in text and "regressor" not in text, path
+
+
+def test_mlp_is_the_plain_stack_of_linear_layers_and_loads_its_old_weights():
+    from torch import nn
+
+    from genkit_cvae.networks import mlp
+
+    torch.manual_seed(0)
+    old = nn.Sequential(nn.Linear(6, 5), nn.Tanh(), nn.Linear(5, 5), nn.Tanh(), nn.Linear(5, 3))  # the layout before
+    new = mlp(6, 5, 3, layers=2, activation="tanh")
+    new.load_state_dict(old.state_dict())  # an old checkpoint's weights
+    x = torch.randn(4, 6)
+    new.train()
+    assert torch.equal(new(x), old(x))  # same weights, same function; dropout p=0 draws nothing
+    again = mlp(6, 5, 3, layers=2, activation="tanh")
+    again.load_state_dict(new.state_dict())  # and the new layout loads as it is
+    assert torch.equal(again(x), old(x))
