@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import warnings
 from pathlib import Path
+from typing import NamedTuple
 
 import pytest
 import torch
@@ -50,6 +51,30 @@ def register_tiny() -> str:
 def tiny():
     """Registers the ``tiny`` dataset; train with ``--dataset tiny`` (or ``tiny:N`` for N training images)."""
     return register_tiny()
+
+
+class CliResult(NamedTuple):
+    code: int
+    out: str
+    err: str
+
+
+@pytest.fixture
+def cli(capsys):
+    """``cli(*args) -> (code, out, err)``: genkit's command line run in this process as the
+    ``genkit`` script runs it (plugin commands registered, user errors as one line, exit codes)."""
+    from genkit.cli import main
+
+    def run(*args: str) -> CliResult:
+        try:
+            main(list(args))
+            code = 0
+        except SystemExit as exc:
+            code = exc.code or 0
+        captured = capsys.readouterr()
+        return CliResult(code, captured.out, captured.err)
+
+    return run
 
 
 @pytest.fixture

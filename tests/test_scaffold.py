@@ -18,7 +18,6 @@ from pathlib import Path
 
 import pytest
 
-from genkit.cli import main
 from genkit.errors import GenkitError
 from genkit.plugins import reset_plugin_manager
 from genkit.scaffold import new_plugin, plugin_fields, render
@@ -40,12 +39,11 @@ def test_example_plugin_is_exactly_what_the_command_writes():
     assert on_disk == files
 
 
-def test_command_refuses_to_overwrite(tmp_path, capsys):
-    main(["new-plugin", "my-ae", "--out", str(tmp_path)])
+def test_command_refuses_to_overwrite(tmp_path, cli):
+    assert cli("new-plugin", "my-ae", "--out", str(tmp_path)).code == 0
     assert (tmp_path / "genkit-my-ae" / "genkit_my_ae" / "model.py").is_file()
-    with pytest.raises(SystemExit):
-        main(["new-plugin", "my-ae", "--out", str(tmp_path)])
-    assert "already exists" in capsys.readouterr().err
+    code, _, err = cli("new-plugin", "my-ae", "--out", str(tmp_path))
+    assert code == 1 and "already exists" in err
 
 
 @pytest.fixture
@@ -69,7 +67,7 @@ def test_generated_package_installs_and_its_tests_pass_unchanged(installed):
     assert "7 passed" in done.stdout
 
 
-def test_generated_plugin_trains_samples_interpolates_and_checkpoints_through_the_cli(installed, tmp_path, bars_folder, monkeypatch, capsys):
+def test_generated_plugin_trains_samples_interpolates_and_checkpoints_through_the_cli(installed, tmp_path, bars_folder, monkeypatch, cli):
     package, _, site = installed
     monkeypatch.syspath_prepend(str(site))
     importlib.invalidate_caches()
@@ -77,14 +75,9 @@ def test_generated_plugin_trains_samples_interpolates_and_checkpoints_through_th
     run = tmp_path / "run"
 
     def genkit(*args: str) -> str:
-        try:
-            main(list(args))
-            code = 0
-        except SystemExit as exc:
-            code = exc.code
-        done = capsys.readouterr()
-        assert code == 0, done.out[-2000:] + done.err[-2000:]
-        return done.out
+        code, out, err = cli(*args)
+        assert code == 0, out[-2000:] + err[-2000:]
+        return out
 
     plugins = {p["name"]: p for p in json.loads(genkit("plugins", "--json"))}
     assert plugins["my-ae"]["status"] == "ok" and plugins["my-ae"]["package"] == "genkit-my-ae"
