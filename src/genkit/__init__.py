@@ -13,6 +13,7 @@ from .errors import GenkitError
 from .estimators import importance_weighted_log_likelihood
 from .evaluation import EvalContext, EvalResult, Evaluator, ImageClassifier, bits_per_dim, find_classifier
 from .hookspecs import HOOK_SPEC_VERSION, hookimpl
+from .loggers import Logger, LoggerSpec
 from .ood import auroc
 from .model import Batch, DataInfo, GenerativeModel, LossTerms, ModelSpec, Update
 from .sampling import Sampler
@@ -23,7 +24,7 @@ __version__ = "0.1.0"
 __all__ = [
     "Batch", "BoundModel", "DataInfo", "DatasetSpec", "EncoderModel", "EvalContext", "EvalResult", "Evaluator", "ImageClassifier",
     "GenerativeModel", "GenkitError", "HOOK_SPEC_VERSION", "ImageDataset", "LatentModel", "LikelihoodModel",
-    "LoadedModel", "LossTerms", "ModelSpec", "OODReport", "Picture", "Sampler", "ScoreReport", "TrainConfig", "Update",
+    "LoadedModel", "Logger", "LoggerSpec", "LossTerms", "ModelSpec", "OODReport", "Picture", "Sampler", "ScoreReport", "TrainConfig", "Update",
     "adam", "auroc", "bits_per_dim", "cache_dir", "find_classifier", "hookimpl", "importance_weighted_log_likelihood", "info", "interpolate",
     "list_plugins", "list_runs", "load", "load_dataset", "manifold", "sample", "score", "score_ood", "train",
 ]

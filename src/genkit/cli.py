@@ -46,13 +46,14 @@ def train(
     precision: Optional[str] = typer.Option(None, "--precision", help="fp32, bf16, fp16 or auto (mixed precision needs CUDA)"),
     compile_: Optional[bool] = typer.Option(None, "--compile/--no-compile", help="run the objectives through torch.compile"),
     nproc: Optional[int] = typer.Option(None, "--nproc", min=1, help="train with N processes on this machine (launches torchrun; one per GPU, or gloo on CPU)"),
+    log: List[str] = typer.Option([], "--log", help="also log to this logger, e.g. tensorboard (RUN/tensorboard/); repeat for several"),
 ):
     """Train a model; writes a run directory with curves, sample grids and checkpoints."""
     if nproc is not None and nproc > 1:
         from .launch import launch_torchrun
 
         raise typer.Exit(launch_torchrun(nproc, _ARGV))
-    overrides = {"train.dataset": dataset, "train.data_dir": data_dir, "train.epochs": epochs, "train.batch_size": batch_size, "train.lr": lr, "train.device": device, "train.seed": seed, "train.precision": precision, "train.compile": compile_}
+    overrides = {"train.dataset": dataset, "train.data_dir": data_dir, "train.epochs": epochs, "train.batch_size": batch_size, "train.lr": lr, "train.device": device, "train.seed": seed, "train.precision": precision, "train.compile": compile_, "train.log": log or None}
     result = api.train(model, config=config, overrides=overrides, sets=set_, resume=resume, out=out_dir)
     last = result.metrics[-1] if result.metrics else {}
     if int(os.environ.get("RANK", "0")) != 0:

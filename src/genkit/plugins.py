@@ -29,6 +29,7 @@ HOOKS = {
     "evaluators": "register_evaluators",
     "datasets": "register_datasets",
     "samplers": "register_samplers",
+    "loggers": "register_loggers",
 }
 
 
@@ -250,6 +251,9 @@ class PluginManager:
     def sampler(self, name: str):
         return self._lookup("samplers", name)
 
+    def logger(self, name: str):
+        return self._lookup("loggers", name)
+
     def _lookup(self, kind: str, name: str):
         registry = self.registries[kind]
         try:
@@ -272,6 +276,7 @@ def _check_registrations(kind: str, collected: list[tuple[str, Any]]) -> None:
     """Raise if a registration is not what its kind must be: checked at load time,
     so a mistake shows in ``genkit plugins`` rather than deep inside a command."""
     from .data.datasets import DatasetSpec
+    from .loggers import LoggerSpec
     from .model import ModelSpec
 
     seen: set[str] = set()
@@ -289,6 +294,8 @@ def _check_registrations(kind: str, collected: list[tuple[str, Any]]) -> None:
             raise PluginError(f"sampler '{name}' has no sample() method (subclass genkit.Sampler)")
         if kind == "evaluators" and not (callable(getattr(item, "evaluate", None)) and callable(getattr(item, "unsupported_reason", None))):
             raise PluginError(f"evaluator '{name}' lacks evaluate() or unsupported_reason() (subclass genkit.Evaluator)")
+        if kind == "loggers" and not (isinstance(item, LoggerSpec) and (callable(item.logger) or ":" in str(item.logger))):
+            raise PluginError(f"logger '{name}' must be registered as genkit.LoggerSpec(name, logger='module:Class')")
 
 
 def _collector(out: list[tuple[str, Any]]) -> Callable[..., None]:
