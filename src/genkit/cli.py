@@ -269,7 +269,9 @@ def main(argv: list[str] | None = None) -> None:
         _warn_broken_plugins(_ARGV)
         app(args=list(_ARGV), standalone_mode=False)
     except GenkitError as exc:
-        err.print(f"[red]error:[/red] {exc}", highlight=False, soft_wrap=True)
+        from rich.markup import escape
+
+        err.print(f"[red]error:[/red] {escape(str(exc))}", highlight=False, soft_wrap=True)  # "genkit[tensorboard]" is not markup
         sys.exit(1)
     except KeyboardInterrupt:
         err.print("[red]aborted[/red]")
