@@ -159,3 +159,13 @@ def test_the_mlflow_logger_of_the_plugin_guide_works(tiny, tmp_path, monkeypatch
     assert [c[2]["step"] for c in calls if c[0] == "log_metrics" and "step/neg_elbo" in c[1][0]] == [2, 4]
     images = [c[1] for c in calls if c[0] == "log_image"]
     assert [name for _, name in images] == ["samples/epoch000.png", "samples/epoch001.png"] and images[0][0].shape[2] == 3
+
+
+def test_loggers_leave_the_training_path_unchanged(tiny, tmp_path, quiet):
+    """A grid for the loggers every epoch is drawn under its own RNG: the same seed trains the same weights."""
+    get_plugin_manager().register_plugin(LoggerPlugin(), "recorder-plugin")
+    rows = []
+    for name, log in (("plain", []), ("logged", ["recorder"])):
+        result = genkit.train("vae", overrides={"train.dataset": tiny, "train.epochs": 3, "train.check_every": 1, "train.log": log}, out=tmp_path / name, reporter=quiet)
+        rows.append([(r["train"], r["val"]) for r in result.metrics])
+    assert rows[0] == rows[1]
