@@ -18,9 +18,11 @@ from .collect import RunView  # noqa: E402
 
 def term_chart(term: str, runs: Sequence[RunView], colours: dict[str, str]) -> str:
     """A ``data:image/png;base64,...`` URI: validation solid, training dashed, a colour per run."""
-    fig, ax = plt.subplots(figsize=(4.4, 3.0))
+    fig, ax = plt.subplots(figsize=(3.8, 2.7))
+    epochs_seen: set[int] = set()
     for run in runs:
         epochs = [row["epoch"] for row in run.metrics]
+        epochs_seen.update(epochs)
         for split, style in (("val", "-"), ("train", "--")):
             points = [(e, row.get(split, {}).get(term)) for e, row in zip(epochs, run.metrics)]
             points = [(e, v) for e, v in points if v is not None]
@@ -29,7 +31,11 @@ def term_chart(term: str, runs: Sequence[RunView], colours: dict[str, str]) -> s
                 ax.plot(xs, ys, style, color=colours[run.label], marker="." if len(xs) < 30 else None, label=f"{run.label} ({split})")
     ax.set_title(term, fontsize=10)
     ax.set_xlabel("epoch")
-    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    if len(epochs_seen) <= 10:  # few epochs: a tick at each, and a single epoch not stretched over fractions
+        ax.set_xticks(sorted(epochs_seen))
+        ax.set_xlim(min(epochs_seen) - 0.5, max(epochs_seen) + 0.5)
+    else:
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.grid(alpha=0.3)
     ax.legend(fontsize=7)
     fig.tight_layout()

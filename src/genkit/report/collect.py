@@ -29,7 +29,7 @@ class RunView:
     manifest: dict[str, Any]
     metrics: list[dict[str, Any]]
     #: ``(metric, where scored) -> value``, the latest score of each.
-    scores: dict[tuple[str, str], float] = field(default_factory=dict)
+    scores: dict[tuple[str, str], float | int] = field(default_factory=dict)
     grid: Path | None = None
 
     @property
@@ -81,14 +81,14 @@ def _status_detail(status: str, state: dict[str, Any]) -> str:
     return status
 
 
-def _latest_scores(records: list[dict[str, Any]]) -> dict[tuple[str, str], float]:
+def _latest_scores(records: list[dict[str, Any]]) -> dict[tuple[str, str], float | int]:
     """Later records replace earlier ones: a run scored twice shows its latest figures."""
-    scores: dict[tuple[str, str], float] = {}
+    scores: dict[tuple[str, str], float | int] = {}
     for record in records:
         where = str(record.get("dataset", "?")) + (f" vs {record['ood']}" if record.get("ood") else "")
         for name, value in (record.get("metrics") or {}).items():
             if isinstance(value, (int, float)) and not isinstance(value, bool):
-                scores[(name, where)] = float(value)
+                scores[(name, where)] = value  # an int stays a count (samples, examples)
     return scores
 
 
