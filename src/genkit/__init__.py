@@ -15,6 +15,7 @@ from .evaluation import EvalContext, EvalResult, Evaluator, ImageClassifier, bit
 from .hookspecs import HOOK_SPEC_VERSION, hookimpl
 from .loggers import Logger, LoggerSpec
 from .ood import auroc
+from .report import write_report
 from .model import Batch, DataInfo, GenerativeModel, LossTerms, ModelSpec, Update
 from .sampling import Sampler
 from .training.optim import adam
@@ -26,5 +27,5 @@ __all__ = [
     "GenerativeModel", "GenkitError", "HOOK_SPEC_VERSION", "ImageDataset", "LatentModel", "LikelihoodModel",
     "LoadedModel", "Logger", "LoggerSpec", "LossTerms", "ModelSpec", "OODReport", "Picture", "Sampler", "ScoreReport", "TrainConfig", "Update",
     "adam", "auroc", "bits_per_dim", "cache_dir", "find_classifier", "hookimpl", "importance_weighted_log_likelihood", "info", "interpolate",
-    "list_plugins", "list_runs", "load", "load_dataset", "manifold", "sample", "score", "score_ood", "train",
+    "list_plugins", "list_runs", "load", "load_dataset", "manifold", "sample", "score", "score_ood", "train", "write_report",
 ]
