@@ -3,7 +3,7 @@
 Every run writes metrics.jsonl, curves.png and its sample grids itself. A
 logger is an extra destination (TensorBoard is built in; W&B or MLflow come as
 plugins) registered through the ``register_loggers`` hook as a
-:class:`LoggerSpec` naming its class lazily, ``"package.module:Class"``, so a
+:class:`genkit.LoggerSpec` naming its class lazily, ``"package.module:Class"``, so a
 hook module never imports the logger's heavy dependencies. A run enables
 loggers with ``train.log = ["tensorboard"]`` or ``genkit train --log NAME``.
 
@@ -16,15 +16,13 @@ This module imports neither torch nor any logging library.
 
 from __future__ import annotations
 
-import importlib
-from dataclasses import dataclass
-from typing import Any, Callable, Union
+from typing import Any, Callable
 
-from .errors import GenkitError, PluginError
+from .errors import GenkitError
 
 
 class LoggerError(GenkitError):
-    """A logger cannot be used: a missing optional dependency, a bad registration."""
+    """A logger cannot be used, for example for a missing optional dependency."""
 
 
 class Logger:
@@ -54,48 +52,6 @@ class Logger:
 
     def close(self) -> None:
         """After the last epoch, and also when training stops early (interrupt, divergence)."""
-
-
-@dataclass(frozen=True)
-class LoggerSpec:
-    """A logger as a plugin registers it.
-
-    Args:
-        name: what ``--log NAME`` and ``train.log`` name.
-        logger: ``"module:Class"`` (imported on first use), or a class or factory
-            taking no arguments and returning a :class:`Logger`.
-        description: one line for ``genkit plugins``.
-    """
-
-    name: str
-    logger: Union[str, Callable[[], Logger]]
-    description: str = ""
-
-    def create(self) -> Logger:
-        factory = resolve_reference(self.logger, f"logger '{self.name}'")
-        if not callable(factory):
-            raise LoggerError(f"logger '{self.name}': {self.logger!r} is not a class or factory")
-        instance = factory()
-        instance.name = self.name
-        return instance
-
-
-def resolve_reference(ref: Any, what: str) -> Any:
-    """``"package.module:attr"`` to the object it names (anything else is returned as is)."""
-    if not isinstance(ref, str):
-        return ref
-    module_name, _, attr = ref.partition(":")
-    if not module_name or not attr:
-        raise PluginError(f"{what}: '{ref}' must look like 'package.module:attribute'")
-    try:
-        obj: Any = importlib.import_module(module_name)
-        for part in attr.split("."):
-            obj = getattr(obj, part)
-    except ImportError as exc:
-        raise PluginError(f"{what}: cannot import {module_name} ({exc})") from None
-    except AttributeError:
-        raise PluginError(f"{what}: {module_name} has no attribute '{attr}'") from None
-    return obj
 
 
 def create_loggers(names: list[str]) -> list[Logger]:

@@ -50,7 +50,7 @@ def load(target: str | Path, device: str = "auto") -> LoadedModel:
         raise PluginError(f"{path} needs model '{meta['model']}' from {package}: {exc}") from None
     dev = resolve_device(device)
     info = DataInfo(name=meta["data"]["name"], shape=tuple(meta["data"]["shape"]), num_classes=meta["data"].get("num_classes"))
-    model = spec.build(validate(spec.config, meta["model_config"], "model"), info)
+    model = spec.build_model(validate(spec.config_class(), meta["model_config"], "model"), info)
     if meta.get("conditioning", model.conditioning) != model.conditioning:
         raise CheckpointError(f"{path} was saved by a model conditioned on {meta['conditioning']!r}, but its config now builds one conditioned on {model.conditioning!r}")
     load_model_weights(model, ckpt)

@@ -39,7 +39,7 @@ def resolve_config(model: str | None = None, config: str | Path | None = None, o
         raise ConfigError("no model given (name one, or set [model] name in the config file)")
     spec = get_plugin_manager().model(name)
     train_cfg = validate(TrainConfig, train_values, "train", defaults=spec.train_defaults)
-    model_cfg = validate(spec.config, model_values, "model")
+    model_cfg = validate(spec.config_class(), model_values, "model")
     return spec, model_cfg, train_cfg
 
 
@@ -76,7 +76,7 @@ def train(
         run, ckpt_path = resolve_target(resume)
         ckpt = load_checkpoint(ckpt_path)
         spec = get_plugin_manager().model(ckpt.meta["model"])
-        model_cfg = validate(spec.config, ckpt.meta["model_config"], "model")
+        model_cfg = validate(spec.config_class(), ckpt.meta["model_config"], "model")
         train_values = {**ckpt.meta["train_config"], **{k.split(".", 1)[1]: v for k, v in (overrides or {}).items() if k.startswith("train.") and v is not None}}
         train_cfg = validate(TrainConfig, train_values, "train")
         if model and model != spec.name:
@@ -98,6 +98,10 @@ def _train(spec, model_cfg, train_cfg: TrainConfig, ckpt, run: Run | None, resum
     if data.embedded:
         reporter.message(f"[yellow]No {train_cfg.dataset} files found and no download possible: training on the {data.source}.[/yellow]")
     info = data.info
+    largest = data.train_x.shape[0] // 6
+    if train_cfg.val_size > largest:
+        reporter.message(f"[yellow]train.val_size={train_cfg.val_size} is more than a sixth of the {data.train_x.shape[0]} training images; holding out {largest}[/yellow]")
+        train_cfg = train_cfg.model_copy(update={"val_size": largest})  # what the run records is what it did
     refusal = spec.refusal(info)
     if refusal:
         c, h, w = info.shape
@@ -105,7 +109,7 @@ def _train(spec, model_cfg, train_cfg: TrainConfig, ckpt, run: Run | None, resum
     if ckpt is not None and list(ckpt.meta["data"]["shape"]) != list(info.shape):
         raise ConfigError(f"{resume} was trained on images of shape {ckpt.meta['data']['shape']}, this dataset has {list(info.shape)}")
     torch.manual_seed(train_cfg.seed)
-    net = spec.build(model_cfg, info).to(device)
+    net = spec.build_model(model_cfg, info).to(device)
     if net.conditioning == "label" and (info.num_classes is None or data.train_y is None):
         raise DataError(f"model '{spec.name}' is conditioned on class labels and {data.name} has none")
 
