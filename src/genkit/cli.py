@@ -298,11 +298,17 @@ def plugins(
 def new_plugin(
     name: str = typer.Argument(..., help="the model's name, e.g. my-ae (package genkit-my-ae)"),
     out_dir: Path = typer.Option(Path("."), "--out", help="directory to create the package in"),
+    package: Optional[str] = typer.Option(None, "--package", help="distribution name (default genkit-NAME); its module is the name with _ for -"),
+    kind: str = typer.Option(
+        "latent", "--kind",
+        help="latent: an autoencoder with a Gaussian over its codes (prior sampler); likelihood: independent 256-level pixels "
+        "scored by nll and bpd; sampler: an autoregressive model with no latent space and its own sampler",
+    ),
 ):
-    """Create a model-plugin package to start from: a working autoencoder with config and tests."""
+    """Create a model-plugin package to start from: a working model with config and tests."""
     from .scaffold import new_plugin as scaffold
 
-    root = scaffold(name, out_dir)
+    root = scaffold(name, out_dir, package=package, kind=kind)
     out.print(f"created {root}\nnext: pip install -e {root} (or uv pip install -e {root}), then: genkit plugins; genkit train {name}; pytest {root}")
 
 
