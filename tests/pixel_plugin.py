@@ -70,11 +70,23 @@ class PixelPlugin:
 
     @genkit.hookimpl
     def register_models(self, register):
-        register(genkit.ModelSpec(name="pixels", config="pixel_plugin:PixelsConfig", build="pixel_plugin:BernoulliPixels",
-                                  description="independent Bernoulli pixels", train_defaults={"epochs": 1},
-                                  default_metrics=("nll",)))
+        register(
+            genkit.ModelSpec(
+                name="pixels",
+                config="pixel_plugin:PixelsConfig",
+                build="pixel_plugin:BernoulliPixels",
+                description="independent Bernoulli pixels",
+                train_defaults={"epochs": 1},
+                default_metrics=("nll",),
+            )
+        )
 
     @genkit.hookimpl
     def register_samplers(self, register):
-        register(genkit.SamplerSpec(name="pixel-bernoulli", sampler="pixel_plugin:PixelSampler",
-                                    description="draw every pixel from its Bernoulli"))
+        register(
+            genkit.SamplerSpec(
+                name="pixel-bernoulli",
+                sampler="pixel_plugin:PixelSampler",
+                description="draw every pixel from its Bernoulli",
+            )
+        )

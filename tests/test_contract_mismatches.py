@@ -108,8 +108,17 @@ class MismatchPlugin:
 
     @genkit.hookimpl
     def register_models(self, register):
-        for name, cls in (("small", SmallLatent), ("exploding", Exploding), ("per-example", PerExampleTerm), ("no-sampler", NoSampler)):
-            register(genkit.ModelSpec(name=name, config=SmallConfig, build=cls, train_defaults={"epochs": 1, "batch_size": 32}))
+        for name, cls in (
+            ("small", SmallLatent),
+            ("exploding", Exploding),
+            ("per-example", PerExampleTerm),
+            ("no-sampler", NoSampler),
+        ):
+            register(
+                genkit.ModelSpec(
+                    name=name, config=SmallConfig, build=cls, train_defaults={"epochs": 1, "batch_size": 32}
+                )
+            )
 
     @genkit.hookimpl
     def register_samplers(self, register):
@@ -156,7 +165,12 @@ def trained(model: str = "small", **overrides) -> str:
 def test_a_value_error_in_a_dataset_loader_is_one_line_naming_the_plugin(plugin, capsys):
     code, _, err = cli(capsys, "train", "small", "--dataset", "broken-data")
     line = one_line(err)
-    assert code == 1 and f"plugin '{PLUGIN}'" in line and "ValueError: header says 3 channels" in line and "--debug" in line
+    assert (
+        code == 1
+        and f"plugin '{PLUGIN}'" in line
+        and "ValueError: header says 3 channels" in line
+        and "--debug" in line
+    )
     with pytest.raises(ValueError, match="header says"):
         main(["--debug", "train", "small", "--dataset", "broken-data"])
 
@@ -173,7 +187,9 @@ def test_a_loss_term_that_is_not_a_scalar_is_named(plugin, capsys):
     assert code == 1 and "'per_image'" in line and "scalar" in line
 
 
-@pytest.mark.parametrize(("sampler", "says"), [("wrong-shape", "shape [4, 1, 5, 5]"), ("out-of-range", "must be in [0, 1]")])
+@pytest.mark.parametrize(
+    ("sampler", "says"), [("wrong-shape", "shape [4, 1, 5, 5]"), ("out-of-range", "must be in [0, 1]")]
+)
 def test_a_sampler_with_wrong_output_is_refused(plugin, capsys, sampler, says):
     run = trained()
     code, _, err = cli(capsys, "sample", run, "-n", "4", "--sampler", sampler)
@@ -220,7 +236,11 @@ def test_a_model_with_no_sampler_says_how_to_get_one(plugin, capsys):
         def message(self, text):
             messages.append(text)
 
-    run = str(genkit.train("no-sampler", overrides={"train.dataset": "tiny:64", "train.val_size": 8}, reporter=Recorder()).run.path)
+    run = str(
+        genkit.train(
+            "no-sampler", overrides={"train.dataset": "tiny:64", "train.val_size": 8}, reporter=Recorder()
+        ).run.path
+    )
     assert any("no sample grids" in m and "default sampler" in m for m in messages)
     code, _, err = cli(capsys, "sample", run, "-n", "4")
     line = one_line(err)
@@ -242,7 +262,11 @@ def test_a_val_size_above_a_sixth_is_announced_and_recorded(plugin):
 def test_progress_off_a_terminal_is_plain_lines(plugin):
     buffer = io.StringIO()
     console = Console(file=buffer, force_terminal=False, width=120)
-    genkit.train("small", overrides={"train.dataset": "tiny:64", "train.val_size": 8}, reporter=RichReporter(console, plain_every=0))
+    genkit.train(
+        "small",
+        overrides={"train.dataset": "tiny:64", "train.val_size": 8},
+        reporter=RichReporter(console, plain_every=0),
+    )
     text = buffer.getvalue()
     assert "epoch 1/1: step 1/2" in text and "epoch 1/1: step 2/2" in text
     assert "\x1b[" not in text and "\r" not in text  # no bar, no cursor movement

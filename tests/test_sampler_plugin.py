@@ -48,7 +48,13 @@ def test_sampler_takes_temperature_and_reports_progress():
     with torch.no_grad():
         model.logits.fill_(0.5)
     seen = []
-    cold = PixelSampler().sample(model, 64, temperature=0.01, generator=torch.Generator().manual_seed(0), progress=lambda d, t: seen.append((d, t)))
+    cold = PixelSampler().sample(
+        model,
+        64,
+        temperature=0.01,
+        generator=torch.Generator().manual_seed(0),
+        progress=lambda d, t: seen.append((d, t)),
+    )
     assert cold.shape == (64, 1, 4, 4) and bool((cold == 1).all()) and seen == [(1, 1)]
 
 

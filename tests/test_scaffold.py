@@ -30,7 +30,8 @@ EXAMPLE = REPO / "examples" / "plugins" / "genkit-ae"
 def test_names_derived_from_the_plugin_name():
     fields = plugin_fields("my-ae")
     assert {k: fields[k] for k in ("name", "dist", "module", "cls", "title", "kind")} == {
-        "name": "my-ae", "dist": "genkit-my-ae", "module": "genkit_my_ae", "cls": "MyAe", "title": "My ae", "kind": "latent",
+        "name": "my-ae", "dist": "genkit-my-ae", "module": "genkit_my_ae", "cls": "MyAe", "title": "My ae",
+        "kind": "latent",
     }
     chosen = plugin_fields("pix", package="acme-pixels", kind="sampler")
     assert chosen["dist"] == "acme-pixels" and chosen["module"] == "acme_pixels"
@@ -82,7 +83,8 @@ def installed_all(tmp_path_factory):
     root = tmp_path_factory.mktemp("scaffold")
     packages = {kind: new_plugin(name, root / "src", kind=kind) for kind, (name, _) in GENERATED.items()}
     site = root / "site"
-    subprocess.run([uv, "pip", "install", "--quiet", "--python", sys.executable, "--target", str(site), "--no-deps", *map(str, packages.values())], check=True, timeout=300)
+    install = [uv, "pip", "install", "--quiet", "--python", sys.executable, "--target", str(site), "--no-deps"]
+    subprocess.run([*install, *map(str, packages.values())], check=True, timeout=300)
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(site), os.environ.get("PYTHONPATH")]))}
     env.pop("GENKIT_PLUGINS", None)
     return packages, env, site
@@ -92,18 +94,22 @@ def test_generated_packages_install_and_their_tests_pass_unchanged(installed_all
     packages, env, _ = installed_all
     # One pytest process for the three packages: starting one (torch, genkit) is much of the cost.
     done = subprocess.run(
-        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-rA", *(str(p / "tests") for p in packages.values())],
+        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider",
+         "-rA", *[str(p / "tests") for p in packages.values()]],
         cwd=packages["latent"].parent, env=env, capture_output=True, text=True, timeout=600,
     )
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-2000:]
     for kind, (name, count) in GENERATED.items():
         module = plugin_fields(name)["module"]
-        passed = [line for line in done.stdout.splitlines() if line.startswith("PASSED") and f"test_{module}.py::" in line]
+        lines = done.stdout.splitlines()
+        passed = [line for line in lines if line.startswith("PASSED") and f"test_{module}.py::" in line]
         assert len(passed) == count, (kind, passed)
     assert f"{sum(c for _, c in GENERATED.values())} passed" in done.stdout and "skipped" not in done.stdout
 
 
-def test_generated_plugin_trains_samples_interpolates_and_checkpoints_through_the_cli(installed_all, tmp_path, bars_folder, monkeypatch, capsys):
+def test_generated_plugin_trains_samples_interpolates_and_checkpoints_through_the_cli(
+    installed_all, tmp_path, bars_folder, monkeypatch, capsys
+):
     packages, _, site = installed_all
     package = packages["latent"]
     monkeypatch.syspath_prepend(str(site))
@@ -133,14 +139,17 @@ def test_generated_plugin_trains_samples_interpolates_and_checkpoints_through_th
     assert info["model"] == "my-ae" and "latent" in info["capabilities"] and "encoder" in info["capabilities"]
 
 
-def test_generated_sampler_plugin_samples_through_its_own_sampler_from_the_cli(installed_all, tmp_path, bars_folder, monkeypatch, capsys):
+def test_generated_sampler_plugin_samples_through_its_own_sampler_from_the_cli(
+    installed_all, tmp_path, bars_folder, monkeypatch, capsys
+):
     _, _, site = installed_all
     monkeypatch.syspath_prepend(str(site))
     importlib.invalidate_caches()
     reset_plugin_manager()
     run = tmp_path / "run"
     dataset = bars_folder(tmp_path / "bars")
-    for args in (("train", "my-fvsbn", "--dataset", dataset, "--epochs", "1", "--batch-size", "16", "--out", str(run)), ("sample", str(run), "-n", "16")):
+    train = ("train", "my-fvsbn", "--dataset", dataset, "--epochs", "1", "--batch-size", "16", "--out", str(run))
+    for args in (train, ("sample", str(run), "-n", "16")):
         try:
             main(list(args))
         except SystemExit as exc:

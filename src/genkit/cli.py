@@ -318,11 +318,14 @@ def plugins(
 def new_plugin(
     name: str = typer.Argument(..., help="the model's name, e.g. my-ae (package genkit-my-ae)"),
     out_dir: Path = typer.Option(Path("."), "--out", help="directory to create the package in"),
-    package: Optional[str] = typer.Option(None, "--package", help="distribution name (default genkit-NAME); its module is the name with _ for -"),
+    package: Optional[str] = typer.Option(
+        None, "--package", help="distribution name (default genkit-NAME); its module is the name with _ for -"
+    ),
     kind: str = typer.Option(
         "latent", "--kind",
-        help="latent: an autoencoder with a Gaussian over its codes (prior sampler); likelihood: independent 256-level pixels "
-        "scored by nll and bpd; sampler: an autoregressive model with no latent space and its own sampler",
+        help="latent: an autoencoder with a Gaussian over its codes (prior sampler); likelihood: independent "
+        "256-level pixels scored by nll and bpd; sampler: an autoregressive model with no latent space and "
+        "its own sampler",
     ),
 ):
     """Create a model-plugin package to start from: a working model with config and tests."""

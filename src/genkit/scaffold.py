@@ -49,14 +49,21 @@ SUMMARIES = {
 
 
 def plugin_fields(name: str, package: str | None = None, kind: str = "latent") -> dict[str, str]:
-    """The names derived from a plugin name: ``my-ae`` -> dist ``genkit-my-ae``, module ``genkit_my_ae``, class ``MyAe``.
+    """The names derived from a plugin name.
+
+    ``my-ae`` -> dist ``genkit-my-ae``, module ``genkit_my_ae``, class ``MyAe``.
 
     ``package`` chooses the distribution name instead (its module is that name with '_' for '-').
     """
     if not NAME_PATTERN.match(name):
-        raise GenkitError(f"plugin name '{name}' must be lowercase letters and digits, words joined by '-' (for example: my-ae)")
+        raise GenkitError(
+            f"plugin name '{name}' must be lowercase letters and digits, words joined by '-' (for example: my-ae)"
+        )
     if package is not None and not NAME_PATTERN.match(package):
-        raise GenkitError(f"package name '{package}' must be lowercase letters and digits, words joined by '-' (for example: acme-genkit-ae)")
+        raise GenkitError(
+            f"package name '{package}' must be lowercase letters and digits, words joined by '-' "
+            "(for example: acme-genkit-ae)"
+        )
     if kind not in KINDS:
         raise GenkitError(f"unknown plugin kind '{kind}' (use {', '.join(KINDS)})")
     words = name.split("-")
