@@ -14,6 +14,7 @@ from ..device import resolve_device
 from ..errors import CheckpointError, PluginError
 from ..model import DataInfo, GenerativeModel
 from ..plugins import get_plugin_manager
+from ..rng import isolated_rng
 from ..runs import Run, resolve_target
 from ..training.state import load_model_weights
 
@@ -50,7 +51,8 @@ def load(target: str | Path, device: str = "auto") -> LoadedModel:
         raise PluginError(f"{path} needs model '{meta['model']}' from {package}: {exc}") from None
     dev = resolve_device(device)
     info = DataInfo(name=meta["data"]["name"], shape=tuple(meta["data"]["shape"]), num_classes=meta["data"].get("num_classes"))
-    model = spec.build(validate(spec.config, meta["model_config"], "model"), info)
+    with isolated_rng("cpu", 0):  # the initial weights are overwritten: their draws must not move the caller's RNG
+        model = spec.build(validate(spec.config, meta["model_config"], "model"), info)
     if meta.get("conditioning", model.conditioning) != model.conditioning:
         raise CheckpointError(f"{path} was saved by a model conditioned on {meta['conditioning']!r}, but its config now builds one conditioned on {model.conditioning!r}")
     load_model_weights(model, ckpt)

@@ -13,6 +13,7 @@ from ..errors import CapabilityError, ConfigError, PluginError
 from ..evaluation import EvalContext, EvalResult
 from ..ood import auroc
 from ..plugins import get_plugin_manager
+from ..rng import isolated_rng
 from .loading import LoadedModel, load
 
 
@@ -88,7 +89,8 @@ def score(
         advance = progress(ev.name, x.shape[0]) if progress else (lambda n: None)
         bs = batch_size or (100 if (samples or getattr(lm.model, "likelihood_samples", 1)) > 1 else 500)
         ctx = EvalContext(model=lm.model, x=x, y=y, dataset=ds_name, batch_size=bs, samples=samples, seed=seed, advance=advance)
-        report.results[ev.name] = ev.evaluate(ctx)
+        with isolated_rng(lm.device, seed):  # latent noise and importance samples repeat with the seed
+            report.results[ev.name] = ev.evaluate(ctx)
     report.seconds = time.perf_counter() - started
     lm.run.append_score(_record(report, lm, samples, limit))
     return report
@@ -167,7 +169,8 @@ def score_ood(
         x = data.test_x[:limit] if limit else data.test_x
         advance = progress(f"bpd on {name}", x.shape[0]) if progress else (lambda n: None)
         ctx = EvalContext(model=lm.model, x=x.to(lm.device), y=None, dataset=name, batch_size=bs, samples=samples, seed=seed, advance=advance)
-        bpd[name] = evaluator.evaluate(ctx).per_example["bpd"]
+        with isolated_rng(lm.device, seed):
+            bpd[name] = evaluator.evaluate(ctx).per_example["bpd"]
     path = plot or lm.run.file(f"ood-{inlier}-vs-{outlier}.png")
     save_histograms({f"{inlier} test (inlier)": bpd[inlier].numpy(), f"{outlier} test (outlier)": bpd[outlier].numpy()}, path, "bits per dimension", title=f"{lm.name}: bits per dimension, K = {k}")
     report = OODReport(model=lm.name, inlier=inlier, outlier=outlier, inlier_bpd=bpd[inlier], outlier_bpd=bpd[outlier], auroc=auroc(bpd[inlier], bpd[outlier]), plot=path, samples=k, seconds=time.perf_counter() - started)

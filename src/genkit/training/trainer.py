@@ -32,6 +32,7 @@ from ..errors import DivergenceError, GenkitError
 from ..model import Batch, GenerativeModel
 from ..runs import Run
 from ..checkpoint import Checkpoint
+from ..rng import isolated_rng as _isolated_rng
 from . import distributed as ddp
 from .distributed import DistContext
 from .precision import allow_tf32, compiled, resolve_precision, restore_scalers, scaler_states
@@ -378,12 +379,3 @@ def _steps_per_epoch(n: int, batch_size: int, world_size: int) -> int:
     last = n - (steps - 1) * batch_size
     return steps - 1 if world_size > 1 and last < world_size else steps
 
-
-@contextmanager
-def _isolated_rng(device: torch.device, seed: int):
-    """Run a block (validation, sample grids) with its own seeded RNG, leaving the
-    training RNG untouched so that grids and checks never change the training path."""
-    devices = [device] if device.type == "cuda" else []
-    with torch.random.fork_rng(devices=devices):
-        torch.manual_seed(seed)
-        yield
