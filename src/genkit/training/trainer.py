@@ -328,7 +328,14 @@ class Trainer:
 
     def _restore(self, ckpt: Checkpoint) -> None:
         load_model_weights(self.model, ckpt)
+        fresh = {name: [g["lr"] for g in opt.param_groups] for name, opt in self.optimizers.items()}
         restore_optimizers(self.optimizers, ckpt)
+        if self.cfg.lr != (ckpt.meta.get("train_config") or {}).get("lr", self.cfg.lr):
+            # A new --lr on resume: the restored param_groups carry the old rates; set each
+            # group to what the model's configure_optimizers gives for the new one.
+            for name, opt in self.optimizers.items():
+                for group, lr in zip(opt.param_groups, fresh[name]):
+                    group["lr"] = lr
         restore_scalers(self.scalers, ckpt.meta.get("grad_scalers"))
         self.progress = progress_of(ckpt)
         restore_rng(ckpt, self.device)
