@@ -14,6 +14,7 @@ from typing import List, Optional
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from rich.table import Table
 
@@ -239,6 +240,15 @@ def _progress() -> Progress:
     return Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), TimeRemainingColumn(), console=err, transient=True)
 
 
+def _click_exceptions() -> tuple[type, type]:
+    """Click's Abort and ClickException as typer raises them (typer 0.29 and later carry their own click)."""
+    try:
+        from typer._click import exceptions
+    except ImportError:
+        from click import exceptions
+    return exceptions.Abort, exceptions.ClickException
+
+
 def main(argv: list[str] | None = None) -> None:
     """Entry point: run the app, turning genkit's own errors into one line and exit code 1."""
     global _ARGV
@@ -250,18 +260,17 @@ def main(argv: list[str] | None = None) -> None:
         _warn_broken_plugins(_ARGV)
         app(args=list(_ARGV), standalone_mode=False)
     except GenkitError as exc:
-        err.print(f"[red]error:[/red] {exc}", highlight=False, soft_wrap=True)
+        err.print(f"[red]error:[/red] {escape(str(exc))}", highlight=False, soft_wrap=True)  # a message is text, not markup
         sys.exit(1)
     except KeyboardInterrupt:
         err.print("[red]aborted[/red]")
         sys.exit(130)
     except Exception as exc:
-        import click
-
-        if isinstance(exc, click.exceptions.Abort):
+        abort, click_exception = _click_exceptions()
+        if isinstance(exc, abort):
             err.print("[red]aborted[/red]")
             sys.exit(130)
-        if isinstance(exc, click.ClickException):
+        if isinstance(exc, click_exception):
             exc.show()
             sys.exit(exc.exit_code)
         raise

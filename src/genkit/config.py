@@ -59,7 +59,9 @@ def read_toml(path: str | Path) -> dict[str, Any]:
     if not path.is_file():
         raise ConfigError(f"config file not found: {path}")
     try:
-        return tomllib.loads(path.read_text())
+        return tomllib.loads(path.read_text(encoding="utf-8"))
+    except UnicodeDecodeError:
+        raise ConfigError(f"{path}: not a text file (not valid UTF-8)") from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: not valid TOML: {exc}") from None
 
@@ -84,15 +86,24 @@ def layered(file_data: dict[str, Any], overrides: dict[str, Any]) -> tuple[str |
     unknown = set(file_data) - {"model", "train"}
     if unknown:
         raise ConfigError(f"config: unknown top-level table '{sorted(unknown)[0]}' (allowed: [model], [train])")
+    for table in ("model", "train"):
+        if not isinstance(file_data.get(table, {}), dict):
+            raise ConfigError(f"config: [{table}] must be a table of settings, not {_toml_type(file_data[table])}")
     train = dict(file_data.get("train", {}))
     model = dict(file_data.get("model", {}))
     name = model.pop("name", None)
+    if name is not None and not isinstance(name, str):
+        raise ConfigError(f"config: model.name must be a string (got {name!r})")
     for key, value in overrides.items():
         if value is None:
             continue
         section, field = key.split(".", 1)
         (train if section == "train" else model)[field] = value
     return name, train, model
+
+
+def _toml_type(value: Any) -> str:
+    return {str: "a string", bool: "a boolean", int: "an integer", float: "a float", list: "an array"}.get(type(value), type(value).__name__)
 
 
 def validate(cls: type[BaseModel], values: dict[str, Any], section: str, defaults: dict[str, Any] | None = None) -> BaseModel:

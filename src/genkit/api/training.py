@@ -16,6 +16,8 @@ from ..config import TrainConfig, layered, parse_override, read_toml, validate
 from ..data import load_dataset
 from ..device import describe_device, resolve_device
 from ..errors import ConfigError, DataError
+from ..metadata import validate_metadata
+from .loading import build_model
 from ..plugins import get_plugin_manager
 from ..runs import Run, resolve_target
 from ..training import distributed
@@ -58,6 +60,7 @@ def resolve_resume(resume, model: str | None, config, overrides: dict[str, Any] 
     if out is not None and Path(out).resolve() != run.path.resolve():
         raise ConfigError(f"--out cannot be given with --resume: the run continues in {run.path}")
     ckpt = load_checkpoint(ckpt_path)
+    ckpt.meta = validate_metadata(ckpt.meta, ckpt_path)
     spec = get_plugin_manager().model(ckpt.meta["model"])
     file_data = read_toml(config) if config else {}
     extra = dict(parse_override(s) for s in sets or [])
@@ -140,7 +143,7 @@ def _train(spec, model_cfg, train_cfg: TrainConfig, ckpt, run: Run | None, resum
     if ckpt is not None and list(ckpt.meta["data"]["shape"]) != list(info.shape):
         raise ConfigError(f"{resume} was trained on images of shape {ckpt.meta['data']['shape']}, this dataset has {list(info.shape)}")
     torch.manual_seed(train_cfg.seed)
-    net = spec.build(model_cfg, info).to(device)
+    net = build_model(spec, model_cfg, info, ConfigError).to(device)
     if net.conditioning == "label" and (info.num_classes is None or data.train_y is None):
         raise DataError(f"model '{spec.name}' is conditioned on class labels and {data.name} has none")
 
