@@ -127,7 +127,7 @@ def score(
 
         if ood:
             if metric and metric != ["bpd"]:
-                raise ConfigError("--ood scores by bits per dimension; leave out --metric")
+                raise ConfigError("--ood scores by bits per dimension of the model's data; leave out --metric")
             report = api.score_ood(target, ood, dataset=dataset, samples=samples, data_dir=data_dir, limit=limit, seed=seed, device=device, progress=start)
             return _print_ood(report, as_json)
         report = api.score(target, metric or None, samples=samples, dataset=dataset, data_dir=data_dir, limit=limit, seed=seed, device=device, progress=start)
@@ -146,15 +146,15 @@ def score(
 
 def _print_ood(report, as_json: bool) -> None:
     if as_json:
-        out.print_json(json.dumps({"model": report.model, "inlier": report.inlier, "outlier": report.outlier, "samples": report.samples, "metrics": report.metrics(), "plot": str(report.plot)}))
+        out.print_json(json.dumps({"model": report.model, "inlier": report.inlier, "outlier": report.outlier, "samples": report.samples, "unit": report.unit, "metrics": report.metrics(), "plot": str(report.plot)}))
         return
-    table = Table(title=f"{report.model}: bits per dimension as an outlier score (K = {report.samples}, {report.seconds:.1f}s)")
-    for col in ("test split", "images", "mean bpd"):
+    table = Table(title=f"{report.model}: {report.unit} as an outlier score (K = {report.samples}, {report.seconds:.1f}s)")
+    for col in ("test split", "images", f"mean {report.unit}"):
         table.add_column(col, justify="right" if col != "test split" else "left")
     for name, values in ((f"{report.inlier} (inlier)", report.inlier_bpd), (f"{report.outlier} (outlier)", report.outlier_bpd)):
         table.add_row(name, str(values.numel()), f"{values.mean().item():.4f}")
     out.print(table)
-    out.print(f"AUROC (higher bpd = outlier): {report.auroc:.4f}")
+    out.print(f"AUROC (higher {report.unit} = outlier): {report.auroc:.4f}")
     out.print(f"wrote {report.plot}")
 
 

@@ -101,6 +101,9 @@ class GenerativeModel(nn.Module):
     monitor: str = "loss"
     #: What the model is conditioned on: ``None``, ``"label"``, or a model-specific kind.
     conditioning: str | None = None
+    #: For a model with a likelihood: the data it is the likelihood of, one of
+    #: ``genkit.capabilities.LIKELIHOOD_SPACES`` ("binarized", "8-bit", "continuous").
+    likelihood_space: str | None = None
 
     def __init__(self, config: BaseModel, data: DataInfo):
         super().__init__()

@@ -10,7 +10,7 @@ import torch
 
 from ..data import load_dataset
 from ..errors import CapabilityError, ConfigError, PluginError
-from ..evaluation import EvalContext, EvalResult
+from ..evaluation import EvalContext, EvalResult, bits_name
 from ..ood import auroc
 from ..plugins import get_plugin_manager
 from ..rng import isolated_rng
@@ -100,9 +100,12 @@ def score(
 class OODReport:
     """Bits per dimension of a model's own test split (inliers) and of another dataset's (outliers).
 
-    ``auroc`` is that of bpd as an outlier score: 1.0 when every outlier gets a
-    higher bpd than every inlier, 0.5 for no separation, below 0.5 when the
-    model prefers the outliers.
+    ``unit`` names the figure after the model's likelihood space: ``bpd`` for 8-bit
+    images, ``bits_per_binarized_pixel`` for a binarized model (both splits go through
+    the same model's ``prepare_batch``, so they are always in the same space).
+    ``auroc`` is that of the figure as an outlier score: 1.0 when every outlier gets a
+    higher value than every inlier, 0.5 for no separation, below 0.5 when the model
+    prefers the outliers.
     """
 
     model: str
@@ -114,11 +117,12 @@ class OODReport:
     plot: Any
     samples: int | None = None
     seconds: float = 0.0
+    unit: str = "bpd"
 
     def metrics(self) -> dict[str, float]:
         return {
-            f"bpd_{self.inlier}": self.inlier_bpd.mean().item(),
-            f"bpd_{self.outlier}": self.outlier_bpd.mean().item(),
+            f"{self.unit}_{self.inlier}": self.inlier_bpd.mean().item(),
+            f"{self.unit}_{self.outlier}": self.outlier_bpd.mean().item(),
             "auroc": self.auroc,
         }
 
@@ -140,8 +144,10 @@ def score_ood(
     """Out-of-distribution scoring by bits per dimension, for any model with a likelihood.
 
     Scores every test image of the model's own dataset (or ``dataset``) and of
-    ``outlier`` with the ``bpd`` evaluator, writes both histograms to one PNG in
-    the run directory, and returns the means and the AUROC of bpd as the score.
+    ``outlier`` with the ``nll`` evaluator, in bits per dimension of the model's
+    likelihood space (refused for a model that declares none), writes both
+    histograms to one PNG in the run directory, and returns the means and the
+    AUROC of the figure as the score.
 
     Args:
         outlier: the dataset whose test split plays the outliers.
@@ -151,10 +157,13 @@ def score_ood(
     from ..plots import save_histograms
 
     lm = target if isinstance(target, LoadedModel) else load(target, device)
-    evaluator = get_plugin_manager().evaluator("bpd")
+    evaluator = get_plugin_manager().evaluator("nll")
     reason = evaluator.unsupported_reason(lm.model)
     if reason:
         raise CapabilityError(f"'{lm.name}' cannot score outliers by bits per dimension: {reason}")
+    unit = bits_name(lm.model)
+    if unit is None:
+        raise CapabilityError(f"'{lm.name}' declares no likelihood_space, so its scores cannot be put in bits of a known data space; --ood needs one")
     inlier = dataset or lm.meta["data"]["name"]
     if inlier == outlier:
         raise ConfigError(f"the outlier dataset must differ from the inlier dataset ('{inlier}')")
@@ -167,16 +176,18 @@ def score_ood(
         if tuple(data.test_x.shape[1:]) != tuple(lm.data_info.shape):
             raise ConfigError(f"'{name}' has images of shape {list(data.test_x.shape[1:])}; '{lm.name}' was trained on {list(lm.data_info.shape)}")
         x = data.test_x[:limit] if limit else data.test_x
-        advance = progress(f"bpd on {name}", x.shape[0]) if progress else (lambda n: None)
+        advance = progress(f"{unit} on {name}", x.shape[0]) if progress else (lambda n: None)
         ctx = EvalContext(model=lm.model, x=x.to(lm.device), y=None, dataset=name, batch_size=bs, samples=samples, seed=seed, advance=advance)
         with isolated_rng(lm.device, seed):
-            bpd[name] = evaluator.evaluate(ctx).per_example["bpd"]
+            bpd[name] = evaluator.evaluate(ctx).per_example[unit]
     path = plot or lm.run.file(f"ood-{inlier}-vs-{outlier}.png")
-    save_histograms({f"{inlier} test (inlier)": bpd[inlier].numpy(), f"{outlier} test (outlier)": bpd[outlier].numpy()}, path, "bits per dimension", title=f"{lm.name}: bits per dimension, K = {k}")
-    report = OODReport(model=lm.name, inlier=inlier, outlier=outlier, inlier_bpd=bpd[inlier], outlier_bpd=bpd[outlier], auroc=auroc(bpd[inlier], bpd[outlier]), plot=path, samples=k, seconds=time.perf_counter() - started)
+    label = unit.replace("_", " ")
+    save_histograms({f"{inlier} test (inlier)": bpd[inlier].numpy(), f"{outlier} test (outlier)": bpd[outlier].numpy()}, path, label, title=f"{lm.name}: {label}, K = {k}")
+    report = OODReport(model=lm.name, inlier=inlier, outlier=outlier, inlier_bpd=bpd[inlier], outlier_bpd=bpd[outlier], auroc=auroc(bpd[inlier], bpd[outlier]), plot=path, samples=k, seconds=time.perf_counter() - started, unit=unit)
     lm.run.append_score({
         "checkpoint": str(lm.checkpoint), "dataset": inlier, "ood": outlier, "examples": {inlier: bpd[inlier].numel(), outlier: bpd[outlier].numel()},
-        "samples": k, "limit": limit, "metrics": report.metrics(), "plot": str(path), "seconds": round(report.seconds, 2), "time": time.strftime("%Y-%m-%dT%H:%M:%S"),
+        "samples": k, "limit": limit, "likelihood_space": lm.model.likelihood_space, "metrics": report.metrics(), "plot": str(path),
+        "seconds": round(report.seconds, 2), "time": time.strftime("%Y-%m-%dT%H:%M:%S"),
     })
     return report
 
