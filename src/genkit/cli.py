@@ -27,7 +27,7 @@ err = Console(stderr=True)
 _ARGV: list[str] = []  # the command line main() was given (``--nproc`` relaunches it under torchrun)
 
 TARGET_HELP = "a run directory, a checkpoint file, or a model name (its most recent run)"
-Device = typer.Option("auto", "--device", help="auto, cpu, cuda, cuda:N or mps")
+Device = typer.Option("auto", "--device", help="auto, cpu, cuda or cuda:N")
 
 
 @app.command()
@@ -39,7 +39,7 @@ def train(
     epochs: Optional[int] = typer.Option(None, "--epochs"),
     batch_size: Optional[int] = typer.Option(None, "--batch-size"),
     lr: Optional[float] = typer.Option(None, "--lr"),
-    device: Optional[str] = typer.Option(None, "--device", help="auto, cpu, cuda, cuda:N or mps"),
+    device: Optional[str] = typer.Option(None, "--device", help="auto, cpu, cuda or cuda:N"),
     seed: Optional[int] = typer.Option(None, "--seed"),
     out_dir: Optional[Path] = typer.Option(None, "--out", help="run directory (default runs/MODEL-TIMESTAMP)"),
     resume: Optional[str] = typer.Option(None, "--resume", help="continue this run directory or checkpoint"),

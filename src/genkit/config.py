@@ -43,7 +43,7 @@ class TrainConfig(BaseModel):
     lr: float = Field(1e-3, gt=0, description="learning rate of every optimizer")
     val_size: int = Field(10_000, ge=0, description="training images held out for validation (capped at a sixth of the set)")
     seed: int = Field(0, description="seed of all randomness in the run")
-    device: str = Field("auto", description="auto, cpu, cuda, cuda:N or mps")
+    device: str = Field("auto", description="auto (CUDA if present, else CPU), cpu, cuda or cuda:N (MPS is not supported)")
     grid_samples: int = Field(64, gt=0, le=400, description="samples in each grid saved during training")
     divergence_threshold: float = Field(1e8, gt=0, description="a logged loss term above this (or NaN) stops training")
     check_every: int = Field(100, gt=0, description="steps between checks for a diverged loss (each check waits for the device)")
@@ -51,7 +51,7 @@ class TrainConfig(BaseModel):
         "fp32", description="fp32, or mixed precision on CUDA: bf16 autocast, fp16 autocast with a gradient scaler, or auto (bf16 where the GPU has it, else fp16; fp32 off CUDA); bf16/fp16 without CUDA is an error"
     )
     compile: bool = Field(False, description="run each objective (forward and backward) through torch.compile; the first epoch pays the compilation")
-    tf32: bool = Field(True, description="let fp32 matrix products use TF32 tensor cores on CUDA GPUs that have them (no effect elsewhere)")
+    tf32: bool = Field(False, description="let fp32 matrix products use TF32 tensor cores on CUDA GPUs that have them (opt-in: faster, less exact; no effect elsewhere; the global flags are restored after training)")
 
 
 def read_toml(path: str | Path) -> dict[str, Any]:

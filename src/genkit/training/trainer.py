@@ -35,7 +35,7 @@ from ..checkpoint import Checkpoint
 from ..rng import isolated_rng as _isolated_rng
 from . import distributed as ddp
 from .distributed import DistContext
-from .precision import allow_tf32, compiled, resolve_precision, restore_scalers, scaler_states
+from .precision import compiled, tf32_enabled, resolve_precision, restore_scalers, scaler_states
 from .reporting import Reporter
 from .state import Progress, load_model_weights, progress_of, restore_optimizers, restore_rng, rng_tensors, save_training_checkpoint
 
@@ -78,7 +78,6 @@ class Trainer:
         self.optimizers = model.configure_optimizers(cfg.lr)
         self.updates = model.updates()
         self.precision = resolve_precision(cfg.precision, device)
-        allow_tf32(device, cfg.tf32)
         self.scalers = {name: self.precision.grad_scaler() for name in self.optimizers}
         self.objectives = [compiled(u.objective, cfg.compile) for u in self.updates]
         self._call = None  # how _step calls an objective; set in fit() once the weights are final
@@ -88,6 +87,10 @@ class Trainer:
 
     # -- public ---------------------------------------------------------------
     def fit(self, resume: Checkpoint | None = None) -> TrainResult:
+        with tf32_enabled(self.device, self.cfg.tf32):
+            return self._fit(resume)
+
+    def _fit(self, resume: Checkpoint | None) -> TrainResult:
         cfg = self.cfg
         metrics = self.run.read_metrics()
         partial: tuple[torch.Tensor, int] | None = None
@@ -131,7 +134,8 @@ class Trainer:
             self._data_init()
             self._call = ddp.objective_caller(self.model, self.dist, several_objectives=len(self.updates) > 1)
         self.progress.step = 0
-        return self._train_epoch(epoch, None)
+        with tf32_enabled(self.device, self.cfg.tf32):
+            return self._train_epoch(epoch, None)
 
     # -- one epoch ------------------------------------------------------------
     def _train_epoch(self, epoch: int, partial: tuple[torch.Tensor, int] | None) -> dict[str, Any]:
