@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 from dataclasses import dataclass, field
 from typing import Any, Callable
@@ -24,6 +25,8 @@ class ScoreReport:
     examples: int
     results: dict[str, EvalResult] = field(default_factory=dict)
     seconds: float = 0.0
+    #: Lines about the choice of metrics (a default metric whose plugin is absent).
+    messages: list[str] = field(default_factory=list)
 
     def metrics(self) -> dict[str, float]:
         out: dict[str, float] = {}
@@ -33,12 +36,45 @@ class ScoreReport:
 
     def notes(self) -> list[str]:
         """Every evaluator's notes (per-class figures, what a metric counts), in metric order."""
-        return [note for r in self.results.values() for note in r.notes]
+        return self.messages + [note for r in self.results.values() for note in r.notes]
 
 
 def applicable_metrics(model) -> list[str]:
     registry = get_plugin_manager().registries["evaluators"]
     return [n for n in registry.names() if registry.get(n).unsupported_reason(model) is None]
+
+
+def default_metrics(name: str, spec, model, messages: list[str]) -> list[str]:
+    """The model's default metrics that are installed and apply to it; when some are not (their
+    plugin is absent), what does apply, with one line in ``messages`` saying so."""
+    registry = get_plugin_manager().registries["evaluators"]
+    defaults = list(spec.default_metrics)
+    usable = [n for n in defaults if n in registry.names() and registry.get(n).unsupported_reason(model) is None]
+    if defaults and usable == defaults:
+        return defaults
+    fallback = usable or applicable_metrics(model)
+    if not defaults:
+        return fallback
+    absent = [n for n in defaults if n not in usable]
+    needs = _declared_plugins(name)
+    where = f"; {needs} provides them: is it installed and enabled?" if needs else "."
+    if not fallback:
+        raise CapabilityError(f"no installed metric applies to '{name}': its default metrics {', '.join(absent)} are not available{where.rstrip('.')}")
+    messages.append(f"note: default metrics {', '.join(absent)} of '{name}' are not available{where} Scoring with {', '.join(fallback)}.")
+    return fallback
+
+
+def _declared_plugins(model_name: str) -> str:
+    """The genkit plugins the model's distribution declares it needs, as text (empty if none)."""
+    from importlib import metadata
+
+    try:
+        package = get_plugin_manager().registries["models"].owner(model_name).package
+        requires = metadata.requires(package) or []
+    except Exception:  # a plugin registered in-process has no distribution metadata
+        return ""
+    names = [re.split(r"[\s;<>=!~\[(]", r, maxsplit=1)[0] for r in requires]
+    return " or ".join(n for n in names if n.startswith("genkit-"))
 
 
 def score(
@@ -65,7 +101,8 @@ def score(
     lm = target if isinstance(target, LoadedModel) else load(target, device)
     pm = get_plugin_manager()
     spec = pm.model(lm.name)
-    names = metrics or list(spec.default_metrics) or applicable_metrics(lm.model)
+    messages: list[str] = []
+    names = metrics or default_metrics(lm.name, spec, lm.model, messages)
     evaluators = []
     for name in names:
         try:
@@ -83,7 +120,7 @@ def score(
         x, y = x[:limit], None if y is None else y[:limit]
     x = x.to(lm.device)
     y = None if y is None else y.to(lm.device)
-    report = ScoreReport(model=lm.name, dataset=ds_name + (" (embedded subset)" if data.embedded else ""), examples=x.shape[0])
+    report = ScoreReport(model=lm.name, dataset=ds_name + (" (embedded subset)" if data.embedded else ""), examples=x.shape[0], messages=messages)
     started = time.perf_counter()
     for ev in evaluators:
         advance = progress(ev.name, x.shape[0]) if progress else (lambda n: None)
