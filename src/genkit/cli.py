@@ -114,7 +114,7 @@ def score(
     dataset: Optional[str] = typer.Option(None, "--dataset", help="score on another dataset's test split"),
     data_dir: Optional[str] = typer.Option(None, "--data-dir"),
     limit: Optional[int] = typer.Option(None, "--limit", help="score only the first N test images"),
-    seed: int = typer.Option(0, "--seed"),
+    seed: int = typer.Option(0, "--seed", help="seed of every evaluator's randomness (binarization, latent noise): the same seed gives the same figures"),
     ood: Optional[str] = typer.Option(None, "--ood", help="outlier dataset: bpd histograms of both test splits, their means and the AUROC"),
     as_json: bool = typer.Option(False, "--json", help="print the metrics as JSON"),
     device: str = Device,

@@ -266,7 +266,7 @@ class Trainer:
         last = self.run.last_checkpoint
         kept = f"the last good checkpoint is {last} (epoch {self.progress.epoch})" if last.is_file() else "no checkpoint was written before it"
         self._set_status("diverged", reason=what)
-        raise DivergenceError(f"training diverged at epoch {epoch + 1}, step {step + 1} ({what}); {kept}. Try a lower --lr.")
+        raise DivergenceError(f"training diverged at epoch {epoch + 1}, step {step + 1} ({what}); {kept}. Try a lower --lr (genkit train --resume RUN --lr VALUE applies it to the restored optimizers).")
 
     def _end_of_epoch(self, epoch: int, metrics: list[dict[str, Any]]) -> None:
         row = metrics[-1]
