@@ -25,5 +25,8 @@ def isolated_rng(device: torch.device | str, seed: int) -> Iterator[None]:
     device = torch.device(device)
     devices = [device] if device.type == "cuda" else []
     with torch.random.fork_rng(devices=devices):
-        torch.manual_seed(seed)  # seeds the CPU and every CUDA generator
+        torch.random.default_generator.manual_seed(seed)
+        if devices:  # only the forked device's generator, so nothing is left changed
+            with torch.cuda.device(device):
+                torch.cuda.manual_seed(seed)
         yield
