@@ -193,3 +193,17 @@ def test_real_processes_print_one_line(checkpoint, tmp_path):
         proc = subprocess.run([sys.executable, "-m", "genkit", *map(str, args)], capture_output=True, text=True, timeout=120)
         assert proc.returncode == 1 and "Traceback" not in proc.stderr
         assert proc.stderr.strip().startswith("error:"), proc.stderr
+
+
+@pytest.mark.parametrize("damage", ["[1, 2]", '"text"', "{", "\xff\xfe", "null", '{"model": 3, "epochs": "x", "monitor": []}'])
+def test_damaged_run_files_never_crash_runs_or_info(checkpoint, tmp_path, capsys, damage, monkeypatch):
+    import shutil
+
+    run = tmp_path / "runs" / "vae-damaged"
+    shutil.copytree(checkpoint.parent.parent, run)
+    monkeypatch.setenv("GENKIT_RUNS_DIR", str(tmp_path / "runs"))
+    for name in ("manifest.json", "status.json", "scores.json", "metrics.jsonl"):
+        (run / name).write_bytes(damage.encode("utf-8", "surrogateescape"))
+    for command in (["runs"], ["runs", "--json"], ["info", run], ["info", run, "--json"]):
+        code, err = run_cli(capsys, *command)
+        assert code == 0, err

@@ -169,7 +169,7 @@ def info(target: str = typer.Argument(..., help=TARGET_HELP), as_json: bool = ty
     for key in ("model", "run", "data", "progress", "interrupted", "capabilities", "metrics", "model_config", "train_config", "details", "versions"):
         table.add_row(key, json.dumps(data[key], default=str) if not isinstance(data[key], str) else data[key])
     for s in data["scores"][-3:]:
-        table.add_row("score", json.dumps(s["metrics"]))
+        table.add_row("score", json.dumps(s.get("metrics"), default=str))
     out.print(table)
 
 
