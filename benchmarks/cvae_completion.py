@@ -74,7 +74,8 @@ def main() -> None:
     train_part = f"the first {args.train_size:,} MNIST training images" if args.train_size else "MNIST train"
     summary: dict = {"data": f"{train_part} (a sixth at most, up to 10,000, held out for validation); scores on MNIST test", "args": vars(args)}
 
-    from genkit_judge import has_judge, train_judge
+    from genkit_judge.store import has_judge
+    from genkit_judge.training import train_judge
 
     if not has_judge("mnist"):
         report = train_judge("mnist", args.data_dir)
@@ -89,7 +90,7 @@ def main() -> None:
     summary["regressor"] = score(reg, ["nll", "completion"])
     summary["cvae_column"] = score(cvae, ["elbo", "completion"])
     summary["cvae_column"].update(score(cvae, ["nll"], samples=args.iw_samples))
-    from genkit_cvae import completion_figure
+    from genkit_cvae.completion import completion_figure
 
     summary["completion_figure"] = str(completion_figure(cvae, regressor=reg, data_dir=args.data_dir, out=out / "completion.png"))
 

@@ -16,7 +16,8 @@ import time
 import torch
 
 import genkit
-from genkit_realnvp import RealNVP, RealNVPConfig
+from genkit_realnvp.config import RealNVPConfig
+from genkit_realnvp.model import RealNVP
 
 CONFIGS = {
     "default (realnvp, hidden 32, 1 res block, 2+2 couplings per scale)": {},

@@ -20,7 +20,8 @@ import time
 import torch
 
 import genkit
-from genkit_realnvp import RealNVP, RealNVPConfig
+from genkit_realnvp.config import RealNVPConfig
+from genkit_realnvp.model import RealNVP
 
 DIMS = 28 * 28
 

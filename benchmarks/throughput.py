@@ -55,7 +55,7 @@ def make_trainer(model_name: str, variant: dict, data: ImageDataset, device: tor
         values["batch_size"] = batch_size
     cfg = TrainConfig(**values)
     torch.manual_seed(cfg.seed)
-    model = spec.build(spec.config(), data.info).to(device)
+    model = spec.build_model(spec.config_class()(), data.info).to(device)
     run = Run(Path(tempfile.mkdtemp(dir=workdir)))
     meta = {"model": model_name, "data": {"name": data.name}}
     return Trainer(model, cfg, data, run, device, meta, Reporter())

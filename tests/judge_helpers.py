@@ -8,7 +8,8 @@ _JUDGE_BYTES: bytes | None = None
 def install_tiny_judge() -> None:
     """Put a judge for ``tiny`` into the current (per-test) cache, training it on first use."""
     global _JUDGE_BYTES
-    from genkit_judge import judge_path, train_judge
+    from genkit_judge.store import judge_path
+    from genkit_judge.training import train_judge
 
     path = judge_path("tiny")
     if _JUDGE_BYTES is None:

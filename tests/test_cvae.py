@@ -31,7 +31,7 @@ def _cli(argv, capsys):
 
 
 def test_column_binarization_is_resampled_per_pass_and_fixed_for_evaluation():
-    from genkit_cvae import ConditionalVAE, CVAEConfig
+    from genkit_cvae.model import ConditionalVAE, CVAEConfig
 
     model = ConditionalVAE(CVAEConfig(condition="column", hidden=16), genkit.DataInfo("mnist", (1, 28, 28), 10))
     raw = genkit.Batch(x=torch.full((256, 1, 28, 28), 100, dtype=torch.uint8))

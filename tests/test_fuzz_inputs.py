@@ -33,6 +33,7 @@ def run_cli(capsys, *args) -> tuple[int, str]:
         assert code == 1, err
         lines = [line for line in err.strip().splitlines() if line.strip()]
         assert "Traceback" not in err and lines and lines[0].startswith("error:"), err
+        assert "--debug" not in err, err  # a GenkitError's own line, not an internal exception caught by the CLI
     return code, err
 
 

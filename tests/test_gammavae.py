@@ -6,7 +6,7 @@ import pytest
 import torch
 
 import genkit
-from genkit_gammavae import GammaVAE, GammaVAEConfig, gaussian_log_density
+from genkit_gammavae.model import GammaVAE, GammaVAEConfig, gaussian_log_density
 
 SMALL = {"model.width": 4, "model.kappa": 16, "model.latent_dim": 8, "model.likelihood_samples": 4}
 

@@ -30,7 +30,7 @@ def _score(model, x, metric):
 
 def test_judge_trains_and_is_stored_as_safetensors(tiny):
     install_tiny_judge()
-    from genkit_judge import judge_path, load_judge
+    from genkit_judge.store import judge_path, load_judge
     from genkit_judge.store import judge_info
     from genkit_judge.training import accuracy
 
@@ -77,7 +77,7 @@ def test_frechet_distance_of_known_gaussians():
 
 
 def test_missing_judge_is_one_clear_line(tiny):
-    from genkit_judge import JudgeMissing
+    from genkit_judge.store import JudgeMissing
 
     with pytest.raises(JudgeMissing, match="genkit judge train --dataset tiny"):
         _score(Replay(torch.rand(8, 1, 28, 28)), torch.zeros(8, 1, 28, 28, dtype=torch.uint8), "fd")

@@ -20,14 +20,14 @@ def test_every_likelihood_model_declares_its_data_space(name):
     if name not in pm.registries["models"].names():
         pytest.skip(f"model {name} not installed")
     spec = pm.model(name)
-    model = spec.build(spec.config(), MNIST)
+    model = spec.build_model(spec.config_class()(), MNIST)
     assert isinstance(model, genkit.LikelihoodModel)
     assert model.likelihood_space in LIKELIHOOD_SPACES and model.likelihood_space == EXPECTED[name]
 
 
 def test_a_binarized_model_has_no_bpd():
     spec = get_plugin_manager().model("vae")
-    model = spec.build(spec.config(hidden=16), MNIST).eval()
+    model = spec.build_model(spec.config_class()(hidden=16), MNIST).eval()
     x = genkit.load_dataset("mnist").test_x[:16]
     pm = get_plugin_manager()
     reason = pm.evaluator("bpd").unsupported_reason(model)

@@ -30,9 +30,7 @@ class VAEWithJudgeDefaults:
 
     @genkit.hookimpl
     def register_models(self, register):
-        from genkit_vae import BernoulliVAE, VAEConfig
-
-        register(genkit.ModelSpec(name="vae-judged", config=VAEConfig, build=BernoulliVAE, description="test", default_metrics=("fd", "elbo")))
+        register(genkit.ModelSpec(name="vae-judged", config="genkit_vae.model:VAEConfig", build="genkit_vae.model:BernoulliVAE", description="test", default_metrics=("fd", "elbo")))
 
 
 def _without_judge(monkeypatch, *plugins):

@@ -8,7 +8,8 @@ import pytest
 import torch
 
 import genkit
-from genkit_realnvp import RealNVP, RealNVPConfig
+from genkit_realnvp.config import RealNVPConfig
+from genkit_realnvp.model import RealNVP
 from genkit_realnvp.flow import MultiScaleFlow
 from genkit_realnvp.preprocess import logit_transform
 

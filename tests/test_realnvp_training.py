@@ -12,7 +12,8 @@ SMALL = {"model.hidden": 16, "model.res_blocks": 1, "model.checkerboard_coupling
 
 def untrained_test_bpd(step: str) -> float:
     """Test bpd of a freshly initialised model (actnorm set from data), as training starts."""
-    from genkit_realnvp import RealNVP, RealNVPConfig
+    from genkit_realnvp.config import RealNVPConfig
+    from genkit_realnvp.model import RealNVP
 
     data = genkit.load_dataset("tiny")
     model = RealNVP(RealNVPConfig(step=step, **{k.split(".")[1]: v for k, v in SMALL.items()}), genkit.DataInfo("tiny", (1, 28, 28)))
@@ -58,7 +59,7 @@ def test_glow_steps_train_and_reload(tiny, quiet):
     # The LU's permutation and signs come from a random rotation: they must come back from the file.
     assert all(torch.equal(saved[k], loaded.model.state_dict()[k].cpu()) for k in saved if k.endswith(("perm", "sign_s")))
     # A model built afresh (another random rotation) scores the same only once the file's tensors are in.
-    from genkit_realnvp import RealNVP
+    from genkit_realnvp.model import RealNVP
 
     torch.manual_seed(123)
     fresh = RealNVP(loaded.model.config, loaded.data_info)

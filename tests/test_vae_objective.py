@@ -4,7 +4,7 @@ import torch
 from torch.distributions import Bernoulli, Normal, kl_divergence
 
 import genkit
-from genkit_vae import BernoulliVAE, VAEConfig
+from genkit_vae.model import BernoulliVAE, VAEConfig
 
 INFO = genkit.DataInfo("toy", (1, 2, 3), 10)
 

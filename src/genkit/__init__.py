@@ -1,29 +1,77 @@
 """genkit: a plugin-based toolkit for deep generative models on images.
 
-The public API for plugin authors and notebook users. Importing genkit does no
-work: plugins load on first use.
+The public API for plugin authors and notebook users. ``import genkit`` is
+cheap: it loads the torch-free contract types a plugin's hook module needs
+(:class:`ModelSpec`, :class:`DatasetSpec`, :class:`EvaluatorSpec`,
+:class:`SamplerSpec`, :data:`hookimpl`, :class:`GenkitError`); every other name
+(the model base class, the training and scoring functions, which need torch) is
+imported on first use. Plugins load on first use too.
 """
 
-from .api import LoadedModel, OODReport, Picture, ScoreReport, info, interpolate, list_runs, load, manifold, list_plugins, sample, score, score_ood, train
-from .capabilities import BoundModel, EncoderModel, LatentModel, LikelihoodModel
-from .config import TrainConfig
-from .data import DatasetSpec, ImageDataset, load_dataset
-from .data.sources import cache_dir
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
 from .errors import GenkitError
-from .estimators import importance_weighted_log_likelihood
-from .evaluation import EvalContext, EvalResult, Evaluator, ImageClassifier, bits_per_dim, find_classifier
 from .hookspecs import HOOK_SPEC_VERSION, hookimpl
-from .ood import auroc
-from .model import Batch, DataInfo, GenerativeModel, LossTerms, ModelSpec, Update
-from .sampling import Sampler
-from .training.optim import adam
+from .spec import DatasetSpec, EvaluatorSpec, ModelSpec, SamplerSpec
 
 __version__ = "0.1.0"
 
-__all__ = [
-    "Batch", "BoundModel", "DataInfo", "DatasetSpec", "EncoderModel", "EvalContext", "EvalResult", "Evaluator", "ImageClassifier",
-    "GenerativeModel", "GenkitError", "HOOK_SPEC_VERSION", "ImageDataset", "LatentModel", "LikelihoodModel",
-    "LoadedModel", "LossTerms", "ModelSpec", "OODReport", "Picture", "Sampler", "ScoreReport", "TrainConfig", "Update",
-    "adam", "auroc", "bits_per_dim", "cache_dir", "find_classifier", "hookimpl", "importance_weighted_log_likelihood", "info", "interpolate",
-    "list_plugins", "list_runs", "load", "load_dataset", "manifold", "sample", "score", "score_ood", "train",
-]
+#: Public names loaded on first access, by the module that defines them.
+_LAZY = {
+    # the model contract (torch)
+    "Batch": "model", "DataInfo": "model", "GenerativeModel": "model", "LossTerms": "model", "Update": "model",
+    "BoundModel": "capabilities", "EncoderModel": "capabilities", "LatentModel": "capabilities",
+    "LikelihoodModel": "capabilities",
+    "EvalContext": "evaluation", "EvalResult": "evaluation", "Evaluator": "evaluation",
+    "ImageClassifier": "evaluation", "bits_per_dim": "evaluation",
+    "Sampler": "sampling",
+    "adam": "optim",
+    "importance_weighted_log_likelihood": "estimators",
+    "auroc": "ood",
+    # data and configuration
+    "TrainConfig": "config",
+    "ImageDataset": "data.datasets", "load_dataset": "data",
+    "cache_dir": "data.sources",
+    "find_classifier": "plugins",
+    # the Python API
+    "LoadedModel": "api", "OODReport": "api", "Picture": "api", "ScoreReport": "api", "info": "api",
+    "interpolate": "api", "list_plugins": "api", "list_runs": "api", "load": "api", "manifold": "api",
+    "sample": "api", "score": "api", "score_ood": "api", "train": "api",
+}
+
+__all__ = sorted(["DatasetSpec", "EvaluatorSpec", "GenkitError", "HOOK_SPEC_VERSION", "ModelSpec", "SamplerSpec", "hookimpl", *_LAZY])
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'genkit' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f".{module}", __name__), name)
+    globals()[name] = value  # later lookups skip this function
+    return value
+
+
+def __dir__() -> list[str]:
+    return __all__
+
+
+if TYPE_CHECKING:  # for editors and type checkers; nothing here runs
+    from .api import (  # noqa: F401
+        LoadedModel, OODReport, Picture, ScoreReport, info, interpolate, list_plugins, list_runs, load, manifold,
+        sample, score, score_ood, train,
+    )
+    from .capabilities import BoundModel, EncoderModel, LatentModel, LikelihoodModel  # noqa: F401
+    from .config import TrainConfig  # noqa: F401
+    from .data import load_dataset  # noqa: F401
+    from .data.datasets import ImageDataset  # noqa: F401
+    from .data.sources import cache_dir  # noqa: F401
+    from .estimators import importance_weighted_log_likelihood  # noqa: F401
+    from .evaluation import EvalContext, EvalResult, Evaluator, ImageClassifier, bits_per_dim  # noqa: F401
+    from .model import Batch, DataInfo, GenerativeModel, LossTerms, Update  # noqa: F401
+    from .ood import auroc  # noqa: F401
+    from .optim import adam  # noqa: F401
+    from .plugins import find_classifier  # noqa: F401
+    from .sampling import Sampler  # noqa: F401

@@ -1,7 +1,17 @@
 """The ``genkit`` command line: a thin typer layer over :mod:`genkit.api`.
 
-Every user error is a :class:`GenkitError`, printed as one red line with exit
-code 1; nothing here holds logic that the Python API lacks.
+Start-up is kept cheap (``genkit --help`` and shell completion run this module
+on every call): the API, torch, scipy and matplotlib are imported inside the
+commands that compute or draw, never at module level.
+
+How each kind of failure reaches the user:
+
+- a usage error (unknown command or option, bad value, missing argument): the
+  usage line and one error line from typer, exit code 2;
+- a :class:`GenkitError` (bad config value, missing run, broken checkpoint...):
+  one red line, exit code 1;
+- any other exception: one red line naming the plugin whose code raised it (or
+  genkit itself), exit code 1; ``--debug`` or ``GENKIT_DEBUG=1`` shows the traceback.
 """
 
 from __future__ import annotations
@@ -9,37 +19,55 @@ from __future__ import annotations
 import json
 import os
 import sys
+import traceback
 from pathlib import Path
 from typing import List, Optional
 
 import typer
 from rich.console import Console
-from rich.markup import escape
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
-from rich.table import Table
 
-from . import api
 from .errors import ConfigError, GenkitError
 
-app = typer.Typer(add_completion=False, no_args_is_help=True, help="genkit: train, sample and score deep generative models on images.")
+app = typer.Typer(
+    help="genkit: train, sample and score deep generative models on images.",
+    rich_markup_mode=None,  # plain help and plain usage errors: the usage line, then one error line
+    pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["--help", "-h"]},
+)
 out = Console()
 err = Console(stderr=True)
 _ARGV: list[str] = []  # the command line main() was given (``--nproc`` relaunches it under torchrun)
+DEBUG_ENV = "GENKIT_DEBUG"
+_debug = False  # set by --debug
 
 TARGET_HELP = "a run directory, a checkpoint file, or a model name (its most recent run)"
-Device = typer.Option("auto", "--device", help="auto, cpu, cuda or cuda:N")
+DEVICE_HELP = "auto (CUDA if present, else CPU), cpu, cuda or cuda:N"
+# Options shared by several commands. Their help lists what installed plugins provide,
+# filled in by main() once plugins are loaded.
+SAMPLER = typer.Option(None, "--sampler", help="how to draw (default: the model's own sampler)")
+METRIC = typer.Option([], "--metric", "-m", help="metric name; repeat for several (default: the model's)")
+STEPS = typer.Option(None, "--steps", min=1, help="solver steps, for samplers that take them (diffusion, flow matching)")
+GUIDANCE = typer.Option(None, "--guidance", min=0.0, help="classifier-free guidance weight, for conditional samplers that take it")
+TEMPERATURE = typer.Option(None, "--temperature", "-t", min=0.0, help="scale of the prior's standard deviation (prior sampler; default 1)")
+
+
+@app.callback()
+def _root(debug: bool = typer.Option(False, "--debug", help=f"show the traceback of an unexpected error (or set {DEBUG_ENV}=1)")):
+    """genkit: train, sample and score deep generative models on images."""
+    global _debug
+    _debug = debug
 
 
 @app.command()
 def train(
     model: Optional[str] = typer.Argument(None, help="model name (see `genkit plugins`); may come from --config"),
-    config: Optional[Path] = typer.Option(None, "--config", help="TOML file with \\[model] and \\[train] tables"),
-    dataset: Optional[str] = typer.Option(None, "--dataset", help="mnist, fashion-mnist, or a plugin's dataset"),
+    config: Optional[Path] = typer.Option(None, "--config", help="TOML file with [model] and [train] tables"),
+    dataset: Optional[str] = typer.Option(None, "--dataset", help="mnist, fashion-mnist, folder:PATH, or a plugin's dataset"),
     data_dir: Optional[str] = typer.Option(None, "--data-dir", help="directory holding the dataset files"),
     epochs: Optional[int] = typer.Option(None, "--epochs"),
     batch_size: Optional[int] = typer.Option(None, "--batch-size"),
     lr: Optional[float] = typer.Option(None, "--lr"),
-    device: Optional[str] = typer.Option(None, "--device", help="auto, cpu, cuda or cuda:N"),
+    device: Optional[str] = typer.Option(None, "--device", help=DEVICE_HELP),
     seed: Optional[int] = typer.Option(None, "--seed"),
     out_dir: Optional[Path] = typer.Option(None, "--out", help="run directory (default runs/MODEL-TIMESTAMP)"),
     resume: Optional[str] = typer.Option(None, "--resume", help="continue this run directory or checkpoint"),
@@ -53,7 +81,12 @@ def train(
         from .launch import launch_torchrun
 
         raise typer.Exit(launch_torchrun(nproc, _ARGV))
-    overrides = {"train.dataset": dataset, "train.data_dir": data_dir, "train.epochs": epochs, "train.batch_size": batch_size, "train.lr": lr, "train.device": device, "train.seed": seed, "train.precision": precision, "train.compile": compile_}
+    from . import api
+
+    overrides = {
+        "train.dataset": dataset, "train.data_dir": data_dir, "train.epochs": epochs, "train.batch_size": batch_size,
+        "train.lr": lr, "train.device": device, "train.seed": seed, "train.precision": precision, "train.compile": compile_,
+    }
     result = api.train(model, config=config, overrides=overrides, sets=set_, resume=resume, out=out_dir)
     last = result.metrics[-1] if result.metrics else {}
     if int(os.environ.get("RANK", "0")) != 0:
@@ -64,32 +97,43 @@ def train(
 @app.command()
 def sample(
     target: str = typer.Argument(..., help=TARGET_HELP),
-    n: int = typer.Option(25, "-n", help="number of samples"),
-    temperature: float = typer.Option(1.0, "--temperature", "-t", help="scale of the prior's standard deviation"),
+    n: int = typer.Option(25, "-n", min=1, help="number of samples"),
+    sampler: Optional[str] = SAMPLER,
+    steps: Optional[int] = STEPS,
+    guidance: Optional[float] = GUIDANCE,
+    temperature: Optional[float] = TEMPERATURE,
     label: Optional[int] = typer.Option(None, "--label", help="class to draw (label-conditional models)"),
-    sampler: str = typer.Option("prior", "--sampler"),
     seed: int = typer.Option(0, "--seed"),
     out_file: Optional[Path] = typer.Option(None, "--out", help="PNG to write (default RUN/samples.png)"),
-    device: str = Device,
+    device: str = typer.Option("auto", "--device", help=DEVICE_HELP),
 ):
     """Draw samples from a trained model as a grid."""
-    pic = api.sample(target, n, temperature=temperature, seed=seed, label=label, sampler=sampler, out=out_file, device=device)
+    from . import api
+
+    with _progress() as progress:
+        task = progress.add_task("sampling", total=None)
+        pic = api.sample(
+            target, n, temperature=temperature, steps=steps, guidance=guidance, seed=seed, label=label, sampler=sampler,
+            out=out_file, device=device, progress=lambda done, total: progress.update(task, completed=done, total=total),
+        )
     out.print(f"wrote {pic.path}")
 
 
 @app.command()
 def interpolate(
     target: str = typer.Argument(..., help=TARGET_HELP),
-    steps: int = typer.Option(7, "--steps", help="images between the two ends"),
+    steps: int = typer.Option(7, "--steps", min=1, help="images between the two ends"),
     method: str = typer.Option("both", "--method", help="linear, spherical or both"),
     from_class: Optional[int] = typer.Option(None, "--from-class"),
     to_class: Optional[int] = typer.Option(None, "--to-class"),
     seed: int = typer.Option(0, "--seed"),
     data_dir: Optional[str] = typer.Option(None, "--data-dir"),
     out_file: Optional[Path] = typer.Option(None, "--out", help="PNG to write (default RUN/interpolation.png)"),
-    device: str = Device,
+    device: str = typer.Option("auto", "--device", help=DEVICE_HELP),
 ):
     """Decode a path between two latent points of different classes."""
+    from . import api
+
     pic = api.interpolate(target, steps, method=method, from_class=from_class, to_class=to_class, seed=seed, out=out_file, device=device, data_dir=data_dir)
     out.print(f"wrote {pic.path}")
 
@@ -97,11 +141,13 @@ def interpolate(
 @app.command()
 def manifold(
     target: str = typer.Argument(..., help=TARGET_HELP),
-    side: int = typer.Option(20, "--side", help="grid points per axis"),
+    side: int = typer.Option(20, "--side", min=2, help="grid points per axis"),
     out_file: Optional[Path] = typer.Option(None, "--out", help="PNG to write (default RUN/manifold.png)"),
-    device: str = Device,
+    device: str = typer.Option("auto", "--device", help=DEVICE_HELP),
 ):
     """Decode a grid over a 2-D latent space into one image."""
+    from . import api
+
     pic = api.manifold(target, side, out=out_file, device=device)
     out.print(f"wrote {pic.path}")
 
@@ -109,17 +155,24 @@ def manifold(
 @app.command()
 def score(
     target: str = typer.Argument(..., help=TARGET_HELP),
-    metric: List[str] = typer.Option([], "--metric", "-m", help="metric name; repeat for several (default: the model's)"),
-    samples: Optional[int] = typer.Option(None, "--samples", "-k", help="importance or dequantization samples per image"),
+    metric: List[str] = METRIC,
+    samples: Optional[int] = typer.Option(None, "--samples", "-k", min=1, help="importance or dequantization samples per image"),
     dataset: Optional[str] = typer.Option(None, "--dataset", help="score on another dataset's test split"),
     data_dir: Optional[str] = typer.Option(None, "--data-dir"),
-    limit: Optional[int] = typer.Option(None, "--limit", help="score only the first N test images"),
+    limit: Optional[int] = typer.Option(None, "--limit", min=1, help="score only the first N test images"),
     seed: int = typer.Option(0, "--seed", help="seed of every evaluator's randomness (binarization, latent noise): the same seed gives the same figures"),
+    sampler: Optional[str] = SAMPLER,
+    steps: Optional[int] = STEPS,
+    guidance: Optional[float] = GUIDANCE,
     ood: Optional[str] = typer.Option(None, "--ood", help="outlier dataset: bpd histograms of both test splits, their means and the AUROC"),
     as_json: bool = typer.Option(False, "--json", help="print the metrics as JSON"),
-    device: str = Device,
+    device: str = typer.Option("auto", "--device", help=DEVICE_HELP),
 ):
     """Score a trained model on a test split (likelihood, bound, sample quality...)."""
+    from rich.table import Table
+
+    from . import api
+
     with _progress() as progress:
         def start(name: str, total: int):
             task = progress.add_task(f"scoring {name}", total=total)
@@ -130,7 +183,10 @@ def score(
                 raise ConfigError("--ood scores by bits per dimension of the model's data; leave out --metric")
             report = api.score_ood(target, ood, dataset=dataset, samples=samples, data_dir=data_dir, limit=limit, seed=seed, device=device, progress=start)
             return _print_ood(report, as_json)
-        report = api.score(target, metric or None, samples=samples, dataset=dataset, data_dir=data_dir, limit=limit, seed=seed, device=device, progress=start)
+        report = api.score(
+            target, metric or None, samples=samples, dataset=dataset, data_dir=data_dir, limit=limit, seed=seed, device=device,
+            sampler=sampler, sampler_options={"steps": steps, "guidance": guidance}, progress=start,
+        )
     if as_json:
         out.print_json(json.dumps({"model": report.model, "dataset": report.dataset, "examples": report.examples, "metrics": report.metrics(), "notes": report.notes()}))
         return
@@ -145,6 +201,8 @@ def score(
 
 
 def _print_ood(report, as_json: bool) -> None:
+    from rich.table import Table
+
     if as_json:
         out.print_json(json.dumps({"model": report.model, "inlier": report.inlier, "outlier": report.outlier, "samples": report.samples, "unit": report.unit, "metrics": report.metrics(), "plot": str(report.plot)}))
         return
@@ -160,13 +218,17 @@ def _print_ood(report, as_json: bool) -> None:
 
 @app.command()
 def info(target: str = typer.Argument(..., help=TARGET_HELP), as_json: bool = typer.Option(False, "--json")):
-    """Show what a run or checkpoint holds."""
+    """Show what a run or checkpoint holds, and which metrics and samplers apply."""
+    from rich.table import Table
+
+    from . import api
+
     data = api.info(target)
     if as_json:
         out.print_json(json.dumps(data, default=str))
         return
     table = Table(show_header=False, title=f"{data['model']}: {data['checkpoint']}")
-    for key in ("model", "run", "data", "progress", "interrupted", "capabilities", "metrics", "model_config", "train_config", "details", "versions"):
+    for key in ("model", "run", "data", "progress", "interrupted", "capabilities", "metrics", "samplers", "model_config", "train_config", "details", "versions"):
         table.add_row(key, json.dumps(data[key], default=str) if not isinstance(data[key], str) else data[key])
     for s in data["scores"][-3:]:
         table.add_row("score", json.dumps(s.get("metrics"), default=str))
@@ -174,9 +236,13 @@ def info(target: str = typer.Argument(..., help=TARGET_HELP), as_json: bool = ty
 
 
 @app.command()
-def runs(model: Optional[str] = typer.Option(None, "--model"), limit: int = typer.Option(20, "--limit"), as_json: bool = typer.Option(False, "--json")):
+def runs(model: Optional[str] = typer.Option(None, "--model"), limit: int = typer.Option(20, "--limit", min=1), as_json: bool = typer.Option(False, "--json")):
     """List recent runs with model, dataset, epochs and best validation score."""
-    found = api.list_runs(model=model)[:limit]
+    from rich.table import Table
+
+    from .runs import list_runs
+
+    found = list_runs(model=model)[:limit]
     if as_json:
         out.print_json(json.dumps([{**r.__dict__, "path": str(r.path)} for r in found]))
         return
@@ -193,25 +259,39 @@ def runs(model: Optional[str] = typer.Option(None, "--model"), limit: int = type
 
 
 @app.command()
-def plugins(as_json: bool = typer.Option(False, "--json", help="print the report as JSON")):
+def plugins(
+    as_json: bool = typer.Option(False, "--json", help="print the report as JSON"),
+    timing: bool = typer.Option(False, "--timing", help="show how long each plugin's hook module takes to import"),
+):
     """List plugins, what each provides, and any that failed to load (GENKIT_PLUGINS narrows the set)."""
-    report = api.list_plugins()
+    from rich.table import Table
+
+    from .plugins import get_plugin_manager
+
+    report = [p.as_dict() for p in get_plugin_manager().plugins]
     if as_json:
         out.print_json(json.dumps(report))
         return
     table = Table(title="genkit plugins")
-    for col in ("plugin", "package", "version", "provides", "status"):
-        table.add_column(col)
+    for col in ("plugin", "package", "version", "provides", "status", *(["import"] if timing else [])):
+        table.add_column(col, overflow="fold")
     colours = {"ok": "green", "broken": "red", "disabled": "yellow", "not found": "red"}
     for p in report:
         provides = "\n".join(f"{k}: {', '.join(v)}" for k, v in p["provides"].items()) or "-"
         status = f"[{colours.get(p['status'], 'red')}]{p['status']}[/]"
-        if p["error"]:
-            status += f": {p['error']}"
-        for warning in p.get("warnings", []):
-            status += f"\n[yellow]warning[/yellow]: {warning}"
-        table.add_row(p["name"], p["package"], p["version"], provides, status)
+        seconds = p["import_seconds"]
+        extra = [f"{seconds * 1000:.0f} ms" if seconds is not None else "-"] if timing else []
+        table.add_row(p["name"], p["package"], p["version"], provides, status, *extra)
     out.print(table)
+    # Reasons and warnings in full, below the table, so a narrow terminal never cuts them.
+    for p in report:
+        if p["error"]:
+            out.print(f"[red]{p['name']}[/red] ({p['package']}): {p['error']}", highlight=False, soft_wrap=True)
+        for warning in p["warnings"]:
+            out.print(f"[yellow]{p['name']}[/yellow] ({p['package']}): warning: {warning}", highlight=False, soft_wrap=True)
+    if timing:
+        out.print("A hook module that imports torch (or other heavy libraries) at module level slows every genkit command; "
+                  "name models and metrics by 'module:attribute' paths instead (docs/plugins.md).", highlight=False)
 
 
 @app.command("new-plugin")
@@ -226,51 +306,74 @@ def new_plugin(
     out.print(f"created {root}\nnext: pip install -e {root} (or uv pip install -e {root}), then: genkit plugins; genkit train {name}; pytest {root}")
 
 
-def _warn_broken_plugins(argv: list[str]) -> None:
-    """One line per broken plugin on stderr, so a failed install is noticed while every command still runs."""
-    from .plugins import PLUGINS_ENV, get_plugin_manager
+def _progress():
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
-    if argv[:1] == ["plugins"]:
-        return
-    for p in get_plugin_manager().broken():
-        err.print(f"[yellow]warning:[/yellow] plugin '{p.name}' ({p.package}) failed to load: {p.error}; see `genkit plugins`, or set {PLUGINS_ENV} to skip it", highlight=False, soft_wrap=True)
-
-
-def _progress() -> Progress:
     return Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), TimeRemainingColumn(), console=err, transient=True)
 
 
-def _click_exceptions() -> tuple[type, type]:
-    """Click's Abort and ClickException as typer raises them (typer 0.29 and later carry their own click)."""
-    try:
-        from typer._click import exceptions
-    except ImportError:
-        from click import exceptions
-    return exceptions.Abort, exceptions.ClickException
+def _describe_plugin_options(manager) -> None:
+    """Put what the installed plugins provide into the help of the options that choose among them."""
+    samplers = manager.registries["samplers"].names()
+    metrics = manager.registries["evaluators"].names()
+    SAMPLER.help = f"how to draw (default: the model's own sampler); installed: {', '.join(samplers) or 'none'}"
+    METRIC.help = f"metric name; repeat for several (default: the model's); installed: {', '.join(metrics) or 'none'}"
+
+
+def _warn_broken_plugins(manager, argv: list[str]) -> None:
+    """One line per broken plugin on stderr, so a failed install is noticed while every command still runs."""
+    from .plugins import PLUGINS_ENV
+
+    if argv[:1] == ["plugins"] or any(a in ("-h", "--help") for a in argv) or "_GENKIT_COMPLETE" in os.environ:
+        return
+    for p in manager.broken():
+        err.print(f"[yellow]warning:[/yellow] plugin '{p.name}' ({p.package}) failed to load: {p.error}; see `genkit plugins`, or set {PLUGINS_ENV} to skip it", highlight=False, soft_wrap=True)
+
+
+def _blame(exc: BaseException) -> str:
+    """Who raised ``exc``: the plugin whose code is innermost in its traceback, else genkit."""
+    from .plugins import get_plugin_manager
+
+    owners = {p.module: p for p in get_plugin_manager().plugins if p.module and p.name != "genkit"}
+    for frame, _ in reversed(list(traceback.walk_tb(exc.__traceback__))):
+        top = str(frame.f_globals.get("__name__", "")).split(".")[0]
+        if top in owners:
+            p = owners[top]
+            return f"plugin '{p.name}' ({p.package})"
+    return "genkit"
 
 
 def main(argv: list[str] | None = None) -> None:
-    """Entry point: run the app, turning genkit's own errors into one line and exit code 1."""
-    global _ARGV
+    """Entry point: run the app; every failure ends as one line (see the module docstring)."""
+    global _ARGV, _debug
     _ARGV = list(sys.argv[1:] if argv is None else argv)
+    _debug = False
     try:
         from .plugins import get_plugin_manager
 
-        get_plugin_manager().register_commands(app)
-        _warn_broken_plugins(_ARGV)
-        app(args=list(_ARGV), standalone_mode=False)
+        manager = get_plugin_manager()
+        manager.register_commands(app)
+        _describe_plugin_options(manager)
+        _warn_broken_plugins(manager, _ARGV)
+        app(args=list(_ARGV), prog_name="genkit", standalone_mode=True)
+    except SystemExit as exc:  # typer ends every call with one; a successful one just returns
+        if exc.code not in (0, None):
+            raise
     except GenkitError as exc:
+        from rich.markup import escape
+
         err.print(f"[red]error:[/red] {escape(str(exc))}", highlight=False, soft_wrap=True)  # a message is text, not markup
         sys.exit(1)
     except KeyboardInterrupt:
         err.print("[red]aborted[/red]")
         sys.exit(130)
     except Exception as exc:
-        abort, click_exception = _click_exceptions()
-        if isinstance(exc, abort):
-            err.print("[red]aborted[/red]")
-            sys.exit(130)
-        if isinstance(exc, click_exception):
-            exc.show()
-            sys.exit(exc.exit_code)
-        raise
+        if _debug or os.environ.get(DEBUG_ENV, "").strip() not in ("", "0"):
+            raise
+        first = (str(exc).strip().splitlines() or [""])[0]
+        err.print(
+            f"[red]error:[/red] {_blame(exc)} raised {type(exc).__name__}" + (f": {first}" if first else "")
+            + f" (run with --debug or {DEBUG_ENV}=1 for the traceback)",
+            highlight=False, soft_wrap=True,
+        )
+        sys.exit(1)

@@ -8,8 +8,10 @@ from typing import Callable, Iterator, Protocol, runtime_checkable
 
 import torch
 
-from .capabilities import BINARIZED, CONTINUOUS, EIGHT_BIT, BoundModel, LikelihoodModel
+from .capabilities import BINARIZED, CONTINUOUS, EIGHT_BIT, BoundModel, LatentModel, LikelihoodModel
+from .errors import CapabilityError
 from .model import Batch
+from .sampling import PriorSampler, default_sampler_name
 
 LN2 = math.log(2.0)
 
@@ -23,9 +25,11 @@ class EvalContext:
         x, y: the images (uint8, on the device) and labels to evaluate on.
         dataset: name of the dataset ``x`` comes from.
         batch_size: examples per forward pass.
-        samples: importance or dequantization samples for likelihood estimates (None: the model's default).
+        samples: importance or dequantization samples for likelihood estimates (None: the
+            model's default, see :attr:`likelihood_samples`).
         seed: seed of any randomness (test-time binarization, noise), so scores repeat.
         advance: progress callback, called with the number of examples done.
+        sampler, sampler_name: how to draw samples (use :meth:`draw`).
     """
 
     model: torch.nn.Module
@@ -36,7 +40,29 @@ class EvalContext:
     samples: int | None = None
     seed: int = 0
     advance: Callable[[int], None] = lambda n: None
-    extra: dict = field(default_factory=dict)
+    #: ``sampler(n, condition=None, generator=None) -> images [n, C, H, W] in [0, 1]``:
+    #: draws through the sampler chosen for this score (``--sampler``, else the model's
+    #: default); None when the model cannot sample.
+    sampler: Callable[..., torch.Tensor] | None = None
+    #: Name of that sampler, for notes.
+    sampler_name: str | None = None
+
+    @property
+    def likelihood_samples(self) -> int:
+        """Importance or dequantization samples per image: ``--samples`` if given, else the
+        model's own default (its ``likelihood_samples`` attribute), else 1."""
+        return self.samples or int(getattr(self.model, "likelihood_samples", 1) or 1)
+
+    def draw(self, n: int, *, condition: torch.Tensor | None = None, generator: torch.Generator | None = None) -> torch.Tensor:
+        """``n`` samples of the model in [0, 1], through the chosen sampler.
+
+        A context made by hand (without ``sampler``) draws a latent model from its prior.
+        """
+        if self.sampler is not None:
+            return self.sampler(n, condition=condition, generator=generator)
+        if isinstance(self.model, LatentModel):
+            return PriorSampler().sample(self.model, n, condition=condition, generator=generator)
+        raise CapabilityError("this metric needs samples, and no sampler was given for this model")
 
     def batches(self, x: torch.Tensor | None = None, y: torch.Tensor | None = None, batch_size: int | None = None) -> Iterator[Batch]:
         """Prepared batches in a fixed order with a fixed generator: the same
@@ -52,7 +78,13 @@ class EvalContext:
 
 @dataclass
 class EvalResult:
-    """Scalar metrics, optional per-example values (for histograms) and notes."""
+    """What an evaluator returns.
+
+    Args:
+        metrics: named numbers (floats or ints), shown by ``genkit score`` and kept in ``RUN/scores.json``.
+        per_example: named 1-D tensors with one value per test image (for histograms).
+        notes: lines of text shown under the table (per-class figures, what a metric counts).
+    """
 
     metrics: dict[str, float]
     per_example: dict[str, torch.Tensor] = field(default_factory=dict)
@@ -68,12 +100,16 @@ class Evaluator:
     requires: tuple[type, ...] = ()
     #: What a model lacking the capability is told.
     missing: str = ""
+    #: Whether the metric draws samples (through ``ctx.draw``); a model that cannot sample is refused.
+    needs_samples: bool = False
 
     def unsupported_reason(self, model) -> str | None:
         """Why ``model`` cannot be scored with this metric, or None if it can."""
         for proto in self.requires:
             if not isinstance(model, proto):
                 return self.missing or f"metric '{self.name}' needs {proto.__name__}"
+        if self.needs_samples and default_sampler_name(model) is None:
+            return "it needs samples, and this model cannot sample (it has no latent space and names no default sampler)"
         return None
 
     def evaluate(self, ctx: EvalContext) -> EvalResult:
@@ -97,18 +133,6 @@ class ImageClassifier(Protocol):
     def class_probabilities(self, images: torch.Tensor, dataset: str) -> torch.Tensor:
         """Class probabilities ``[B, K]`` of images in [0, 1]."""
         ...
-
-
-def find_classifier(dataset: str) -> ImageClassifier | None:
-    """A registered evaluator that can classify images of ``dataset``, or None."""
-    from .plugins import get_plugin_manager
-
-    registry = get_plugin_manager().registries["evaluators"]
-    for name in registry.names():
-        evaluator = registry.get(name)
-        if isinstance(evaluator, ImageClassifier) and evaluator.can_classify(dataset):
-            return evaluator
-    return None
 
 
 #: The name of bits per dimension in each likelihood space: ``bpd`` is for 8-bit images only.
@@ -174,7 +198,7 @@ class NegativeLogLikelihood(Evaluator):
 
     @torch.no_grad()
     def evaluate(self, ctx: EvalContext) -> EvalResult:
-        samples = ctx.samples or getattr(ctx.model, "likelihood_samples", 1)
+        samples = ctx.likelihood_samples
         values = []
         for batch in ctx.batches():
             values.append(-ctx.model.log_likelihood(batch, samples))
@@ -189,3 +213,11 @@ class NegativeLogLikelihood(Evaluator):
             per_example[unit] = bits.cpu()
         metrics["samples"] = samples
         return EvalResult(metrics=metrics, per_example=per_example)
+
+
+def nll_evaluator() -> NegativeLogLikelihood:
+    return NegativeLogLikelihood("nll")
+
+
+def bpd_evaluator() -> NegativeLogLikelihood:
+    return NegativeLogLikelihood("bpd")

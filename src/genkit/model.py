@@ -1,7 +1,7 @@
 """The model interface every genkit model family implements.
 
 A model is an ``nn.Module`` (a :class:`GenerativeModel`) plus a
-:class:`ModelSpec` that tells genkit its name, its pydantic config and how to
+:class:`~genkit.spec.ModelSpec` that tells genkit its name, its pydantic config and how to
 build it. Training is expressed as a list of :class:`Update` steps, each an
 optimizer paired with an objective that returns named :class:`LossTerms`, so a
 VAE (one optimizer) and a GAN (two, alternating) go through the same loop.
@@ -14,11 +14,14 @@ encoder); the CLI asks for a capability, never for a model by name.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Callable, Protocol
+from typing import Any, Protocol
 
 import torch
 from pydantic import BaseModel
 from torch import nn
+
+from .optim import adam
+from .spec import ModelSpec  # noqa: F401  (its home is genkit.spec; kept importable from here)
 
 
 @dataclass
@@ -104,6 +107,11 @@ class GenerativeModel(nn.Module):
     #: For a model with a likelihood: the data it is the likelihood of, one of
     #: ``genkit.capabilities.LIKELIHOOD_SPACES`` ("binarized", "8-bit", "continuous").
     likelihood_space: str | None = None
+    #: Name of the sampler that ``genkit sample``, the training-time grids and the
+    #: sample-quality metrics use unless ``--sampler`` names another. ``None``: the
+    #: built-in ``prior`` sampler for a :class:`~genkit.LatentModel`, and no sampling
+    #: for any other model. May be set per instance (it can depend on the config).
+    default_sampler: str | None = None
 
     def __init__(self, config: BaseModel, data: DataInfo):
         super().__init__()
@@ -126,8 +134,6 @@ class GenerativeModel(nn.Module):
 
     def configure_optimizers(self, lr: float) -> dict[str, torch.optim.Optimizer]:
         """Optimizers by name; the default is one Adam over all parameters."""
-        from .training.optim import adam
-
         return {"model": adam(self.parameters(), lr=lr)}
 
     def validation_terms(self, batch: Batch) -> dict[str, torch.Tensor]:
@@ -146,33 +152,3 @@ class GenerativeModel(nn.Module):
     def describe(self) -> dict[str, Any]:
         """A few facts for ``genkit info``; extend in subclasses."""
         return {"parameters": sum(p.numel() for p in self.parameters())}
-
-
-@dataclass
-class ModelSpec:
-    """How a plugin registers a model family.
-
-    Args:
-        name: what users type (``genkit train NAME``).
-        config: the pydantic model of this family's settings (unknown keys must be errors).
-        build: ``build(config, data_info) -> GenerativeModel``.
-        description: one line for ``genkit plugins``.
-        train_defaults: overrides of :class:`genkit.TrainConfig` defaults (lr, batch size, ...).
-        default_metrics: what ``genkit score`` computes when no ``--metric`` is given.
-        accepts: ``accepts(data_info) -> reason | None``: why this family cannot
-            take a dataset's images (shape, channels, size), or None if it can.
-            Checked before a run starts, so the user gets one line instead of a
-            shape error from inside the network. None: every dataset is accepted.
-    """
-
-    name: str
-    config: type[BaseModel]
-    build: Callable[[Any, DataInfo], GenerativeModel]
-    description: str = ""
-    train_defaults: dict[str, Any] = field(default_factory=dict)
-    default_metrics: tuple[str, ...] = ()
-    accepts: Callable[[DataInfo], str | None] | None = None
-
-    def refusal(self, data: DataInfo) -> str | None:
-        """Why this model cannot train on ``data``, or None."""
-        return self.accepts(data) if self.accepts is not None else None

@@ -11,14 +11,16 @@ listed as disabled, so ``genkit plugins`` still shows what is installed).
 from __future__ import annotations
 
 import os
+import time
 from dataclasses import dataclass, field
 from importlib import metadata
 from typing import Any, Callable
 
 import pluggy
 
-from . import hookspecs
+from . import builtins, hookspecs
 from .errors import PluginError
+from .spec import DatasetSpec, EvaluatorSpec, ModelSpec, SamplerSpec, is_ref
 
 ENTRY_POINT_GROUP = "genkit"
 PLUGINS_ENV = "GENKIT_PLUGINS"
@@ -39,12 +41,18 @@ class PluginInfo:
     name: str
     package: str
     version: str
+    #: Top-level module of the plugin's code, to tell which plugin raised an error.
+    module: str | None = None
     status: str = "ok"  # "ok", "broken", "disabled" (by GENKIT_PLUGINS) or "not found"
     error: str | None = None
     provides: dict[str, list[str]] = field(default_factory=dict)
     hooks: list[str] = field(default_factory=list)
     #: Problems that leave the plugin loaded: a name clash, a newer hook version.
     warnings: list[str] = field(default_factory=list)
+    #: Seconds spent importing the plugin's hook module (what it adds to every command's start-up).
+    import_seconds: float | None = None
+    #: One line per registered name: its description.
+    descriptions: dict[str, dict[str, str]] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -56,6 +64,8 @@ class PluginInfo:
             "provides": self.provides,
             "hooks": self.hooks,
             "warnings": self.warnings,
+            "import_seconds": None if self.import_seconds is None else round(self.import_seconds, 4),
+            "descriptions": self.descriptions,
         }
 
 
@@ -118,6 +128,7 @@ class PluginManager:
         self.pm.add_hookspecs(hookspecs)
         self.plugins: list[PluginInfo] = []
         self.registries = {kind: Registry(kind) for kind in HOOKS}
+        self._instances: dict[tuple[str, str], Any] = {}
 
     # -- loading -----------------------------------------------------------
     def load_entry_points(self, allow: set[str] | None = None) -> None:
@@ -136,16 +147,20 @@ class PluginManager:
                 name=ep.name,
                 package=dist.metadata["Name"] if dist else ep.value.split(":")[0],
                 version=dist.version if dist else "unknown",
+                module=ep.value.split(":")[0].split(".")[0],
             )
             if allow is not None and ep.name not in allow:
                 info.status, info.error = "disabled", f"not named in {PLUGINS_ENV}"
                 self.plugins.append(info)
                 continue
+            started = time.perf_counter()
             try:
                 module = ep.load()
             except (Exception, SystemExit) as exc:  # a broken plugin must not break genkit
                 self._mark_broken(info, f"import failed: {_describe(exc)}")
                 continue
+            finally:
+                info.import_seconds = time.perf_counter() - started
             self.register_plugin(module, info)
         for name in sorted((allow or set()) - seen):
             self.plugins.append(PluginInfo(name=name, package="-", version="-", status="not found", error=f"named in {PLUGINS_ENV} but no installed package provides it"))
@@ -154,6 +169,8 @@ class PluginManager:
         """Register a module or object implementing genkit hooks (also used by tests)."""
         if isinstance(info, str):
             info = PluginInfo(name=info, package=info, version="local")
+        if info.module is None:
+            info.module = str(getattr(plugin, "__name__", None) or type(plugin).__module__).split(".")[0]
         self.plugins.append(info)
         problem = _version_problem(plugin, info)
         if problem:
@@ -184,6 +201,9 @@ class PluginManager:
         for kind, name, item in staged:
             self.registries[kind].add(name, item, info)
             info.provides.setdefault(kind, []).append(name)
+            description = getattr(item, "description", "") or ""
+            if description:
+                info.descriptions.setdefault(kind, {})[name] = str(description)
         return info
 
     def register_commands(self, cli: Any) -> None:
@@ -217,20 +237,6 @@ class PluginManager:
             if added:
                 info.provides["commands"] = added
 
-    def unregister_plugin(self, name: str) -> None:
-        """Remove a plugin and everything it registered (for tests)."""
-        plugin = self.pm.get_plugin(name)
-        if plugin is not None:
-            self.pm.unregister(plugin)
-        self.plugins = [p for p in self.plugins if p.name != name]
-        fresh = {kind: Registry(kind) for kind in HOOKS}
-        old, self.registries = self.registries, fresh
-        for kind, reg in old.items():
-            for n in reg.names():
-                owner = reg._owner[n]
-                if owner.name != name:
-                    fresh[kind].add(n, reg._items[n], owner)
-
     def _mark_broken(self, info: PluginInfo, reason: str) -> PluginInfo:
         if info not in self.plugins:
             self.plugins.append(info)
@@ -245,10 +251,28 @@ class PluginManager:
         return self._lookup("datasets", name)
 
     def evaluator(self, name: str):
-        return self._lookup("evaluators", name)
+        """The evaluator called ``name``, created on first use from its registration."""
+        return self._created("evaluators", name)
 
     def sampler(self, name: str):
-        return self._lookup("samplers", name)
+        """The sampler called ``name``, created on first use from its registration."""
+        return self._created("samplers", name)
+
+    def _created(self, kind: str, name: str):
+        key = (kind, name)
+        if key not in self._instances:
+            item = self._lookup(kind, name)
+            if isinstance(item, (EvaluatorSpec, SamplerSpec)):
+                made = item.create()
+                required = "evaluate" if kind == "evaluators" else "sample"
+                if not callable(getattr(made, required, None)):
+                    owner = self.registries[kind].owner(name)
+                    raise PluginError(f"{kind[:-1]} '{name}' from {owner.package} has no {required}() method (subclass genkit.{'Evaluator' if kind == 'evaluators' else 'Sampler'})")
+                if not getattr(made, "name", None):
+                    made.name = name
+                item = made
+            self._instances[key] = item
+        return self._instances[key]
 
     def _lookup(self, kind: str, name: str):
         registry = self.registries[kind]
@@ -270,10 +294,9 @@ _KNOWN_HOOKS = {name for name in dir(hookspecs) if name.startswith("register_")}
 
 def _check_registrations(kind: str, collected: list[tuple[str, Any]]) -> None:
     """Raise if a registration is not what its kind must be: checked at load time,
-    so a mistake shows in ``genkit plugins`` rather than deep inside a command."""
-    from .data.datasets import DatasetSpec
-    from .model import ModelSpec
-
+    so a mistake shows in ``genkit plugins`` rather than deep inside a command.
+    Lazy ``"module:attribute"`` paths are checked for their form only; they are
+    imported when a command first uses them."""
     seen: set[str] = set()
     for name, item in collected:
         if not isinstance(name, str) or not name.strip() or name != name.strip() or ":" in name:
@@ -281,14 +304,30 @@ def _check_registrations(kind: str, collected: list[tuple[str, Any]]) -> None:
         if name in seen:
             raise PluginError(f"registers {kind[:-1]} '{name}' twice")
         seen.add(name)
-        if kind == "models" and not (isinstance(item, ModelSpec) and isinstance(item.config, type) and callable(item.build)):
-            raise PluginError(f"model '{name}' must be registered as genkit.ModelSpec(name, config=<pydantic class>, build=<callable>)")
-        if kind == "datasets" and not (isinstance(item, DatasetSpec) and callable(item.load)):
-            raise PluginError(f"dataset '{name}' must be registered as genkit.DatasetSpec(name, load=<callable>)")
-        if kind == "samplers" and not callable(getattr(item, "sample", None)):
-            raise PluginError(f"sampler '{name}' has no sample() method (subclass genkit.Sampler)")
-        if kind == "evaluators" and not (callable(getattr(item, "evaluate", None)) and callable(getattr(item, "unsupported_reason", None))):
-            raise PluginError(f"evaluator '{name}' lacks evaluate() or unsupported_reason() (subclass genkit.Evaluator)")
+        if kind == "models" and not (
+            isinstance(item, ModelSpec) and _class_or_ref(item.config) and _callable_or_ref(item.build)
+            and (item.accepts is None or _callable_or_ref(item.accepts))
+        ):
+            raise PluginError(f"model '{name}' must be registered as genkit.ModelSpec(name, config=<pydantic class or 'module:Class'>, build=<callable or 'module:attr'>)")
+        if kind == "datasets" and not (isinstance(item, DatasetSpec) and _callable_or_ref(item.load)):
+            raise PluginError(f"dataset '{name}' must be registered as genkit.DatasetSpec(name, load=<callable or 'module:attr'>)")
+        if kind == "samplers" and not (
+            (isinstance(item, SamplerSpec) and _callable_or_ref(item.sampler)) or callable(getattr(item, "sample", None))
+        ):
+            raise PluginError(f"sampler '{name}' must be registered as genkit.SamplerSpec(name, sampler='module:Class') or be a genkit.Sampler")
+        if kind == "evaluators" and not (
+            (isinstance(item, EvaluatorSpec) and (_callable_or_ref(item.evaluator) or hasattr(item.evaluator, "evaluate")))
+            or (callable(getattr(item, "evaluate", None)) and callable(getattr(item, "unsupported_reason", None)))
+        ):
+            raise PluginError(f"evaluator '{name}' must be registered as genkit.EvaluatorSpec(name, evaluator='module:Class') or be a genkit.Evaluator")
+
+
+def _callable_or_ref(value: Any) -> bool:
+    return callable(value) or is_ref(value)
+
+
+def _class_or_ref(value: Any) -> bool:
+    return isinstance(value, type) or is_ref(value)
 
 
 def _collector(out: list[tuple[str, Any]]) -> Callable[..., None]:
@@ -365,8 +404,6 @@ def get_plugin_manager() -> PluginManager:
     global _manager
     if _manager is None:
         manager = PluginManager()
-        from . import builtins
-
         manager.register_plugin(builtins, PluginInfo(name="genkit", package="genkit", version=_version()))
         manager.load_entry_points(_allowed_from_env())
         _manager = manager
@@ -384,3 +421,18 @@ def _version() -> str:
         return metadata.version("genkit")
     except metadata.PackageNotFoundError:
         return "unknown"
+
+
+def find_classifier(dataset: str):
+    """A registered evaluator that can classify images of ``dataset`` (a :class:`genkit.ImageClassifier`), or None."""
+    from .evaluation import ImageClassifier
+
+    manager = get_plugin_manager()
+    for name in manager.registries["evaluators"].names():
+        try:
+            evaluator = manager.evaluator(name)
+        except PluginError:
+            continue  # a metric that cannot be loaded classifies nothing
+        if isinstance(evaluator, ImageClassifier) and evaluator.can_classify(dataset):
+            return evaluator
+    return None

@@ -1,23 +1,40 @@
-"""Drawing from a model: prior samples, interpolation paths and 2-D latent grids."""
+"""Drawing from a model: the sampler contract, prior samples, interpolation paths and 2-D latent grids."""
 
 from __future__ import annotations
 
+import inspect
 import math
 
 import torch
-from scipy.stats import norm
 
 from .capabilities import LatentModel
 from .errors import CapabilityError
 
+#: Options of ``genkit sample`` a sampler may take, by naming them in its ``sample`` signature.
+USER_OPTIONS = ("temperature", "steps", "guidance")
+
 
 class Sampler:
-    """A way of drawing images from a model; plugins may register more."""
+    """A way of drawing images from a model; plugins register more with :class:`genkit.SamplerSpec`.
+
+    ``sample(model, n, *, condition=None, generator=None, ...)`` returns ``n`` images
+    ``[n, C, H, W]`` with values in [0, 1]. Beyond ``n``, a sampler receives only the
+    keyword arguments its ``sample`` signature names, from: ``condition`` (labels or
+    another condition), ``generator`` (a seeded ``torch.Generator``: draw all noise from
+    it, so samples repeat), ``temperature`` (float), ``steps`` (int, for iterative
+    samplers), ``guidance`` (float, classifier-free guidance) and ``progress``
+    (``progress(done, total)``, for a progress bar over steps). A user option its
+    signature lacks is refused with one line, so it never silently does nothing.
+    """
 
     name: str = ""
     description: str = ""
 
-    def sample(self, model, n: int, *, temperature: float = 1.0, condition: torch.Tensor | None = None, generator: torch.Generator | None = None) -> torch.Tensor:
+    def unsupported_reason(self, model) -> str | None:
+        """Why this sampler cannot draw from ``model``, or None if it can."""
+        return None
+
+    def sample(self, model, n: int, *, condition: torch.Tensor | None = None, generator: torch.Generator | None = None) -> torch.Tensor:
         raise NotImplementedError
 
 
@@ -25,11 +42,36 @@ class PriorSampler(Sampler):
     """Ancestral sampling: z ~ N(0, temperature^2 I), then decode."""
 
     name = "prior"
-    description = "decode latent codes drawn from the prior, scaled by the temperature"
+    description = "decode latent codes drawn from the prior, scaled by --temperature"
+
+    def unsupported_reason(self, model) -> str | None:
+        return None if isinstance(model, LatentModel) else "it decodes latent codes, and this model has no latent space"
 
     def sample(self, model, n, *, temperature=1.0, condition=None, generator=None):
         z = prior_latents(model, n, temperature=temperature, generator=generator)
         return model.decode(z, condition)
+
+
+def default_sampler_name(model) -> str | None:
+    """The sampler a model is drawn with unless another is named: its own, else ``prior``
+    for a latent-variable model, else None (the model cannot sample)."""
+    declared = getattr(model, "default_sampler", None)
+    if declared:
+        return declared
+    return "prior" if isinstance(model, LatentModel) else None
+
+
+def sampler_options(sampler: Sampler) -> set[str]:
+    """The keyword arguments ``sampler.sample`` accepts (all known ones if it takes ``**kwargs``)."""
+    params = inspect.signature(sampler.sample).parameters.values()
+    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params):
+        return {*USER_OPTIONS, "condition", "generator", "progress"}
+    return {p.name for p in params if p.kind in (inspect.Parameter.KEYWORD_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)}
+
+
+def class_cycle(n: int, num_classes: int, device=None, start: int = 0) -> torch.Tensor:
+    """Labels ``start, start+1, ...`` modulo ``num_classes``: every class in turn."""
+    return torch.arange(start, start + n, device=device) % num_classes
 
 
 def grid_condition(model, n: int, images: torch.Tensor, labels: torch.Tensor | None, num_classes: int | None, generator: torch.Generator | None = None) -> tuple[int, torch.Tensor | None]:
@@ -44,7 +86,7 @@ def grid_condition(model, n: int, images: torch.Tensor, labels: torch.Tensor | N
     if kind is None:
         return n, None
     if kind == "label":
-        return n, (torch.arange(n, device=images.device) % num_classes) if num_classes else None
+        return n, class_cycle(n, num_classes, images.device) if num_classes else None
     from .model import Batch
 
     n = min(n, images.shape[0])
@@ -92,7 +134,7 @@ def latent_grid(side: int, latent_shape: tuple[int, ...], dims: tuple[int, int] 
     size = math.prod(latent_shape)
     if size < 2:
         raise CapabilityError("a 2-D latent grid needs at least two latent dimensions")
-    values = torch.tensor(norm.ppf(torch.linspace(0.5 / side, 1 - 0.5 / side, side).numpy()), dtype=torch.float32)
+    values = torch.special.ndtri(torch.linspace(0.5 / side, 1 - 0.5 / side, side, dtype=torch.float64)).float()
     z = torch.zeros(side * side, size)
     ys, xs = torch.meshgrid(values.flip(0), values, indexing="ij")
     z[:, dims[0]] = xs.reshape(-1)

@@ -3,15 +3,12 @@
 Two condition kinds: the class label (``genkit sample RUN --label 3``) and the
 middle column of the digit, binarized afresh on every pass, from which
 ``genkit complete RUN --from column`` draws Doersch's completion figure.
+
+This is the plugin's hook module: it imports only ``genkit`` (and the command's
+typer definition); models and the metric are named by their paths.
 """
 
 import genkit
-
-from .commands import add_complete_command
-from .completion import completion_figure
-from .evaluation import CompletionError
-from .model import ConditionalVAE, CVAEConfig
-from .regressor import ColumnRegressor, RegressorConfig
 
 GENKIT_HOOKS = 1
 
@@ -21,8 +18,8 @@ def register_models(register):
     register(
         genkit.ModelSpec(
             name="cvae",
-            config=CVAEConfig,
-            build=ConditionalVAE,
+            config="genkit_cvae.model:CVAEConfig",
+            build="genkit_cvae.model:ConditionalVAE",
             description="conditional MLP VAE (Bernoulli decoder) on a class label or the middle column",
             train_defaults={"epochs": 40, "batch_size": 128, "lr": 1e-3},
             default_metrics=("elbo",),
@@ -31,8 +28,8 @@ def register_models(register):
     register(
         genkit.ModelSpec(
             name="regressor",
-            config=RegressorConfig,
-            build=ColumnRegressor,
+            config="genkit_cvae.regressor:RegressorConfig",
+            build="genkit_cvae.regressor:ColumnRegressor",
             description="baseline for column completion: predicts every pixel's mean from the middle column",
             train_defaults={"epochs": 40, "batch_size": 128, "lr": 1e-3},
             default_metrics=("nll", "completion"),
@@ -42,12 +39,11 @@ def register_models(register):
 
 @genkit.hookimpl
 def register_evaluators(register):
-    register(CompletionError())
+    register(genkit.EvaluatorSpec("completion", "genkit_cvae.evaluation:CompletionError", "mean squared error per pixel of one completion from the middle column against the grey-level test image, and the completions' pixel entropy"))
 
 
 @genkit.hookimpl
 def register_commands(cli):
+    from .commands import add_complete_command
+
     add_complete_command(cli)
-
-
-__all__ = ["CVAEConfig", "ColumnRegressor", "CompletionError", "ConditionalVAE", "RegressorConfig", "completion_figure"]

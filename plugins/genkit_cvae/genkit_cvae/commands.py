@@ -7,8 +7,6 @@ from typing import Optional
 
 import typer
 
-from .completion import completion_figure
-
 
 def add_complete_command(cli: typer.Typer) -> None:
     @cli.command("complete")
@@ -24,5 +22,7 @@ def add_complete_command(cli: typer.Typer) -> None:
         device: str = typer.Option("auto", "--device", help="auto, cpu, cuda or cuda:N"),
     ):
         """Complete test digits from their middle column: CVAE samples beside the regressor and the truth."""
+        from .completion import completion_figure  # torch and matplotlib load only when the command runs
+
         path = completion_figure(target, regressor=regressor, source=source, digits=digits, completions=completions, seed=seed, data_dir=data_dir, out=out_file, device=device)
         typer.echo(f"wrote {path}")

@@ -27,7 +27,6 @@ def pixel_entropy(images: torch.Tensor) -> torch.Tensor:
 
 class CompletionError(genkit.Evaluator):
     name = "completion"
-    description = "mean squared error per pixel of one completion from the middle column against the grey-level test image, and the completions' pixel entropy"
     missing = "this model does not complete images from their middle column"
 
     def unsupported_reason(self, model) -> str | None:

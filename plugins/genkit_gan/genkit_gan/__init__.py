@@ -2,11 +2,12 @@
 
 The classic fully connected generator and discriminator by default, a
 DCGAN-style convolutional pair with ``--set model.architecture=dcgan``.
+
+This is the plugin's hook module: it imports only ``genkit``, and names the model
+by its path, imported when a command first uses it.
 """
 
 import genkit
-
-from .model import GAN, GANConfig
 
 GENKIT_HOOKS = 1
 
@@ -16,8 +17,8 @@ def register_models(register):
     register(
         genkit.ModelSpec(
             name="gan",
-            config=GANConfig,
-            build=GAN,
+            config="genkit_gan.model:GANConfig",
+            build="genkit_gan.model:GAN",
             description="GAN: MLP (default) or DCGAN-style generator and discriminator, non-saturating loss",
             # Adam(2e-4, betas (0.5, 0.999)) at batch 64 is the setting the classic MNIST GANs use.
             # Validation terms of a GAN only show the discriminator overfitting, so a small held-out set does.
@@ -25,6 +26,3 @@ def register_models(register):
             default_metrics=("fd", "coverage", "confidence"),
         )
     )
-
-
-__all__ = ["GAN", "GANConfig", "register_models"]

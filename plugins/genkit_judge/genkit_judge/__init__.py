@@ -3,24 +3,32 @@
 A small convolutional classifier per dataset (``genkit judge train --dataset
 mnist``) whose penultimate features and class predictions give the metrics
 ``fd`` (Frechet distance in the judge's feature space), ``coverage``,
-``confidence`` and ``precision-recall``. The judge also classifies samples for
-``genkit interpolate``, so a model without an encoder interpolates between
-samples of different classes.
+``confidence``, ``precision-recall`` and ``label-accuracy``. The judge also
+classifies samples for ``genkit interpolate``, so a model without an encoder
+interpolates between samples of different classes.
+
+This is the plugin's hook module: it imports only ``genkit``; the metrics are
+named by their paths, and the ``genkit judge`` commands import torch only when run.
 """
 
 import genkit
 
-from .evaluator import EVALUATORS, JudgeEvaluator
-from .store import JudgeMissing, has_judge, judge_path, load_judge
-from .training import train_judge
-
 GENKIT_HOOKS = 1
+
+#: name -> (class path, description) of the judge's metrics.
+METRICS = {
+    "fd": ("FrechetDistance", "Frechet distance between the judge's penultimate features of 10,000 samples and of the test set (not Inception FID)"),
+    "coverage": ("ClassCoverage", "predicted-class histogram of 10,000 samples: classes seen, KL to uniform, smallest and largest class fraction"),
+    "confidence": ("Confidence", "mean largest class probability the judge gives the samples"),
+    "precision-recall": ("PrecisionRecall", "improved precision and recall (Kynkaanniemi et al. 2019, k=3) in the judge's feature space"),
+    "label-accuracy": ("LabelAccuracy", "label-conditional models: fraction of samples the judge classifies as the label they were drawn for"),
+}
 
 
 @genkit.hookimpl
 def register_evaluators(register):
-    for evaluator in EVALUATORS:
-        register(evaluator)
+    for name, (cls, description) in METRICS.items():
+        register(genkit.EvaluatorSpec(name, f"genkit_judge.evaluator:{cls}", description))
 
 
 @genkit.hookimpl
@@ -28,6 +36,3 @@ def register_commands(cli):
     from .cli import judge_app
 
     cli.add_typer(judge_app, name="judge")
-
-
-__all__ = ["JudgeEvaluator", "JudgeMissing", "has_judge", "judge_path", "load_judge", "register_commands", "register_evaluators", "train_judge"]

@@ -1,7 +1,8 @@
 """The judge's metrics as genkit evaluators, for any model that can sample.
 
 ``fd``, ``coverage``, ``confidence``, ``precision-recall`` and, for
-label-conditional models, ``label-accuracy`` each draw the same 10,000 prior samples (seeded by ``--seed``) and compare the judge's view
+label-conditional models, ``label-accuracy`` each draw the same 10,000 samples (through the model's sampler,
+seeded by ``--seed``) and compare the judge's view
 of them with its view of the test images; within one ``genkit score`` call the
 draw is shared, so asking for several metrics costs one pass.
 """
@@ -22,8 +23,7 @@ NUM_SAMPLES = 10_000
 class JudgeEvaluator(genkit.Evaluator):
     """Base of the judge's metrics; also the classifier ``genkit interpolate`` uses to pick endpoints."""
 
-    requires = (genkit.LatentModel,)
-    missing = "sample-quality metrics need a model that can sample (a latent space to draw from)"
+    needs_samples = True
     num_samples = NUM_SAMPLES
 
     def unsupported_reason(self, model) -> str | None:
@@ -50,15 +50,15 @@ class JudgeEvaluator(genkit.Evaluator):
     # -- scoring ---------------------------------------------------------------------
     def outputs(self, ctx: genkit.EvalContext) -> tuple[JudgeOutputs, JudgeOutputs, int]:
         """(samples, test images, number of classes) as the judge sees them, shared across metrics."""
-        key = (ctx.dataset, ctx.seed, self.num_samples, ctx.x.data_ptr(), tuple(ctx.x.shape))
-        if _shared.get("key") != key or _shared.get("model") is not ctx.model:
+        key = (ctx.dataset, ctx.seed, self.num_samples, ctx.x.data_ptr(), tuple(ctx.x.shape), ctx.sampler_name)
+        if _shared.get("key") != key or _shared.get("model") is not ctx.model or _shared.get("sampler") is not ctx.sampler:
             # A label-conditional model is asked for the judge's classes: they must be the model's.
             classes = ctx.model.data_info.num_classes if getattr(ctx.model, "conditioning", None) == "label" else None
             judge = load_judge(ctx.dataset, ctx.x.device, shape=tuple(ctx.x.shape[1:]), num_classes=classes)
             reference = judge_outputs(judge, (ctx.x[i : i + ctx.batch_size].float() / 255.0 for i in range(0, ctx.x.shape[0], ctx.batch_size)))
             samples = judge_outputs(judge, _sample_batches(ctx, self.num_samples, judge.num_classes))
             _shared.clear()
-            _shared.update(key=key, model=ctx.model, value=(samples, reference, judge.num_classes))
+            _shared.update(key=key, model=ctx.model, sampler=ctx.sampler, value=(samples, reference, judge.num_classes))
         return _shared["value"]
 
 
@@ -66,22 +66,19 @@ _shared: dict = {}
 
 
 def _sample_batches(ctx: genkit.EvalContext, n: int, num_classes: int):
-    model = ctx.model
+    """``n`` samples in batches, through the score's sampler; a label-conditional model
+    is asked for every class in turn."""
     generator = torch.Generator(device=ctx.x.device).manual_seed(ctx.seed)
-    device = next(model.parameters()).device
     for start in range(0, n, ctx.batch_size):
         b = min(ctx.batch_size, n - start)
-        z = torch.randn((b, *model.latent_shape), generator=generator, device=ctx.x.device).to(device)
-        condition = (torch.arange(start, start + b, device=device) % num_classes) if model.conditioning == "label" else None
-        with torch.no_grad():
-            images = model.decode(z, condition)
+        condition = (torch.arange(start, start + b, device=ctx.x.device) % num_classes) if ctx.model.conditioning == "label" else None
+        images = ctx.draw(b, condition=condition, generator=generator)
         ctx.advance(b * ctx.x.shape[0] // n)
         yield images
 
 
 class FrechetDistance(JudgeEvaluator):
     name = "fd"
-    description = "Frechet distance between the judge's penultimate features of 10,000 samples and of the test set (not Inception FID)"
 
     def evaluate(self, ctx):
         samples, reference, _ = self.outputs(ctx)
@@ -93,7 +90,6 @@ class FrechetDistance(JudgeEvaluator):
 
 class ClassCoverage(JudgeEvaluator):
     name = "coverage"
-    description = "predicted-class histogram of 10,000 samples: classes seen, KL to uniform, smallest and largest class fraction"
 
     def evaluate(self, ctx):
         samples, _, k = self.outputs(ctx)
@@ -107,7 +103,6 @@ class ClassCoverage(JudgeEvaluator):
 
 class Confidence(JudgeEvaluator):
     name = "confidence"
-    description = "mean largest class probability the judge gives the samples"
 
     def evaluate(self, ctx):
         samples, reference, _ = self.outputs(ctx)
@@ -120,7 +115,6 @@ class Confidence(JudgeEvaluator):
 
 class PrecisionRecall(JudgeEvaluator):
     name = "precision-recall"
-    description = "improved precision and recall (Kynkaanniemi et al. 2019, k=3) in the judge's feature space"
 
     def evaluate(self, ctx):
         samples, reference, _ = self.outputs(ctx)
@@ -129,7 +123,6 @@ class PrecisionRecall(JudgeEvaluator):
 
 class LabelAccuracy(JudgeEvaluator):
     name = "label-accuracy"
-    description = "label-conditional models: fraction of samples the judge classifies as the label they were drawn for"
 
     def unsupported_reason(self, model) -> str | None:
         reason = super().unsupported_reason(model)
@@ -147,5 +140,3 @@ class LabelAccuracy(JudgeEvaluator):
             notes=["judged as requested, per label: " + " ".join(f"{c}:{a:.3f}" for c, a in enumerate(per_class))],
         )
 
-
-EVALUATORS = [FrechetDistance(), ClassCoverage(), Confidence(), PrecisionRecall(), LabelAccuracy()]

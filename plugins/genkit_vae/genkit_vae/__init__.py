@@ -1,11 +1,11 @@
 """genkit-vae: the Bernoulli MLP variational autoencoder (Kingma and Welling 2014).
 
-Registered through the ``genkit`` entry-point group like any third-party plugin.
+This is the plugin's hook module, registered through the ``genkit`` entry-point
+group like any third-party plugin. It imports only ``genkit``: the model is named
+by its path and imported when a command first uses it.
 """
 
 import genkit
-
-from .model import BernoulliVAE, VAEConfig
 
 GENKIT_HOOKS = 1
 
@@ -15,13 +15,10 @@ def register_models(register):
     register(
         genkit.ModelSpec(
             name="vae",
-            config=VAEConfig,
-            build=BernoulliVAE,
+            config="genkit_vae.model:VAEConfig",
+            build="genkit_vae.model:BernoulliVAE",
             description="MLP VAE with a Bernoulli decoder on dynamically binarized images",
             train_defaults={"epochs": 40, "batch_size": 128, "lr": 1e-3},
             default_metrics=("elbo", "nll"),
         )
     )
-
-
-__all__ = ["BernoulliVAE", "VAEConfig", "register_models"]

@@ -5,6 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from ..capabilities import capabilities
+from ..drawing import applicable_samplers
+from ..sampling import default_sampler_name
 from ..plugins import get_plugin_manager
 from ..runs import list_runs
 from .generation import Picture, interpolate, manifold, sample
@@ -26,6 +28,7 @@ def info(target, device: str = "cpu") -> dict[str, Any]:
         "interrupted": bool(meta.get("interrupted")),
         "capabilities": capabilities(lm.model),
         "metrics": applicable_metrics(lm.model),
+        "samplers": {"default": default_sampler_name(lm.model), "apply": applicable_samplers(lm.model)},
         "model_config": meta["model_config"],
         "train_config": meta["train_config"],
         "versions": meta.get("versions"),

@@ -8,14 +8,16 @@ from pathlib import Path
 
 import torch
 
+from typing import Callable
+
 from .. import plots
 from ..capabilities import EncoderModel, LatentModel
+from ..drawing import draw
 from ..errors import CapabilityError, GenkitError
-from ..evaluation import find_classifier
 from ..model import Batch
-from ..plugins import get_plugin_manager
+from ..plugins import find_classifier
+from ..sampling import class_cycle, latent_grid, prior_latents, require_latent
 from ..sampling import interpolate as interpolate_latents
-from ..sampling import latent_grid, prior_latents, require_latent
 from .loading import LoadedModel, load
 
 
@@ -41,25 +43,45 @@ def _condition(lm: LoadedModel, n: int, label: int | None) -> torch.Tensor | Non
     classes = lm.data_info.num_classes or 1
     if label is not None and not 0 <= label < classes:
         raise CapabilityError(f"--label {label} is out of range: this model knows classes 0 to {classes - 1}")
-    labels = torch.full((n,), label) if label is not None else torch.arange(n) % classes
+    labels = torch.full((n,), label) if label is not None else class_cycle(n, classes)
     return labels.to(lm.device)
 
 
-def sample(target, n: int = 25, *, temperature: float = 1.0, seed: int = 0, label: int | None = None, sampler: str = "prior", out: str | Path | None = None, device: str = "auto") -> Picture:
-    """Draw ``n`` samples and save them as a grid (``RUN/samples.png`` by default)."""
+def sample(
+    target,
+    n: int = 25,
+    *,
+    temperature: float | None = None,
+    steps: int | None = None,
+    guidance: float | None = None,
+    seed: int = 0,
+    label: int | None = None,
+    sampler: str | None = None,
+    out: str | Path | None = None,
+    device: str = "auto",
+    progress: Callable[[int, int], None] | None = None,
+) -> Picture:
+    """Draw ``n`` samples and save them as a grid (``RUN/samples.png`` by default).
+
+    Args:
+        sampler: a registered sampler (default: the model's own, ``prior`` for a latent model).
+        temperature, steps, guidance: options for samplers that take them (None: the sampler's default);
+            one a sampler does not take is refused.
+        progress: ``progress(done, total)`` for samplers that take steps.
+    """
     lm = _loaded(target, device)
     if n < 1:
         raise GenkitError("-n must be at least 1")
-    method = get_plugin_manager().sampler(sampler)
     condition = _condition(lm, n, label)
     if condition is None and lm.model.conditioning not in (None, "label"):
         raise CapabilityError(f"'{lm.name}' needs a '{lm.model.conditioning}' condition to sample; use its own command")
     generator = torch.Generator(device=lm.device).manual_seed(seed)
-    with torch.no_grad():
-        images = method.sample(lm.model, n, temperature=temperature, condition=condition, generator=generator)
+    options = {"temperature": temperature, "steps": steps, "guidance": guidance}
+    images = draw(lm.model, n, sampler=sampler, condition=condition, generator=generator, options=options, progress=progress, model_name=lm.name)
     path = Path(out) if out else lm.run.file("samples.png")
     nrow = lm.data_info.num_classes if (condition is not None and label is None) else None
-    title = f"{lm.name}: {n} samples, T={temperature:g}" + (f", label {label}" if label is not None else "")
+    shown = ", ".join(f"{k}={v:g}" for k, v in options.items() if v is not None)
+    title = f"{lm.name}: {n} samples" + (f", {shown}" if shown else "") + (f", label {label}" if label is not None else "")
     return Picture(images, plots.save_grid(images, path, title=title, nrow=nrow))
 
 

@@ -38,10 +38,10 @@ class LoadedModel:
 
 
 def build_model(spec, config, info: DataInfo, error: type[Exception], where: str = "") -> GenerativeModel:
-    """``spec.build(config, info)``, with a config the model cannot be built from (a layer too
+    """``spec.build_model(config, info)``, with a config the model cannot be built from (a layer too
     large to allocate, sizes that do not fit together) reported as one line of ``error``."""
     try:
-        return spec.build(config, info)
+        return spec.build_model(config, info)
     except (RuntimeError, ValueError, TypeError, OverflowError, MemoryError) as exc:
         first = (str(exc).splitlines() or [type(exc).__name__])[0][:200]
         raise error(f"{where}model '{spec.name}' cannot be built from its config ({type(exc).__name__}: {first})") from None
@@ -60,7 +60,7 @@ def load(target: str | Path, device: str = "auto") -> LoadedModel:
     dev = resolve_device(device)
     info = DataInfo(name=meta["data"]["name"], shape=tuple(meta["data"]["shape"]), num_classes=meta["data"].get("num_classes"))
     with isolated_rng("cpu", 0):  # the initial weights are overwritten: their draws must not move the caller's RNG
-        model = build_model(spec, validate(spec.config, meta["model_config"], "model"), info, CheckpointError, f"{path}: ")
+        model = build_model(spec, validate(spec.config_class(), meta["model_config"], "model"), info, CheckpointError, f"{path}: ")
     if meta.get("conditioning", model.conditioning) != model.conditioning:
         raise CheckpointError(f"{path} was saved by a model conditioned on {meta['conditioning']!r}, but its config now builds one conditioned on {model.conditioning!r}")
     load_model_weights(model, ckpt)

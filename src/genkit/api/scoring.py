@@ -10,8 +10,10 @@ from typing import Any, Callable
 import torch
 
 from ..data import load_dataset
-from ..errors import CapabilityError, ConfigError, PluginError
+from ..drawing import choose_sampler, draw
+from ..errors import CapabilityError, ConfigError, GenkitError, PluginError
 from ..evaluation import EvalContext, EvalResult, bits_name
+from ..sampling import default_sampler_name
 from ..ood import auroc
 from ..plugins import get_plugin_manager
 from ..rng import isolated_rng
@@ -40,16 +42,24 @@ class ScoreReport:
 
 
 def applicable_metrics(model) -> list[str]:
-    registry = get_plugin_manager().registries["evaluators"]
-    return [n for n in registry.names() if registry.get(n).unsupported_reason(model) is None]
+    """Names of the registered metrics that apply to ``model`` (a metric that fails to load applies to nothing)."""
+    pm = get_plugin_manager()
+    names = []
+    for name in pm.registries["evaluators"].names():
+        try:
+            if pm.evaluator(name).unsupported_reason(model) is None:
+                names.append(name)
+        except GenkitError:
+            continue
+    return names
 
 
 def default_metrics(name: str, spec, model, messages: list[str]) -> list[str]:
     """The model's default metrics that are installed and apply to it; when some are not (their
     plugin is absent), what does apply, with one line in ``messages`` saying so."""
-    registry = get_plugin_manager().registries["evaluators"]
+    applicable = set(applicable_metrics(model))
     defaults = list(spec.default_metrics)
-    usable = [n for n in defaults if n in registry.names() and registry.get(n).unsupported_reason(model) is None]
+    usable = [n for n in defaults if n in applicable]
     if defaults and usable == defaults:
         return defaults
     fallback = usable or applicable_metrics(model)
@@ -88,6 +98,8 @@ def score(
     batch_size: int | None = None,
     seed: int = 0,
     device: str = "auto",
+    sampler: str | None = None,
+    sampler_options: dict[str, Any] | None = None,
     progress: Callable[[str, int], Callable[[int], None]] | None = None,
 ) -> ScoreReport:
     """Score a model on a dataset's test split (the training dataset by default).
@@ -96,6 +108,8 @@ def score(
         metrics: evaluator names (default: the model's default metrics).
         samples: importance/dequantization samples for likelihood metrics.
         limit: score only the first ``limit`` test images.
+        sampler: how metrics that need samples draw them (default: the model's sampler).
+        sampler_options: ``steps``, ``guidance`` or ``temperature`` for that sampler.
         progress: ``progress(metric, total) -> advance`` for a progress display.
     """
     lm = target if isinstance(target, LoadedModel) else load(target, device)
@@ -121,16 +135,58 @@ def score(
     x = x.to(lm.device)
     y = None if y is None else y.to(lm.device)
     report = ScoreReport(model=lm.name, dataset=ds_name + (" (embedded subset)" if data.embedded else ""), examples=x.shape[0], messages=messages)
+    draw_with = _sampler(lm, sampler, sampler_options)
     started = time.perf_counter()
     for ev in evaluators:
         advance = progress(ev.name, x.shape[0]) if progress else (lambda n: None)
         bs = batch_size or (100 if (samples or getattr(lm.model, "likelihood_samples", 1)) > 1 else 500)
-        ctx = EvalContext(model=lm.model, x=x, y=y, dataset=ds_name, batch_size=bs, samples=samples, seed=seed, advance=advance)
+        ctx = EvalContext(model=lm.model, x=x, y=y, dataset=ds_name, batch_size=bs, samples=samples, seed=seed, advance=advance, sampler=draw_with, sampler_name=draw_with and draw_with.name)
         with isolated_rng(lm.device, seed):  # latent noise and importance samples repeat with the seed
-            report.results[ev.name] = ev.evaluate(ctx)
+            report.results[ev.name] = checked_result(ev.evaluate(ctx), ev.name)
     report.seconds = time.perf_counter() - started
     lm.run.append_score(_record(report, lm, samples, limit))
     return report
+
+
+class _Draw:
+    """``ctx.draw``'s engine: the chosen sampler with the user's options, output checked."""
+
+    def __init__(self, lm: LoadedModel, name: str, options: dict[str, Any]):
+        self.lm, self.name, self.options = lm, name, options
+
+    def __call__(self, n: int, *, condition=None, generator=None):
+        return draw(self.lm.model, n, sampler=self.name, condition=condition, generator=generator, options=self.options, model_name=self.lm.name)
+
+
+def _sampler(lm: LoadedModel, name: str | None, options: dict[str, Any] | None) -> _Draw | None:
+    """How this score draws samples; None for a model that cannot sample (unless ``name`` is given)."""
+    if name is None and default_sampler_name(lm.model) is None:
+        if any(v is not None for v in (options or {}).values()):
+            raise CapabilityError(f"'{lm.name}' cannot sample, so sampling options do not apply")
+        return None
+    chosen, _ = choose_sampler(lm.model, name, lm.name)
+    return _Draw(lm, chosen, dict(options or {}))
+
+
+def checked_result(result: Any, metric: str) -> EvalResult:
+    """An evaluator's result, refused with one line (naming the plugin) when it breaks the contract."""
+    owner = _owner_of(metric)
+    if not isinstance(result, EvalResult):
+        raise PluginError(f"metric '{metric}'{owner} returned {type(result).__name__}; evaluate() must return genkit.EvalResult")
+    if not isinstance(result.metrics, dict) or not all(isinstance(k, str) and isinstance(v, (int, float)) and not isinstance(v, bool) for k, v in result.metrics.items()):
+        raise PluginError(f"metric '{metric}'{owner}: EvalResult.metrics must map names (str) to numbers (int or float)")
+    if not isinstance(result.per_example, dict) or not all(isinstance(k, str) and isinstance(v, torch.Tensor) for k, v in result.per_example.items()):
+        raise PluginError(f"metric '{metric}'{owner}: EvalResult.per_example must map names (str) to tensors")
+    if not isinstance(result.notes, (list, tuple)) or not all(isinstance(n, str) for n in result.notes):
+        raise PluginError(f"metric '{metric}'{owner}: EvalResult.notes must be a list of strings (got {type(result.notes).__name__})")
+    return result
+
+
+def _owner_of(metric: str) -> str:
+    try:
+        return f" (from {get_plugin_manager().registries['evaluators'].owner(metric).package})"
+    except GenkitError:
+        return ""
 
 
 @dataclass

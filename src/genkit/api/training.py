@@ -40,7 +40,7 @@ def resolve_config(model: str | None = None, config: str | Path | None = None, o
         raise ConfigError("no model given (name one, or set [model] name in the config file)")
     spec = get_plugin_manager().model(name)
     train_cfg = validate(TrainConfig, train_values, "train", defaults=spec.train_defaults)
-    model_cfg = validate(spec.config, model_values, "model")
+    model_cfg = validate(spec.config_class(), model_values, "model")
     return spec, model_cfg, train_cfg
 
 
@@ -70,8 +70,8 @@ def resolve_resume(resume, model: str | None, config, overrides: dict[str, Any] 
         if asked and asked != spec.name:
             raise ConfigError(f"{resume} is a run of '{spec.name}', not '{asked}'")
     saved_model = ckpt.meta["model_config"]
-    model_cfg = validate(spec.config, saved_model, "model")
-    wanted = validate(spec.config, {**saved_model, **model_values}, "model").model_dump(mode="json")
+    model_cfg = validate(spec.config_class(), saved_model, "model")
+    wanted = validate(spec.config_class(), {**saved_model, **model_values}, "model").model_dump(mode="json")
     for key, new in wanted.items():
         if new != model_cfg.model_dump(mode="json").get(key):
             raise ConfigError(f"--resume cannot change model.{key} ({saved_model.get(key)!r} -> {new!r}): the checkpoint's weights are of the saved model; start a new run instead")
@@ -136,6 +136,10 @@ def _train(spec, model_cfg, train_cfg: TrainConfig, ckpt, run: Run | None, resum
     if data.embedded:
         reporter.message(f"[yellow]No {train_cfg.dataset} files found and no download possible: training on the {data.source}.[/yellow]")
     info = data.info
+    largest = data.train_x.shape[0] // 6
+    if train_cfg.val_size > largest:
+        reporter.message(f"[yellow]train.val_size={train_cfg.val_size} is more than a sixth of the {data.train_x.shape[0]} training images; holding out {largest}[/yellow]")
+        train_cfg = train_cfg.model_copy(update={"val_size": largest})  # what the run records is what it did
     refusal = spec.refusal(info)
     if refusal:
         c, h, w = info.shape

@@ -11,7 +11,7 @@ def load_dataset(name: str, data_dir: str | None = None) -> ImageDataset:
 
     base, _, arg = name.partition(":")
     spec = get_plugin_manager().dataset(base)
-    return spec.load(data_dir, arg or None)
+    return spec.loader()(data_dir, arg or None)
 
 
 __all__ = ["DatasetSpec", "ImageDataset", "Split", "load_dataset", "split_validation"]

@@ -1,4 +1,4 @@
-"""Datasets as in-memory uint8 tensors, and the registrations of the built-in ones."""
+"""Datasets as in-memory uint8 tensors, and the loaders of the built-in MNIST-style ones."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from typing import Callable
 import torch
 
 from ..model import DataInfo
+from ..spec import DatasetSpec  # noqa: F401  (its home is genkit.spec; kept importable from here)
 from . import sources
 from .idx import read_idx
 
@@ -34,21 +35,6 @@ class ImageDataset:
     def to(self, device: torch.device) -> "ImageDataset":
         move = lambda t: None if t is None else t.to(device)  # noqa: E731
         return replace(self, train_x=move(self.train_x), test_x=move(self.test_x), train_y=move(self.train_y), test_y=move(self.test_y))
-
-
-@dataclass
-class DatasetSpec:
-    """How a plugin registers a dataset.
-
-    Args:
-        name: what users pass to ``--dataset``; ``name:ARG`` passes ARG to ``load``.
-        load: ``load(data_dir, arg) -> ImageDataset``; ``data_dir`` is ``--data-dir`` or None.
-        description: one line for ``genkit plugins``.
-    """
-
-    name: str
-    load: Callable[[str | None, str | None], ImageDataset]
-    description: str = ""
 
 
 @dataclass
@@ -97,14 +83,5 @@ def idx_dataset(name: str, folder: str, torchvision_class: str, embedded: bool, 
     return load
 
 
-BUILTIN_DATASETS = [
-    DatasetSpec("mnist", idx_dataset("mnist", "MNIST", "MNIST", True, [str(i) for i in range(10)]), "MNIST handwritten digits, 28x28 grayscale, 10 classes"),
-    DatasetSpec("fashion-mnist", idx_dataset("fashion-mnist", "FashionMNIST", "FashionMNIST", False, FASHION_CLASSES), "Fashion-MNIST clothing, 28x28 grayscale, 10 classes"),
-    DatasetSpec("folder", lambda data_dir, arg: _load_folder(data_dir, arg), "images in a directory: folder:PATH[?size=N&channels=C&test=F], labels from class subfolders"),
-]
-
-
-def _load_folder(data_dir: str | None, arg: str | None) -> ImageDataset:
-    from .folder import load_folder  # imported on use: it pulls in torchvision.io
-
-    return load_folder(data_dir, arg)
+load_mnist = idx_dataset("mnist", "MNIST", "MNIST", True, [str(i) for i in range(10)])
+load_fashion_mnist = idx_dataset("fashion-mnist", "FashionMNIST", "FashionMNIST", False, FASHION_CLASSES)

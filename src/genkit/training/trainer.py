@@ -84,6 +84,7 @@ class Trainer:
         self.progress = Progress()
         self.stop_requested = False
         self._term_names: list[str] | None = None
+        self._said_no_grids = False
 
     # -- public ---------------------------------------------------------------
     def fit(self, resume: Checkpoint | None = None) -> TrainResult:
@@ -198,6 +199,8 @@ class Trainer:
                 opt.zero_grad(set_to_none=True)
                 with self.precision.autocast():
                     loss, terms = self._call(objective, batch)
+                if self._term_names is None:
+                    _check_loss_terms([{"loss": loss}], self.meta["model"])
                 if weight != 1.0:
                     loss = loss * weight
                 if scaler is None:
@@ -208,7 +211,8 @@ class Trainer:
                     scaler.step(opt)
                     scaler.update()
             logged.append(terms)
-        if self._term_names is None:
+        if self._term_names is None:  # the first step: check the objectives' results once
+            _check_loss_terms(logged, self.meta["model"])
             self._term_names = [name for t in logged for name in t]
         return torch.stack([v.detach().float() for t in logged for v in t.values()])
 
@@ -303,14 +307,17 @@ class Trainer:
         save_training_checkpoint(path, self.model, self.optimizers, self.progress, meta, extra, self.device)
 
     def _save_grid(self, name: str, when: str) -> None:
+        """A grid of samples drawn through the model's default sampler (none if it cannot sample)."""
         if not self.dist.is_main:
             return
-        from ..sampling import PriorSampler, grid_condition, require_latent
+        from ..drawing import draw
+        from ..sampling import default_sampler_name, grid_condition
 
-        try:
-            require_latent(self.model, "")
-        except GenkitError:
-            return  # a model that cannot sample gets no grids
+        if default_sampler_name(self.model) is None:
+            if not self._said_no_grids:
+                self._said_no_grids = True
+                self.reporter.message("no sample grids: this model has no latent space and names no default sampler (docs/plugins.md, Samplers)")
+            return
         n = self.cfg.grid_samples
         self.model.eval()
         with torch.no_grad(), _isolated_rng(self.device, self.cfg.seed):
@@ -318,7 +325,7 @@ class Trainer:
             held_out = self.split.val_x if self.split.val_x.shape[0] else self.split.train_x
             held_out_y = self.split.val_y if self.split.val_x.shape[0] else self.split.train_y
             n, condition = grid_condition(self.model, n, held_out, held_out_y, self.data.num_classes, gen)
-            images = PriorSampler().sample(self.model, n, generator=gen, condition=condition)
+            images = draw(self.model, n, condition=condition, generator=gen, model_name=self.meta["model"])
         self.model.train()
         from ..plots import save_grid
 
@@ -381,6 +388,15 @@ class Trainer:
         if not self.dist.is_main:
             return
         self.run.write_json("status.json", {"status": status, "epoch": self.progress.epoch, "step": self.progress.step, **extra})
+
+
+def _check_loss_terms(logged: list[dict[str, torch.Tensor]], model: str) -> None:
+    """Refuse, naming the term, an objective's logged term that is not a scalar tensor."""
+    for terms in logged:
+        for name, value in terms.items():
+            if not isinstance(value, torch.Tensor) or value.numel() != 1:
+                what = f"a tensor of shape {list(value.shape)}" if isinstance(value, torch.Tensor) else type(value).__name__
+                raise GenkitError(f"model '{model}': loss term '{name}' must be a scalar tensor (a batch mean), got {what}")
 
 
 def _steps_per_epoch(n: int, batch_size: int, world_size: int) -> int:
