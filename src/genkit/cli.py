@@ -75,6 +75,7 @@ def train(
     precision: Optional[str] = typer.Option(None, "--precision", help="fp32, bf16, fp16 or auto (mixed precision needs CUDA)"),
     compile_: Optional[bool] = typer.Option(None, "--compile/--no-compile", help="run the objectives through torch.compile"),
     nproc: Optional[int] = typer.Option(None, "--nproc", min=1, help="train with N processes on this machine (launches torchrun; one per GPU, or gloo on CPU)"),
+    log: List[str] = typer.Option([], "--log", help="also log to this logger, e.g. tensorboard (RUN/tensorboard/); repeat for several"),
 ):
     """Train a model; writes a run directory with curves, sample grids and checkpoints."""
     if nproc is not None and nproc > 1:
@@ -86,6 +87,7 @@ def train(
     overrides = {
         "train.dataset": dataset, "train.data_dir": data_dir, "train.epochs": epochs, "train.batch_size": batch_size,
         "train.lr": lr, "train.device": device, "train.seed": seed, "train.precision": precision, "train.compile": compile_,
+        "train.log": log or None,
     }
     result = api.train(model, config=config, overrides=overrides, sets=set_, resume=resume, out=out_dir)
     last = result.metrics[-1] if result.metrics else {}
@@ -236,18 +238,25 @@ def info(target: str = typer.Argument(..., help=TARGET_HELP), as_json: bool = ty
 
 
 @app.command()
-def runs(model: Optional[str] = typer.Option(None, "--model"), limit: int = typer.Option(20, "--limit", min=1), as_json: bool = typer.Option(False, "--json")):
+def runs(
+    model: Optional[str] = typer.Option(None, "--model", help="only runs of this model"),
+    dataset: Optional[str] = typer.Option(None, "--dataset", help="only runs on this dataset"),
+    status: Optional[str] = typer.Option(None, "--status", help="only runs that are running, finished, interrupted, diverged or unknown"),
+    limit: int = typer.Option(20, "--limit", min=1),
+    as_json: bool = typer.Option(False, "--json", help="print the runs as JSON"),
+):
     """List recent runs with model, dataset, epochs and best validation score."""
     from rich.table import Table
 
     from .runs import list_runs
 
-    found = list_runs(model=model)[:limit]
+    found = list_runs(model=model, dataset=dataset, status=status)[:limit]
     if as_json:
         out.print_json(json.dumps([{**r.__dict__, "path": str(r.path)} for r in found]))
         return
     if not found:
-        out.print("no runs yet (train one with: genkit train vae)")
+        filtered = model or dataset or status
+        out.print("no runs match" if filtered else "no runs yet (train one with: genkit train vae)")
         return
     table = Table(title="recent runs")
     for col in ("run", "model", "dataset", "epochs", "best val", "status"):
@@ -256,6 +265,17 @@ def runs(model: Optional[str] = typer.Option(None, "--model"), limit: int = type
         best = f"{r.monitor} {r.best:.3f}" if r.best is not None else "-"
         table.add_row(str(r.path), r.model, r.dataset, f"{r.epochs_done}/{r.epochs}", best, r.status)
     out.print(table)
+
+
+@app.command()
+def report(
+    targets: List[str] = typer.Argument(..., help="runs to compare: run directories, checkpoints or model names (the most recent run)"),
+    out_file: Path = typer.Option(Path("report.html"), "--out", help="HTML file to write"),
+):
+    """Write one self-contained HTML page comparing runs: curves, sample grids, scores, configs."""
+    from .report import write_report  # matplotlib and jinja2 load only when a report is made
+
+    out.print(f"wrote {write_report(targets, out_file)}")
 
 
 @app.command()

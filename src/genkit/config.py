@@ -52,6 +52,7 @@ class TrainConfig(BaseModel):
     )
     compile: bool = Field(False, description="run each objective (forward and backward) through torch.compile; the first epoch pays the compilation")
     tf32: bool = Field(False, description="let fp32 matrix products use TF32 tensor cores on CUDA GPUs that have them (opt-in: faster, less exact; no effect elsewhere; the global flags are restored after training)")
+    log: list[str] = Field(default_factory=list, description='loggers called during training besides metrics.jsonl and the PNGs, e.g. ["tensorboard"] (see `genkit plugins`)')
 
 
 def read_toml(path: str | Path) -> dict[str, Any]:

@@ -16,6 +16,7 @@ from ..config import TrainConfig, layered, parse_override, read_toml, validate
 from ..data import load_dataset
 from ..device import describe_device, resolve_device
 from ..errors import ConfigError, DataError
+from ..loggers import create_loggers
 from ..metadata import validate_metadata
 from .loading import build_model
 from ..plugins import get_plugin_manager
@@ -46,7 +47,7 @@ def resolve_config(model: str | None = None, config: str | Path | None = None, o
 
 #: Training settings a resumed run may change: how it runs, not what it learns from.
 #: Everything else (the model config, dataset, batch size, validation split, seed) is refused.
-RESUMABLE = ("epochs", "lr", "device", "precision", "compile", "tf32", "check_every", "divergence_threshold", "grid_samples", "data_dir")
+RESUMABLE = ("epochs", "lr", "device", "precision", "compile", "tf32", "check_every", "divergence_threshold", "grid_samples", "data_dir", "log")
 
 
 def resolve_resume(resume, model: str | None, config, overrides: dict[str, Any] | None, sets: list[str] | None, out):
@@ -131,6 +132,7 @@ def train(
 def _train(spec, model_cfg, train_cfg: TrainConfig, ckpt, run: Run | None, resume, out, device: torch.device, dist, reporter: Reporter, on_step, changes=None) -> TrainResult:
     if not dist.is_main:
         reporter = Reporter()  # one progress display per job: rank 0's
+    loggers = create_loggers(train_cfg.log)  # on every rank, so a bad name stops them all alike
     with dist.local_first():  # each node reads (or downloads) its own copy
         data = load_dataset(train_cfg.dataset, train_cfg.data_dir)
     if data.embedded:
@@ -179,7 +181,7 @@ def _train(spec, model_cfg, train_cfg: TrainConfig, ckpt, run: Run | None, resum
     }
     ranks = f" x {dist.world_size} processes ({dist.backend})" if dist.enabled else ""
     reporter.message(f"training {spec.name} on {data.name} ({data.source}) on {describe_device(device)}{ranks}, precision {resolve_precision(train_cfg.precision, device).name} -> {run.path}")
-    trainer = Trainer(net, train_cfg, data, run, device, meta, reporter, on_step=on_step, dist=dist)
+    trainer = Trainer(net, train_cfg, data, run, device, meta, reporter, on_step=on_step, dist=dist, loggers=loggers if dist.is_main else [])
     return trainer.fit(resume=ckpt)
 
 

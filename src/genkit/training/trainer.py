@@ -29,6 +29,7 @@ import torch
 from ..config import TrainConfig
 from ..data import ImageDataset, split_validation
 from ..errors import DivergenceError, GenkitError
+from ..loggers import Logger, LoggerGroup
 from ..model import Batch, GenerativeModel
 from ..runs import Run
 from ..checkpoint import Checkpoint
@@ -66,9 +67,10 @@ class Trainer:
         reporter: progress display.
         on_step: called after every step with the trainer (tests use it to interrupt).
         dist: this process's place in a multi-process job (default: a single process).
+        loggers: the run's enabled loggers (:mod:`genkit.loggers`); give them to rank 0 only.
     """
 
-    def __init__(self, model: GenerativeModel, cfg: TrainConfig, data: ImageDataset, run: Run, device: torch.device, meta: dict[str, Any], reporter: Reporter, on_step: Callable[["Trainer"], None] | None = None, dist: DistContext = ddp.SINGLE):
+    def __init__(self, model: GenerativeModel, cfg: TrainConfig, data: ImageDataset, run: Run, device: torch.device, meta: dict[str, Any], reporter: Reporter, on_step: Callable[["Trainer"], None] | None = None, dist: DistContext = ddp.SINGLE, loggers: list[Logger] | None = None):
         self.model, self.cfg, self.run, self.device, self.meta = model, cfg, run, device, meta
         self.reporter = reporter
         self.on_step = on_step
@@ -84,12 +86,19 @@ class Trainer:
         self.progress = Progress()
         self.stop_requested = False
         self._term_names: list[str] | None = None
+        self.loggers = LoggerGroup(loggers or [], lambda text: reporter.message(f"[yellow]warning:[/yellow] {text}"))
         self._said_no_grids = False
 
     # -- public ---------------------------------------------------------------
     def fit(self, resume: Checkpoint | None = None) -> TrainResult:
-        with tf32_enabled(self.device, self.cfg.tf32):
-            return self._fit(resume)
+        meta = self.meta
+        config = {"model": {"name": meta["model"], **meta["model_config"]}, "train": meta["train_config"], "resumed": resume is not None}
+        self.loggers.call("start", self.run, config)
+        try:
+            with tf32_enabled(self.device, self.cfg.tf32):
+                return self._fit(resume)
+        finally:
+            self.loggers.close()  # also after an interruption or a divergence
 
     def _fit(self, resume: Checkpoint | None) -> TrainResult:
         cfg = self.cfg
@@ -106,7 +115,7 @@ class Trainer:
         else:
             torch.manual_seed(cfg.seed)  # the same on every rank, so data-dependent init agrees
             self._data_init()
-            self._save_grid("samples_start.png", "before training")
+            self._save_grid("samples_start.png", "before training", epoch=0)
             if self.dist.enabled:
                 torch.manual_seed(self.dist.rank_seed(cfg.seed))
         self._call = ddp.objective_caller(self.model, self.dist, several_objectives=len(self.updates) > 1)
@@ -254,11 +263,18 @@ class Trainer:
         whether to stop for a Ctrl-C (on any rank). One small all-reduce under DDP."""
         if not self.dist.enabled:
             self._check_finite(values, epoch, step)
+            self._log_step(values)
             return self.stop_requested
         packed = torch.cat([values.detach().float(), values.new_tensor([float(self.stop_requested)])])
         packed = self.dist.all_reduce_sum(packed) / self.dist.world_size  # a NaN anywhere stays a NaN
         self._check_finite(packed[:-1], epoch, step)
+        self._log_step(packed[:-1])
         return bool(packed[-1] > 0)
+
+    def _log_step(self, values: torch.Tensor) -> None:
+        """Per-step terms for the loggers, only here: the check has just waited for the device."""
+        if self.loggers:
+            self.loggers.call("log_step", self.progress.global_step, self._named(values))
 
     def _check_finite(self, values: torch.Tensor, epoch: int, step: int) -> None:
         bad = ~torch.isfinite(values) | (values.abs() > self.cfg.divergence_threshold)
@@ -287,11 +303,14 @@ class Trainer:
         from ..plots import save_curves
 
         save_curves(metrics, self.run.file("curves.png"), title=f"{self.meta['model']} on {self.meta['data']['name']}")
-        epochs = self.cfg.epochs
+        self.loggers.call("log_epoch", epoch + 1, row)
+        epochs, name, when = self.cfg.epochs, None, ""
         if epochs > 2 and epoch + 1 == epochs // 2:
-            self._save_grid(f"samples_epoch{epoch + 1}.png", f"after epoch {epoch + 1} of {epochs}")
+            name, when = f"samples_epoch{epoch + 1}.png", f"after epoch {epoch + 1} of {epochs}"
         if epoch + 1 == epochs:
-            self._save_grid("samples_end.png", f"after {epochs} epochs")
+            name, when = "samples_end.png", f"after {epochs} epochs"
+        if name or self.loggers:  # loggers get a grid every epoch, the run directory three
+            self._save_grid(name, when, epoch=epoch + 1)
 
     def _save(self, path, extra: dict[str, torch.Tensor] | None = None, **meta) -> None:
         """Write a checkpoint from rank 0. Every rank must call it: each rank's RNG
@@ -306,8 +325,9 @@ class Trainer:
         # The unwrapped model is saved, so keys never carry DDP's "module." prefix.
         save_training_checkpoint(path, self.model, self.optimizers, self.progress, meta, extra, self.device)
 
-    def _save_grid(self, name: str, when: str) -> None:
-        """A grid of samples drawn through the model's default sampler (none if it cannot sample)."""
+    def _save_grid(self, name: str | None, when: str, epoch: int) -> None:
+        """A grid of samples drawn through the model's default sampler (none if it cannot sample):
+        into ``name`` (a PNG in the run) if given, and to the loggers."""
         if not self.dist.is_main:
             return
         from ..drawing import draw
@@ -327,6 +347,9 @@ class Trainer:
             n, condition = grid_condition(self.model, n, held_out, held_out_y, self.data.num_classes, gen)
             images = draw(self.model, n, condition=condition, generator=gen, model_name=self.meta["model"])
         self.model.train()
+        self.loggers.call("log_images", "samples", images.detach().float().cpu(), epoch)
+        if name is None:
+            return
         from ..plots import save_grid
 
         save_grid(images, self.run.file(name), title=f"{self.meta['model']} samples, {when}")
