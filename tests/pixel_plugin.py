@@ -25,6 +25,7 @@ class BernoulliPixels(genkit.GenerativeModel):
     """p(x) = prod_i Bernoulli(x_i; sigmoid(logit_i)): one learned logit per pixel."""
 
     monitor = "nll"
+    likelihood_space = "binarized"
     default_sampler = "pixel-bernoulli"
 
     def __init__(self, config: PixelsConfig, data: genkit.DataInfo):
