@@ -65,8 +65,11 @@ def test_ood_for_the_bernoulli_vae(tiny, quiet, cli, data_dir):
     assert report.plot.is_file() and report.plot.parent == run.path
     code, printed, _ = cli("score", str(run.path), "--ood", "fashion-mnist", "--dataset", tiny, "--limit", "32", "-k", "2", "--json")
     assert code == 0
-    assert '"auroc"' in printed and "bpd_fashion-mnist" in printed
+    # a binarized model's figure is bits per binarized pixel, never called bpd
+    assert '"auroc"' in printed and "bits_per_binarized_pixel_fashion-mnist" in printed and '"bpd_' not in printed
+    assert report.unit == "bits_per_binarized_pixel"
     scores = run.read_json("scores.json", [])
+    assert scores[-1]["likelihood_space"] == "binarized"
     assert scores[-1]["ood"] == "fashion-mnist" and math.isfinite(scores[-1]["metrics"]["auroc"])
 
 

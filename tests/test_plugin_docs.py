@@ -29,7 +29,12 @@ def doc_files() -> dict[str, str]:
 
 
 def test_doc_names_its_example_files():
-    assert set(doc_files()) == {"pyproject.toml", "genkit_minivae/__init__.py"}
+    files = doc_files()
+    assert set(files) == {"pyproject.toml", "genkit_minivae/__init__.py", "genkit_minivae/model.py"}
+    # the hook module is the lazy form: it imports only genkit and names the model by its path
+    hook = files["genkit_minivae/__init__.py"]
+    assert {line.split()[1] for line in hook.splitlines() if line.startswith(("import ", "from "))} == {"genkit"}
+    assert '"genkit_minivae.model:MiniVAE"' in hook
 
 
 def test_doc_example_trains_samples_interpolates_and_checkpoints(tmp_path, bars_folder, monkeypatch, cli):

@@ -19,8 +19,9 @@ from safetensors import safe_open
 
 from .artifacts import save_artifact
 from .errors import CheckpointError
+from .metadata import FORMAT_NAME, FORMAT_VERSION, format_version
 
-FORMAT = "genkit-checkpoint/1"
+FORMAT = f"{FORMAT_NAME}/{FORMAT_VERSION}"
 _META_KEY = "genkit"
 
 
@@ -70,8 +71,8 @@ def optimizer_from_flat(opt: torch.optim.Optimizer, tensors: dict[str, torch.Ten
         groups.append(g)
     try:
         opt.load_state_dict({"state": state, "param_groups": groups})
-    except (ValueError, KeyError) as exc:
-        raise CheckpointError(f"optimizer state does not fit this model: {exc}") from None
+    except (ValueError, KeyError, TypeError) as exc:
+        raise CheckpointError(f"optimizer state does not fit this model: {_first_line(exc)}") from None
 
 
 # -- files ----------------------------------------------------------------------
@@ -108,8 +109,9 @@ def _open(path: Path, tensors: bool, device: str = "cpu") -> Checkpoint:
         meta = json.loads(header[_META_KEY])
     except json.JSONDecodeError:
         raise CheckpointError(f"{path}: genkit metadata is not valid JSON") from None
-    if not isinstance(meta, dict) or not str(meta.get("format", "")).startswith("genkit-checkpoint/"):
-        raise CheckpointError(f"{path}: unknown checkpoint format {meta.get('format')!r}")
+    if not isinstance(meta, dict):
+        raise CheckpointError(f"{path}: genkit metadata is not a JSON object")
+    format_version(meta, path)
     return Checkpoint(path=path, tensors=loaded, meta=meta)
 
 

@@ -120,6 +120,9 @@ class GenerativeModel(nn.Module):
     monitor: str | None = "loss"
     #: What the model is conditioned on: ``None``, ``"label"``, or a model-specific kind.
     conditioning: str | None = None
+    #: For a model with a likelihood: the data it is the likelihood of, one of
+    #: ``genkit.capabilities.LIKELIHOOD_SPACES`` ("binarized", "8-bit", "continuous").
+    likelihood_space: str | None = None
     #: Name of the sampler that ``genkit sample``, the training-time grids and the
     #: sample-quality metrics use unless ``--sampler`` names another. ``None``: the
     #: built-in ``prior`` sampler for a :class:`~genkit.LatentModel`, and no sampling

@@ -82,13 +82,16 @@ class Run:
         write_text_atomic(self.path / name, json.dumps(data, indent=2, default=str) + "\n")
 
     def read_json(self, name: str, default: Any = None) -> Any:
+        """The JSON in ``name``, or ``default`` when it is missing, unreadable, or (with a
+        default given) not of the default's type: run files are untrusted input too."""
         p = self.path / name
         if not p.is_file():
             return default
         try:
-            return json.loads(p.read_text())
-        except json.JSONDecodeError:
+            value = json.loads(p.read_text())
+        except (json.JSONDecodeError, UnicodeDecodeError):
             return default
+        return default if default is not None and not isinstance(value, type(default)) else value
 
     # -- metrics --------------------------------------------------------------
     def read_metrics(self) -> list[dict[str, Any]]:
@@ -98,9 +101,12 @@ class Run:
         rows = []
         for line in p.read_text().splitlines():
             try:
-                rows.append(json.loads(line))
+                row = json.loads(line)
             except json.JSONDecodeError:
                 break  # a line cut short by a crash ends the readable history
+            if not isinstance(row, dict):
+                break
+            rows.append(row)
         return rows
 
     def write_metrics(self, rows: list[dict[str, Any]]) -> None:
@@ -134,24 +140,24 @@ def list_runs(root: Path | None = None, model: str | None = None, dataset: str |
         return []
     found = []
     for d in root.iterdir():
-        manifest = Run(d).read_json("manifest.json") if d.is_dir() else None
+        manifest = Run(d).read_json("manifest.json", {}) if d.is_dir() else None
         if not manifest or (model and manifest.get("model") != model) or (dataset and manifest.get("dataset") != dataset):
             continue
         run = Run(d)
         metrics = run.read_metrics()
-        monitor = manifest.get("monitor", "loss")
-        vals = [m.get("val", {}).get(monitor) for m in metrics if m.get("val", {}).get(monitor) is not None]
+        monitor = str(manifest.get("monitor", "loss"))
+        vals = [m["val"][monitor] for m in metrics if isinstance(m.get("val"), dict) and isinstance(m["val"].get(monitor), (int, float))]
         found.append(
             RunSummary(
                 path=d,
-                model=manifest.get("model", "?"),
-                dataset=manifest.get("dataset", "?"),
+                model=str(manifest.get("model", "?")),
+                dataset=str(manifest.get("dataset", "?")),
                 epochs_done=len(metrics),
-                epochs=manifest.get("epochs", 0),
+                epochs=manifest.get("epochs") if isinstance(manifest.get("epochs"), int) else 0,
                 best=min(vals) if vals else None,
                 monitor=monitor,
-                created=manifest.get("created", ""),
-                status=(run.read_json("status.json") or {}).get("status", "unknown"),
+                created=str(manifest.get("created", "")),
+                status=str(run.read_json("status.json", {}).get("status", "unknown")),
             )
         )
     if status is not None:

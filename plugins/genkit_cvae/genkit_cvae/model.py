@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 import genkit
 from genkit import Batch, LossTerms, Update
+from genkit.capabilities import BINARIZED
 
 from . import conditions
 from .networks import mlp
@@ -36,6 +37,7 @@ class ConditionalVAE(genkit.GenerativeModel):
 
     monitor = "neg_elbo"
     likelihood_samples = 1000
+    likelihood_space = BINARIZED
 
     def __init__(self, config: CVAEConfig, data: genkit.DataInfo):
         super().__init__(config, data)

@@ -44,7 +44,7 @@ class JudgeEvaluator(genkit.Evaluator):
     @torch.no_grad()
     def class_probabilities(self, images: torch.Tensor, dataset: str) -> torch.Tensor:
         """The judge's class probabilities ``[B, K]`` of images in [0, 1]."""
-        judge = load_judge(dataset, images.device)
+        judge = load_judge(dataset, images.device, shape=tuple(images.shape[1:]))
         return judge(images.float()).softmax(1)
 
     # -- scoring ---------------------------------------------------------------------
@@ -52,7 +52,9 @@ class JudgeEvaluator(genkit.Evaluator):
         """(samples, test images, number of classes) as the judge sees them, shared across metrics."""
         key = (ctx.dataset, ctx.seed, self.num_samples, ctx.x.data_ptr(), tuple(ctx.x.shape), ctx.sampler_name)
         if _shared.get("key") != key or _shared.get("model") is not ctx.model or _shared.get("sampler") is not ctx.sampler:
-            judge = load_judge(ctx.dataset, ctx.x.device)
+            # A label-conditional model is asked for the judge's classes: they must be the model's.
+            classes = ctx.model.data_info.num_classes if getattr(ctx.model, "conditioning", None) == "label" else None
+            judge = load_judge(ctx.dataset, ctx.x.device, shape=tuple(ctx.x.shape[1:]), num_classes=classes)
             reference = judge_outputs(judge, (ctx.x[i : i + ctx.batch_size].float() / 255.0 for i in range(0, ctx.x.shape[0], ctx.batch_size)))
             samples = judge_outputs(judge, _sample_batches(ctx, self.num_samples, judge.num_classes))
             _shared.clear()

@@ -34,9 +34,10 @@ from ..loggers import Logger, LoggerGroup
 from ..model import Batch, GenerativeModel
 from ..runs import Run
 from ..checkpoint import Checkpoint
+from ..rng import isolated_rng as _isolated_rng
 from . import distributed as ddp
 from .distributed import DistContext
-from .precision import allow_tf32, backward_twice, compiled, resolve_precision, restore_scalers, scaler_states
+from .precision import backward_twice, compiled, tf32_enabled, resolve_precision, restore_scalers, scaler_states
 from .reporting import Reporter
 from .state import Progress, load_model_weights, progress_of, restore_optimizers, restore_rng, rng_tensors, save_training_checkpoint
 
@@ -80,7 +81,6 @@ class Trainer:
         self.optimizers = model.configure_optimizers(cfg.lr)
         self.updates = model.updates()
         self.precision = resolve_precision(cfg.precision, device)
-        allow_tf32(device, cfg.tf32)
         self.scalers = {name: self.precision.grad_scaler() for name in self.optimizers}
         self.objectives = [compiled(u.objective, cfg.compile) for u in self.updates]
         # Each update's backward pass reaches only its own optimizer's parameters.
@@ -98,7 +98,8 @@ class Trainer:
         config = {"model": {"name": meta["model"], **meta["model_config"]}, "train": meta["train_config"], "resumed": resume is not None}
         self.loggers.call("start", self.run, config)
         try:
-            return self._fit(resume)
+            with tf32_enabled(self.device, self.cfg.tf32):
+                return self._fit(resume)
         finally:
             self.loggers.close()  # also after an interruption or a divergence
 
@@ -146,7 +147,8 @@ class Trainer:
             self._data_init()
             self._callers = ddp.objective_callers(self.model, self.trainable, self.dist)
         self.progress.step = 0
-        return self._train_epoch(epoch, None)
+        with tf32_enabled(self.device, self.cfg.tf32):
+            return self._train_epoch(epoch, None)
 
     # -- one epoch ------------------------------------------------------------
     def _train_epoch(self, epoch: int, partial: tuple[torch.Tensor, int] | None) -> dict[str, Any]:
@@ -301,7 +303,7 @@ class Trainer:
         last = self.run.last_checkpoint
         kept = f"the last good checkpoint is {last} (epoch {self.progress.epoch})" if last.is_file() else "no checkpoint was written before it"
         self._set_status("diverged", reason=what)
-        raise DivergenceError(f"training diverged at epoch {epoch + 1}, step {step + 1} ({what}); {kept}. Try a lower --lr.")
+        raise DivergenceError(f"training diverged at epoch {epoch + 1}, step {step + 1} ({what}); {kept}. Try a lower --lr (genkit train --resume RUN --lr VALUE applies it to the restored optimizers).")
 
     def _end_of_epoch(self, epoch: int, metrics: list[dict[str, Any]]) -> None:
         row = metrics[-1]
@@ -377,7 +379,14 @@ class Trainer:
 
     def _restore(self, ckpt: Checkpoint) -> None:
         load_model_weights(self.model, ckpt)
+        fresh = {name: [g["lr"] for g in opt.param_groups] for name, opt in self.optimizers.items()}
         restore_optimizers(self.optimizers, ckpt)
+        if self.cfg.lr != (ckpt.meta.get("train_config") or {}).get("lr", self.cfg.lr):
+            # A new --lr on resume: the restored param_groups carry the old rates; set each
+            # group to what the model's configure_optimizers gives for the new one.
+            for name, opt in self.optimizers.items():
+                for group, lr in zip(opt.param_groups, fresh[name]):
+                    group["lr"] = lr
         restore_scalers(self.scalers, ckpt.meta.get("grad_scalers"))
         self.progress = progress_of(ckpt)
         restore_rng(ckpt, self.device)
@@ -448,12 +457,3 @@ def _steps_per_epoch(n: int, batch_size: int, world_size: int) -> int:
     last = n - (steps - 1) * batch_size
     return steps - 1 if world_size > 1 and last < world_size else steps
 
-
-@contextmanager
-def _isolated_rng(device: torch.device, seed: int):
-    """Run a block (validation, sample grids) with its own seeded RNG, leaving the
-    training RNG untouched so that grids and checks never change the training path."""
-    devices = [device] if device.type == "cuda" else []
-    with torch.random.fork_rng(devices=devices):
-        torch.manual_seed(seed)
-        yield

@@ -7,7 +7,7 @@ import sys
 import torch
 
 import genkit
-from genkit_ae import Ae, AeConfig, accepts
+from genkit_ae.model import Ae, AeConfig, accepts
 
 
 def small_model(shape=(1, 8, 8)) -> Ae:
@@ -16,10 +16,18 @@ def small_model(shape=(1, 8, 8)) -> Ae:
 
 def test_genkit_finds_the_installed_plugin():
     # A fresh process sees only what is installed: the entry point must work.
-    out = subprocess.run([sys.executable, "-m", "genkit", "plugins", "--json"], capture_output=True, text=True, check=True).stdout
+    command = [sys.executable, "-m", "genkit", "plugins", "--json"]
+    out = subprocess.run(command, capture_output=True, text=True, check=True).stdout
     plugin = next(p for p in json.loads(out) if p["name"] == "ae")
     assert plugin["status"] == "ok", plugin["error"]
     assert plugin["provides"] == {"models": ["ae"]}
+
+
+def test_hook_module_is_cheap_to_import():
+    # genkit imports every plugin's hook module on every command: no torch there.
+    code = "import sys, genkit_ae; print('torch' in sys.modules)"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "False"
 
 
 def test_shapes_and_capabilities():
