@@ -75,13 +75,13 @@ def test_import_failure_is_reported_and_the_rest_load(install, cli):
     assert shown["vae"]["provides"] == {"models": ["vae"]}
 
 
-def test_plugins_table_at_80_columns_still_shows_the_whole_reason(install, capsys, monkeypatch):
+def test_plugins_table_at_80_columns_still_shows_the_whole_reason(install, cli, monkeypatch):
     from rich.console import Console
 
     reason = "No module named 'a_dependency_with_a_long_name_that_no_table_cell_at_eighty_columns_can_hold'"
     install(FakeEntryPoint("longreason", ImportError(reason)))
     monkeypatch.setattr(importlib.import_module("genkit.cli"), "out", Console(width=80))
-    code, out, _ = cli(capsys, "plugins")
+    code, out, _ = cli("plugins")
     assert code == 0 and max(len(line) for line in out.splitlines() if "│" in line or "─" in line) <= 80
     assert f"import failed: ImportError: {reason}" in out  # below the table, unwrapped
 
