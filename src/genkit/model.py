@@ -16,6 +16,8 @@ encoder); the CLI asks for a capability, never for a model by name.
 
 from __future__ import annotations
 
+import functools
+import inspect
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -129,6 +131,10 @@ class GenerativeModel(nn.Module):
     #: for any other model. May be set per instance (it can depend on the config).
     default_sampler: str | None = None
 
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        _accept_legacy_prepare_batch(cls)
+
     def __init__(self, config: BaseModel, data: DataInfo):
         super().__init__()
         self.config = config
@@ -173,3 +179,22 @@ class GenerativeModel(nn.Module):
     def describe(self) -> dict[str, Any]:
         """A few facts for ``genkit info``; extend in subclasses."""
         return {"parameters": sum(p.numel() for p in self.parameters())}
+
+
+def _accept_legacy_prepare_batch(cls: type) -> None:
+    """Keep plugins written for the older ``prepare_batch(batch, *, train, generator=None)`` working.
+
+    genkit no longer passes ``train`` (preparation is the same in training and
+    evaluation; a model that must differ reads ``self.training``). A subclass whose
+    own ``prepare_batch`` still names ``train`` gets it filled in from ``self.training``.
+    """
+    method = cls.__dict__.get("prepare_batch")
+    if method is None or "train" not in inspect.signature(method).parameters:
+        return
+
+    @functools.wraps(method)
+    def prepare_batch(self, batch, *, generator=None, **kwargs):
+        kwargs.setdefault("train", self.training)
+        return method(self, batch, generator=generator, **kwargs)
+
+    cls.prepare_batch = prepare_batch
