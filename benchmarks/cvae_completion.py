@@ -25,32 +25,17 @@ import time
 from pathlib import Path
 
 import genkit
-from genkit.training.reporting import Reporter
 
 
 def register_subset(train_size: int) -> str:
     """A dataset ``mnist-first-N``: the first N MNIST training images and the whole test split,
     so a run fits a small machine; the test split scored is the same as for ``mnist``."""
-    from genkit.plugins import get_plugin_manager
-
-    name = f"mnist-first-{train_size}"
-
-    class Subset:
-        @genkit.hookimpl
-        def register_datasets(self, register):
-            def load(data_dir, arg=None):
-                full = genkit.load_dataset("mnist", data_dir)
-                return genkit.ImageDataset(name=name, train_x=full.train_x[:train_size], train_y=full.train_y[:train_size], test_x=full.test_x, test_y=full.test_y, num_classes=10, source=f"first {train_size} of {full.source}")
-
-            register(genkit.DatasetSpec(name, load, f"first {train_size} MNIST training images"))
-
-    get_plugin_manager().register_plugin(Subset(), "benchmark-data")
-    return name
+    return genkit.register_subset(f"mnist-first-{train_size}", "mnist", train=train_size, description=f"first {train_size} MNIST training images")
 
 
 def train(model: str, dataset: str, out: Path, epochs: int, data_dir: str, sets: dict, quiet: bool) -> Path:
     overrides = {"train.dataset": dataset, "train.data_dir": data_dir, "train.epochs": epochs, **sets}
-    reporter = Reporter() if quiet else None
+    reporter = genkit.Reporter() if quiet else None
     started = time.perf_counter()
     result = genkit.train(model, overrides=overrides, out=out, reporter=reporter)
     print(f"trained {model} {sets} in {time.perf_counter() - started:.0f}s -> {result.run.path}", flush=True)

@@ -21,22 +21,6 @@ import torch
 import torch.nn.functional as F
 
 import genkit
-from genkit.training.reporting import Reporter
-
-
-def subset_plugin(n: int, data_dir: str | None):
-    """A dataset ``mnist-head`` holding the first ``n`` MNIST training images."""
-
-    class Head:
-        @genkit.hookimpl
-        def register_datasets(self, register):
-            def load(d, arg=None):
-                full = genkit.load_dataset("mnist", data_dir or d)
-                return genkit.ImageDataset(name="mnist-head", train_x=full.train_x[:n], train_y=full.train_y[:n], test_x=full.test_x[:100], test_y=full.test_y[:100], num_classes=10, source=full.source)
-
-            register(genkit.DatasetSpec("mnist-head", load, "first N MNIST training images"))
-
-    return Head()
 
 
 def genkit_round(root: str, i: int, batch: int) -> float:
@@ -44,7 +28,7 @@ def genkit_round(root: str, i: int, batch: int) -> float:
         "gan",
         overrides={"train.dataset": "mnist-head", "train.epochs": 1, "train.val_size": 0, "train.batch_size": batch, "train.grid_samples": 1, "train.seed": i},
         out=f"{root}/genkit-{i}",
-        reporter=Reporter(),
+        reporter=genkit.Reporter(),
     )
     return result.metrics[-1]["images_per_second"]
 
@@ -85,9 +69,7 @@ def main() -> None:
     args = ap.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
-    from genkit.plugins import get_plugin_manager
-
-    get_plugin_manager().register_plugin(subset_plugin(args.images, args.data_dir), "mnist-head")
+    genkit.register_subset("mnist-head", "mnist", train=args.images, test=100, data_dir=args.data_dir)
     x = genkit.load_dataset("mnist", args.data_dir).train_x[: args.images]
     ours, plain = [], []
     with tempfile.TemporaryDirectory() as root:

@@ -28,25 +28,8 @@ import torch
 
 import genkit
 from genkit.plugins import get_plugin_manager
-from genkit.training.reporting import Reporter
 
 SUBSET = "fashion-mnist-first"
-
-
-class FashionSubset:
-    """``fashion-mnist-first:N``: the first N Fashion-MNIST training images, the full test split."""
-
-    @genkit.hookimpl
-    def register_datasets(self, register):
-        def load(data_dir, arg=None):
-            full = genkit.load_dataset("fashion-mnist", data_dir)
-            n = int(arg) if arg else full.train_x.shape[0]
-            return genkit.ImageDataset(
-                name=SUBSET, train_x=full.train_x[:n], train_y=full.train_y[:n], test_x=full.test_x, test_y=full.test_y,
-                num_classes=10, source=f"first {n} Fashion-MNIST training images",
-            )
-
-        register(genkit.DatasetSpec(SUBSET, load, "the first N Fashion-MNIST training images"))
 
 
 def train_bpd(run, train_x: torch.Tensor, samples: int | None, seed: int) -> float:
@@ -66,7 +49,7 @@ def run_model(name: str, sets: dict, args, train_x: torch.Tensor, epochs: int, s
     overrides = {"train.dataset": dataset, "train.epochs": epochs, "train.batch_size": args.batch_size, "train.lr": args.lr,
                  "train.val_size": args.val_size, "train.seed": args.seed, "train.device": args.device, "train.data_dir": args.data_dir}
     started = time.perf_counter()
-    result = genkit.train(name, overrides=overrides, sets=[f"model.{k}={v}" for k, v in sets.items()], reporter=Reporter())
+    result = genkit.train(name, overrides=overrides, sets=[f"model.{k}={v}" for k, v in sets.items()], reporter=genkit.Reporter())
     train_seconds = time.perf_counter() - started
     steps = epochs * math.ceil((train_x.shape[0] - min(args.val_size, train_x.shape[0] // 6)) / args.batch_size)
     report = genkit.score_ood(result.run.path, "mnist", dataset="fashion-mnist", samples=samples, data_dir=args.data_dir,
@@ -121,7 +104,7 @@ def main() -> None:
     args = p.parse_args()
 
     pm = get_plugin_manager()
-    pm.register_plugin(FashionSubset(), "benchmark-fashion-subset")
+    genkit.register_subset(SUBSET, "fashion-mnist", description="the first N Fashion-MNIST training images")
     train_x = genkit.load_dataset("fashion-mnist", args.data_dir).train_x[: args.train_images or None]
     columns, flow_note = [], None
     if args.no_flow or "realnvp" not in pm.registries["models"].names():

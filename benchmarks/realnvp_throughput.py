@@ -42,12 +42,12 @@ def main() -> None:
     for name, overrides in CONFIGS.items():
         torch.manual_seed(0)
         model = RealNVP(RealNVPConfig(**overrides), info)
-        model.on_train_start(model.prepare_batch(genkit.Batch(x=x), train=True))
+        model.on_train_start(model.prepare_batch(genkit.Batch(x=x)))
         runs[name] = (model, model.configure_optimizers(1e-3)["model"], [])
     for _ in range(args.rounds + 1):  # the first round warms up and is dropped
         for model, opt, times in runs.values():
             started = time.perf_counter()
-            batch = model.prepare_batch(genkit.Batch(x=x), train=True)
+            batch = model.prepare_batch(genkit.Batch(x=x))
             opt.zero_grad(set_to_none=True)
             model.bits_per_dim(batch).loss.backward()
             opt.step()

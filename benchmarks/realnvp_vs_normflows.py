@@ -70,11 +70,11 @@ class Peer:
 class Ours:
     def __init__(self, lr: float, init_x):
         self.model = RealNVP(RealNVPConfig(), genkit.DataInfo("mnist", (1, 28, 28), 10))
-        self.model.on_train_start(self.model.prepare_batch(genkit.Batch(x=init_x), train=True))
+        self.model.on_train_start(self.model.prepare_batch(genkit.Batch(x=init_x)))
         self.opt = self.model.configure_optimizers(lr)["model"]
 
     def step(self, x_uint8):
-        batch = self.model.prepare_batch(genkit.Batch(x=x_uint8), train=True)
+        batch = self.model.prepare_batch(genkit.Batch(x=x_uint8))
         self.opt.zero_grad(set_to_none=True)
         self.model.bits_per_dim(batch).loss.backward()
         self.opt.step()
@@ -83,7 +83,7 @@ class Ours:
     def test_bpd(self, x_uint8, gen):
         total = 0.0
         for i in range(0, x_uint8.shape[0], 500):
-            batch = self.model.prepare_batch(genkit.Batch(x=x_uint8[i : i + 500]), train=False, generator=gen)
+            batch = self.model.prepare_batch(genkit.Batch(x=x_uint8[i : i + 500]), generator=gen)
             total += (-self.model.log_likelihood(batch, 1)).sum().item()
         return total / x_uint8.shape[0] / (DIMS * math.log(2))
 

@@ -23,13 +23,13 @@ from pathlib import Path
 
 import torch
 
+import genkit
 from genkit.config import TrainConfig
 from genkit.data import load_dataset
 from genkit.data.datasets import ImageDataset
 from genkit.device import describe_device, resolve_device
 from genkit.plugins import get_plugin_manager
 from genkit.runs import Run
-from genkit.training.reporting import Reporter
 from genkit.training.trainer import Trainer
 
 CUDA_ONLY = {"bf16", "fp16", "bf16+compile"}
@@ -58,7 +58,7 @@ def make_trainer(model_name: str, variant: dict, data: ImageDataset, device: tor
     model = spec.build_model(spec.config_class()(), data.info).to(device)
     run = Run(Path(tempfile.mkdtemp(dir=workdir)))
     meta = {"model": model_name, "data": {"name": data.name}}
-    return Trainer(model, cfg, data, run, device, meta, Reporter())
+    return Trainer(model, cfg, data, run, device, meta, genkit.Reporter())
 
 
 def main() -> None:

@@ -128,7 +128,7 @@ def main():
         "neg_elbo_nats": elbo.mean().item(),
         "iw_nll_nats": nll.mean().item(),
         "k": args.k,
-        "bpd": (nll.mean() / (784 * math.log(2))).item(),
+        "bits_per_binarized_pixel": (nll.mean() / (784 * math.log(2))).item(),
         "train_seconds": round(train_seconds, 1),
     }
     print(json.dumps(result, indent=2))

@@ -32,7 +32,6 @@ import torch.nn.functional as F
 from torch import nn
 
 import genkit
-from genkit.training.reporting import Reporter
 
 BATCH = 128
 
@@ -84,7 +83,7 @@ def genkit_epoch(data_dir, workdir, i):
         "vae",
         overrides={"train.data_dir": data_dir, "train.epochs": 1, "train.val_size": 0, "train.device": "cpu", "train.seed": i},
         out=Path(workdir) / f"genkit-{i}",
-        reporter=Reporter(),
+        reporter=genkit.Reporter(),
     )
     return result.metrics[0]["seconds"]
 

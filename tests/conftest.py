@@ -6,14 +6,14 @@ from __future__ import annotations
 import os
 import warnings
 from pathlib import Path
+from typing import NamedTuple
 
 import pytest
 import torch
 
 import genkit
-from genkit.data.datasets import ImageDataset
 from genkit.data.sources import EMBEDDED_ROOT
-from genkit.plugins import get_plugin_manager, reset_plugin_manager
+from genkit.plugins import reset_plugin_manager
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED_DATA = REPO.parent / "shared" / "data"
@@ -42,34 +42,44 @@ def data_dir() -> str:
     return path
 
 
-class TinyMNIST:
-    """A test plugin: ``tiny`` is 512 training and 256 test images of the embedded MNIST subset."""
-
-    @genkit.hookimpl
-    def register_datasets(self, register):
-        def load(data_dir, arg=None):
-            full = genkit.load_dataset("mnist", str(EMBEDDED_ROOT))
-            n_train = int(arg) if arg else 512
-            return ImageDataset(
-                name="tiny", train_x=full.train_x[:n_train], train_y=full.train_y[:n_train],
-                test_x=full.test_x[:256], test_y=full.test_y[:256], num_classes=10, source="tiny test subset",
-            )
-
-        register(genkit.DatasetSpec("tiny", load, "tiny MNIST subset for tests"))
+def register_tiny() -> str:
+    """``tiny``: 512 training and 256 test images of the embedded MNIST subset (``tiny:N``: N training images)."""
+    return genkit.register_subset("tiny", "mnist", train=512, test=256, data_dir=str(EMBEDDED_ROOT), description="tiny MNIST subset for tests")
 
 
 @pytest.fixture
 def tiny():
     """Registers the ``tiny`` dataset; train with ``--dataset tiny`` (or ``tiny:N`` for N training images)."""
-    get_plugin_manager().register_plugin(TinyMNIST(), "tiny-data")
-    return "tiny"
+    return register_tiny()
+
+
+class CliResult(NamedTuple):
+    code: int
+    out: str
+    err: str
+
+
+@pytest.fixture
+def cli(capsys):
+    """``cli(*args) -> (code, out, err)``: genkit's command line run in this process as the
+    ``genkit`` script runs it (plugin commands registered, user errors as one line, exit codes)."""
+    from genkit.cli import main
+
+    def run(*args: str) -> CliResult:
+        try:
+            main(list(args))
+            code = 0
+        except SystemExit as exc:
+            code = exc.code or 0
+        captured = capsys.readouterr()
+        return CliResult(code, captured.out, captured.err)
+
+    return run
 
 
 @pytest.fixture
 def quiet():
-    from genkit.training.reporting import Reporter
-
-    return Reporter()
+    return genkit.Reporter()
 
 
 @pytest.fixture

@@ -10,19 +10,7 @@ from pydantic import BaseModel, ConfigDict
 from torch import nn
 
 import genkit
-from genkit.data.datasets import ImageDataset
-from genkit.data.sources import EMBEDDED_ROOT
-
-
-class TinyData:
-    @genkit.hookimpl
-    def register_datasets(self, register):
-        def load(data_dir, arg=None):
-            full = genkit.load_dataset("mnist", str(EMBEDDED_ROOT))
-            n = int(arg) if arg else 512
-            return ImageDataset(name="tiny", train_x=full.train_x[:n], train_y=full.train_y[:n], test_x=full.test_x[:256], test_y=full.test_y[:256], num_classes=10, source="tiny test subset")
-
-        register(genkit.DatasetSpec("tiny", load, "tiny MNIST subset for tests"))
+from conftest import register_tiny
 
 
 class TwoPlayerConfig(BaseModel):
@@ -77,8 +65,5 @@ class TwoPlayerPlugin:
 
 
 def register_all() -> None:
-    from genkit.plugins import get_plugin_manager
-
-    pm = get_plugin_manager()
-    pm.register_plugin(TinyData(), "tiny-data")
-    pm.register_plugin(TwoPlayerPlugin(), "two-player")
+    register_tiny()
+    genkit.register_plugin(TwoPlayerPlugin(), "two-player")

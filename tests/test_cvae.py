@@ -9,7 +9,6 @@ import torch
 
 import genkit
 from genkit.checkpoint import load_checkpoint, save_checkpoint
-from genkit.cli import main as cli_main
 from genkit.errors import CheckpointError
 
 TINY = {"train.dataset": "tiny", "train.epochs": 1, "train.val_size": 64, "train.grid_samples": 16, "model.hidden": 64}
@@ -19,30 +18,19 @@ def _train(model, quiet, **extra):
     return genkit.train(model, overrides={**TINY, **extra}, reporter=quiet).run.path
 
 
-def _cli(argv, capsys):
-    """Run the command line; returns (exit code, everything printed)."""
-    try:
-        cli_main(argv)
-        code = 0
-    except SystemExit as exc:
-        code = exc.code
-    captured = capsys.readouterr()
-    return code, captured.out + captured.err
-
-
 def test_column_binarization_is_resampled_per_pass_and_fixed_for_evaluation():
     from genkit_cvae.model import ConditionalVAE, CVAEConfig
 
     model = ConditionalVAE(CVAEConfig(condition="column", hidden=16), genkit.DataInfo("mnist", (1, 28, 28), 10))
     raw = genkit.Batch(x=torch.full((256, 1, 28, 28), 100, dtype=torch.uint8))
-    first, second = (model.prepare_batch(raw, train=True) for _ in range(2))
+    first, second = (model.prepare_batch(raw) for _ in range(2))
     assert first.condition.shape == (256, 28)
     assert not torch.equal(first.condition, second.condition)  # a new draw every pass
     # the column is the middle column of the binarized image the model must explain
     assert torch.equal(first.condition, first.x.view(256, 28, 28)[:, :, 14])
     # binarized with probability = intensity (100/255 ~ 0.392)
     assert abs(first.condition.mean().item() - 100 / 255) < 0.02
-    evals = [model.prepare_batch(raw, train=False, generator=torch.Generator().manual_seed(3)) for _ in range(2)]
+    evals = [model.prepare_batch(raw, generator=torch.Generator().manual_seed(3)) for _ in range(2)]
     assert torch.equal(evals[0].condition, evals[1].condition)
 
 
@@ -72,23 +60,25 @@ def test_checkpoint_whose_condition_disagrees_with_its_config_is_refused(tiny, q
         genkit.load(bad)
 
 
-def test_label_grid_and_label_errors(tiny, quiet, capsys):
+def test_label_grid_and_label_errors(tiny, quiet, cli):
     run = _train("cvae", quiet)
     pic = genkit.sample(run, 20)  # no label: every class in turn
     assert pic.images.shape == (20, 1, 28, 28)
-    code, text = _cli(["sample", str(run), "--label", "12"], capsys)
+    code, out, err = cli("sample", str(run), "--label", "12")
+    text = out + err
     assert code == 1 and "out of range" in text and "0 to 9" in text
 
 
-def test_model_without_condition_refuses_label(tiny, quiet, capsys):
+def test_model_without_condition_refuses_label(tiny, quiet, cli):
     run = _train("vae", quiet)
-    code, text = _cli(["sample", str(run), "-n", "4", "--label", "3"], capsys)
+    code, out, err = cli("sample", str(run), "-n", "4", "--label", "3")
+    text = out + err
     assert code == 1
     assert "takes no class label" in text and "Traceback" not in text
     assert len(text.strip().splitlines()) == 1
 
 
-def test_regressor_and_cvae_share_the_loop_and_the_completion_figure(tiny, quiet, capsys):
+def test_regressor_and_cvae_share_the_loop_and_the_completion_figure(tiny, quiet, cli):
     reg = _train("regressor", quiet)
     cvae = _train("cvae", quiet, **{"model.condition": "column"})
     for run in (reg, cvae):  # the same trainer, the same run layout
@@ -100,22 +90,28 @@ def test_regressor_and_cvae_share_the_loop_and_the_completion_figure(tiny, quiet
     assert genkit.score(reg, ["nll"], dataset="tiny").metrics()["nll_nats"] > 0
 
     # the regressor is found as the most recent regressor run
-    code, text = _cli(["complete", str(cvae), "--from", "column", "--digits", "3", "-k", "2"], capsys)
+    code, out, err = cli("complete", str(cvae), "--from", "column", "--digits", "3", "-k", "2")
+    text = out + err
     assert code == 0, text
     png = Path(cvae) / "completion.png"
     assert png.is_file() and png.read_bytes()[:4] == b"\x89PNG"
 
-    code, text = _cli(["complete", str(cvae), "--from", "label"], capsys)
+    code, out, err = cli("complete", str(cvae), "--from", "label")
+
+    text = out + err
     assert code == 1 and "only 'column'" in text
-    code, text = _cli(["complete", str(reg), "--from", "column"], capsys)
+    code, out, err = cli("complete", str(reg), "--from", "column")
+    text = out + err
     assert code == 1 and "--regressor" in text
-    code, text = _cli(["sample", str(reg)], capsys)
+    code, out, err = cli("sample", str(reg))
+    text = out + err
     assert code == 1 and "Traceback" not in text
 
 
-def test_complete_without_a_regressor_says_how_to_get_one(tiny, quiet, capsys):
+def test_complete_without_a_regressor_says_how_to_get_one(tiny, quiet, cli):
     cvae = _train("cvae", quiet, **{"model.condition": "column"})
-    code, text = _cli(["complete", str(cvae)], capsys)
+    code, out, err = cli("complete", str(cvae))
+    text = out + err
     assert code == 1 and "genkit train regressor" in text
 
 
@@ -124,3 +120,20 @@ def test_core_names_no_model():
     for path in core.rglob("*.py"):
         text = path.read_text().lower()
         assert "cvae" not in text and "regressor" not in text, path
+
+
+def test_mlp_is_the_plain_stack_of_linear_layers_and_loads_its_old_weights():
+    from torch import nn
+
+    from genkit_cvae.networks import mlp
+
+    torch.manual_seed(0)
+    old = nn.Sequential(nn.Linear(6, 5), nn.Tanh(), nn.Linear(5, 5), nn.Tanh(), nn.Linear(5, 3))  # the layout before
+    new = mlp(6, 5, 3, layers=2, activation="tanh")
+    new.load_state_dict(old.state_dict())  # an old checkpoint's weights
+    x = torch.randn(4, 6)
+    new.train()
+    assert torch.equal(new(x), old(x))  # same weights, same function; dropout p=0 draws nothing
+    again = mlp(6, 5, 3, layers=2, activation="tanh")
+    again.load_state_dict(new.state_dict())  # and the new layout loads as it is
+    assert torch.equal(again(x), old(x))

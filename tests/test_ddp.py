@@ -25,11 +25,20 @@ from ddp_plugins import register_all  # noqa: E402
 
 pytestmark = pytest.mark.torchrun
 
-COMMON = ["--dataset", "tiny", "--epochs", "2", "--batch-size", "64", "--device", "cpu", "--set", "train.val_size=85"]
+BASE = ["--dataset", "tiny", "--batch-size", "64", "--device", "cpu", "--set", "train.val_size=85"]
+COMMON = [*BASE, "--epochs", "2"]
 RUNS = {
     "vae": ["train", "vae", *COMMON, "--set", "model.hidden=64"],
     "two-player": ["train", "two-player", *COMMON, "--set", "train.lr=0.003"],
 }
+# The real GAN trains under two processes too, and a 2-rank VAE run stopped after one
+# epoch and resumed under 2 ranks must end where the straight 2-rank run does. The GAN's
+# generator loss runs the discriminator on the fake batch its (repeated) discriminator
+# step carried over; DDP runs it without find_unused_parameters (a parameter left without
+# a gradient would stop the next step with a reduction error).
+GAN = ["train", "gan", *COMMON, "--set", "model.d_steps=2"]
+RESUMED = "ddp-resumed"
+CUT = ["train", "vae", *BASE, "--epochs", "1", "--set", "model.hidden=64", "--out"]
 # The two-player model has no randomness after its initialisation, so 2 ranks must
 # follow 1 process up to float rounding in the gradient all-reduce.
 DETERMINISTIC_RTOL = 1e-3
@@ -59,7 +68,7 @@ def _epoch_terms(metrics, part, keys=None):
 
 
 def test_two_ranks_match_one_process_and_checkpoint_loads_on_one(tmp_path, quiet):
-    _torchrun(tmp_path, list(RUNS.values()))
+    _torchrun(tmp_path, [*RUNS.values(), GAN, [*CUT, str(tmp_path / RESUMED)], ["train", "--resume", str(tmp_path / RESUMED), "--epochs", "2"]])
     register_all()
     runs_root = tmp_path / "ddp-runs"
     for name, argv in RUNS.items():
@@ -68,6 +77,7 @@ def test_two_ranks_match_one_process_and_checkpoint_loads_on_one(tmp_path, quiet
         ddp_run = made[0]
         ddp_metrics = [json.loads(line) for line in (ddp_run / "metrics.jsonl").read_text().splitlines()]
         assert [row["epoch"] for row in ddp_metrics] == [1, 2]
+        assert all(torch.isfinite(torch.tensor(list(row["train"].values()))).all() for row in ddp_metrics)
         ckpt = load_checkpoint(ddp_run / "checkpoints" / "last.safetensors")
         assert ckpt.meta["world_size"] == 2
         assert {k.split("/")[2] for k in ckpt.tensors if k.startswith("state/rng/rank")} == {"rank0", "rank1"}
@@ -81,9 +91,35 @@ def test_two_ranks_match_one_process_and_checkpoint_loads_on_one(tmp_path, quiet
             got = torch.tensor(_epoch_terms(ddp_metrics, part, COMPARED[name]))
             want = torch.tensor(_epoch_terms(single.metrics, part, COMPARED[name]))
             assert torch.allclose(got, want, rtol=rtol, atol=0), f"{name} {part}: 2 ranks {got.tolist()} vs 1 process {want.tolist()}"
+        ddp_weights = ckpt.group("model")
+        single_weights = load_checkpoint(single.run.last_checkpoint).group("model")
+        assert ddp_weights.keys() == single_weights.keys()
+        if name == "two-player":  # no noise: the weights themselves agree up to all-reduce rounding
+            for k, v in ddp_weights.items():
+                assert torch.allclose(v, single_weights[k], rtol=1e-3, atol=1e-5), k
+        else:  # each rank draws its own noise (their RNG streams differ), so the weights differ too
+            assert not torch.equal(ckpt.tensors["state/rng/rank0/cpu"], ckpt.tensors["state/rng/rank1/cpu"])
+            assert any(not torch.equal(v, single_weights[k]) for k, v in ddp_weights.items())
 
         # The 2-rank checkpoint loads, and resumes, in this single process.
         loaded = genkit.load(ddp_run, device="cpu")
         assert sum(p.numel() for p in loaded.model.parameters()) > 0
         resumed = genkit.train(resume=ddp_run, overrides={"train.epochs": 3}, reporter=quiet)
         assert [row["epoch"] for row in resumed.metrics] == [1, 2, 3]
+
+        if name == "vae":  # a 2-rank run cut after one epoch and resumed under 2 ranks ends bit for bit where this one does
+            cut = load_checkpoint(tmp_path / RESUMED / "checkpoints" / "last.safetensors")
+            assert cut.meta["progress"]["epoch"] == 2 and cut.meta["world_size"] == 2
+            for k, v in ddp_weights.items():
+                assert torch.equal(v, cut.group("model")[k]), k
+
+    # The real GAN under two processes: both players trained, one run directory, rank 1's RNG saved.
+    gan_runs = [d for d in runs_root.iterdir() if d.name.startswith("gan-")]
+    assert len(gan_runs) == 1
+    gan = load_checkpoint(gan_runs[0] / "checkpoints" / "last.safetensors")
+    assert gan.meta["world_size"] == 2 and set(gan.meta["optimizers"]) == {"discriminator", "generator"}
+    assert "state/rng/rank1/cpu" in gan.tensors
+    gan_rows = [json.loads(line) for line in (gan_runs[0] / "metrics.jsonl").read_text().splitlines()]
+    assert [row["epoch"] for row in gan_rows] == [1, 2]
+    assert all(torch.isfinite(torch.tensor(v)) for row in gan_rows for v in row["train"].values())
+    assert genkit.load(gan_runs[0], device="cpu").model.decode(torch.randn(2, 100)).shape == (2, 1, 28, 28)

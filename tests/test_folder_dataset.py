@@ -116,7 +116,7 @@ def test_model_refuses_a_shape_it_cannot_take_before_training(labeled, quiet, tm
 
             register(genkit.ModelSpec(name="square", config=vae.config, build=vae.build, accepts=accepts))
 
-    get_plugin_manager().register_plugin(SquareOnly(), "square")
+    genkit.register_plugin(SquareOnly(), "square")
     with pytest.raises(DataError) as caught:
         genkit.train("square", overrides={"train.dataset": f"folder:{labeled}", "train.epochs": 1}, out=tmp_path / "refused", reporter=quiet)
     message = str(caught.value)

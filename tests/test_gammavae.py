@@ -29,7 +29,7 @@ def test_gaussian_log_density_matches_torch_distributions():
 def test_prepare_batch_dequantizes_and_pads():
     model = small_model()
     raw = torch.randint(0, 256, (6, 1, 28, 28), dtype=torch.uint8)
-    y = model.prepare_batch(genkit.Batch(x=raw), train=False, generator=torch.Generator().manual_seed(0)).x
+    y = model.prepare_batch(genkit.Batch(x=raw), generator=torch.Generator().manual_seed(0)).x
     assert y.shape == (6, 1, 32, 32)
     inner = model.crop(y)
     assert torch.all((inner * 256 >= raw.float()) & (inner * 256 < raw.float() + 1))
@@ -41,7 +41,7 @@ def test_gamma_receives_a_gradient_and_moves_towards_the_error():
     torch.manual_seed(0)
     model = small_model(init_log_gamma=0.0)
     opt = model.configure_optimizers(1e-3)["model"]
-    batch = model.prepare_batch(genkit.Batch(x=torch.randint(0, 256, (8, 1, 28, 28), dtype=torch.uint8)), train=True)
+    batch = model.prepare_batch(genkit.Batch(x=torch.randint(0, 256, (8, 1, 28, 28), dtype=torch.uint8)))
     result = model.negative_elbo(batch)
     result.loss.backward()
     assert model.log_gamma.grad is not None and model.log_gamma.grad.abs() > 0
@@ -59,7 +59,7 @@ def test_gamma_receives_a_gradient_and_moves_towards_the_error():
 def test_importance_weighting_tightens_the_bound():
     torch.manual_seed(0)
     model = small_model().eval()
-    batch = model.prepare_batch(genkit.Batch(x=torch.randint(0, 256, (4, 1, 28, 28), dtype=torch.uint8)), train=False)
+    batch = model.prepare_batch(genkit.Batch(x=torch.randint(0, 256, (4, 1, 28, 28), dtype=torch.uint8)))
     elbo = torch.stack([model.elbo(batch) for _ in range(10)]).mean(0)
     iw = model.log_likelihood(batch, 32)
     assert torch.isfinite(iw).all()

@@ -123,3 +123,12 @@ def test_label_accuracy_tells_a_model_that_obeys_its_label_from_one_that_does_no
     ignores = _score(LabelReplay(images, data.train_y, obey=False), data.test_x, "label-accuracy")
     assert obeys["label_accuracy"] > 0.5 and ignores["label_accuracy"] < 0.25
     assert "label-conditional" in LabelAccuracy().unsupported_reason(Replay(images))
+
+
+def test_judge_train_on_an_unavailable_device_is_one_line(cli):
+    if torch.cuda.is_available():
+        pytest.skip("this machine has CUDA")
+    code, _, err = cli("judge", "train", "--dataset", "mnist", "--device", "cuda")
+    lines = [line for line in err.splitlines() if line.strip()]
+    assert code == 1 and len(lines) == 1 and "Traceback" not in err
+    assert lines[0].startswith("error:") and "CUDA is not available" in lines[0]

@@ -7,8 +7,6 @@ import pytest
 import torch
 
 import genkit
-from genkit.cli import main
-from genkit.plugins import get_plugin_manager
 
 
 def test_auroc_constructed_cases():
@@ -48,28 +46,30 @@ class NoLikelihoodPlugin:
         register(genkit.ModelSpec(name="nolikelihood", config=Config, build=NoLikelihood, description="test model without a likelihood"))
 
 
-def test_ood_refused_for_a_model_without_likelihood(tiny, quiet, capsys):
-    get_plugin_manager().register_plugin(NoLikelihoodPlugin(), "nolikelihood-test")
+def test_ood_refused_for_a_model_without_likelihood(tiny, quiet, cli):
+    genkit.register_plugin(NoLikelihoodPlugin(), "nolikelihood-test")
     run = genkit.train("nolikelihood", overrides={"train.dataset": f"{tiny}:64", "train.epochs": 1, "train.val_size": 8}, reporter=quiet).run
-    with pytest.raises(SystemExit) as exit_info:
-        main(["score", str(run.path), "--ood", "mnist", "--dataset", tiny])
-    assert exit_info.value.code == 1
-    lines = [line for line in capsys.readouterr().err.splitlines() if line.strip()]
+    code, _, err = cli("score", str(run.path), "--ood", "mnist", "--dataset", tiny)
+    assert code == 1
+    lines = [line for line in err.splitlines() if line.strip()]
     assert len(lines) == 1
     assert "cannot score outliers" in lines[0] and "no likelihood" in lines[0]
 
 
-def test_ood_for_the_bernoulli_vae(tiny, quiet, capsys, data_dir):
+def test_ood_for_the_bernoulli_vae(tiny, quiet, cli, data_dir):
     run = genkit.train("vae", overrides={"train.dataset": tiny, "train.epochs": 1, "train.val_size": 32}, sets=["model.hidden=64"], reporter=quiet).run
     report = genkit.score_ood(run.path, "fashion-mnist", dataset=tiny, limit=48, samples=2)
     assert report.inlier_bpd.shape == (48,) and report.outlier_bpd.shape == (48,)
     assert torch.isfinite(report.inlier_bpd).all() and torch.isfinite(report.outlier_bpd).all()
     assert report.auroc == genkit.auroc(report.inlier_bpd, report.outlier_bpd)
     assert report.plot.is_file() and report.plot.parent == run.path
-    main(["score", str(run.path), "--ood", "fashion-mnist", "--dataset", tiny, "--limit", "32", "-k", "2", "--json"])
-    printed = capsys.readouterr().out
-    assert '"auroc"' in printed and "bpd_fashion-mnist" in printed
+    code, printed, _ = cli("score", str(run.path), "--ood", "fashion-mnist", "--dataset", tiny, "--limit", "32", "-k", "2", "--json")
+    assert code == 0
+    # a binarized model's figure is bits per binarized pixel, never called bpd
+    assert '"auroc"' in printed and "bits_per_binarized_pixel_fashion-mnist" in printed and '"bpd_' not in printed
+    assert report.unit == "bits_per_binarized_pixel"
     scores = run.read_json("scores.json", [])
+    assert scores[-1]["likelihood_space"] == "binarized"
     assert scores[-1]["ood"] == "fashion-mnist" and math.isfinite(scores[-1]["metrics"]["auroc"])
 
 

@@ -10,7 +10,6 @@ import pytest
 import torch
 
 import genkit
-from genkit.cli import main
 from genkit.errors import PluginError
 from genkit.plugins import get_plugin_manager, reset_plugin_manager
 
@@ -60,30 +59,31 @@ def install(monkeypatch, request):
     return do
 
 
-def cli(capsys, *args: str) -> tuple[int, str, str]:
-    try:
-        main(list(args))
-        code = 0
-    except SystemExit as exc:
-        code = exc.code or 0
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
-
-
-def report(capsys) -> dict[str, dict]:
-    code, out, _ = cli(capsys, "plugins", "--json")
+def report(cli) -> dict[str, dict]:
+    code, out, _ = cli("plugins", "--json")
     assert code == 0
     return {p["name"]: p for p in json.loads(out)}
 
 
-def test_import_failure_is_reported_and_the_rest_load(install, capsys):
+def test_import_failure_is_reported_and_the_rest_load(install, cli):
     found = install(FakeEntryPoint("badimport", ImportError("No module named 'missing_dep'")))
     assert found["badimport"].status == "broken"
     assert "import failed: ImportError: No module named 'missing_dep'" in found["badimport"].error
     assert found["vae"].status == "ok" and get_plugin_manager().model("vae").name == "vae"
-    shown = report(capsys)
+    shown = report(cli)
     assert shown["badimport"]["status"] == "broken" and shown["badimport"]["package"] == "genkit-badimport"
     assert shown["vae"]["provides"] == {"models": ["vae"]}
+
+
+def test_plugins_table_at_80_columns_still_shows_the_whole_reason(install, cli, monkeypatch):
+    from rich.console import Console
+
+    reason = "No module named 'a_dependency_with_a_long_name_that_no_table_cell_at_eighty_columns_can_hold'"
+    install(FakeEntryPoint("longreason", ImportError(reason)))
+    monkeypatch.setattr(importlib.import_module("genkit.cli"), "out", Console(width=80))
+    code, out, _ = cli("plugins")
+    assert code == 0 and max(len(line) for line in out.splitlines() if "│" in line or "─" in line) <= 80
+    assert f"import failed: ImportError: {reason}" in out  # below the table, unwrapped
 
 
 def test_plugin_exiting_on_import_does_not_end_genkit(install):
@@ -128,15 +128,15 @@ def test_incompatible_hook_version_is_broken_and_newer_minor_loads_with_a_warnin
     assert found["garbled"].status == "broken" and "unreadable hook version" in found["garbled"].error
 
 
-def test_duplicate_model_name_is_an_error_naming_both_packages(install, capsys):
+def test_duplicate_model_name_is_an_error_naming_both_packages(install, cli):
     copycat = plugin(register_models=lambda register: register(genkit.ModelSpec(name="vae", config=genkit.TrainConfig, build=lambda c, d: None)))
     install(FakeEntryPoint("zcopycat", copycat, package="genkit-copycat"))
     with pytest.raises(PluginError, match=r"model 'vae' is registered by both genkit-vae \(vae\) and genkit-copycat \(zcopycat\)"):
         get_plugin_manager().model("vae")
-    shown = report(capsys)
+    shown = report(cli)
     assert "also registered by genkit-copycat" in shown["vae"]["warnings"][0]
     assert "also registered by genkit-vae" in shown["zcopycat"]["warnings"][0]
-    code, _, err = cli(capsys, "train", "vae", "--dataset", "tiny", "--epochs", "1")
+    code, _, err = cli("train", "vae", "--dataset", "tiny", "--epochs", "1")
     assert code == 1 and "genkit-vae" in err and "genkit-copycat" in err
     # the clash costs only that name: the datasets and evaluators still work
     assert get_plugin_manager().dataset("tiny").name == "tiny"
@@ -147,14 +147,14 @@ def test_same_name_twice_in_one_plugin_is_broken(install):
     assert "registers dataset 'd' twice" in install(FakeEntryPoint("twice", twice))["twice"].error
 
 
-def test_genkit_plugins_empty_loads_none(install, monkeypatch, capsys):
+def test_genkit_plugins_empty_loads_none(install, monkeypatch, cli):
     monkeypatch.setenv("GENKIT_PLUGINS", "")
     bad = FakeEntryPoint("badimport", ImportError("never imported"))
     found = install(bad)
     assert not bad.loaded
     assert found["vae"].status == "disabled" and found["badimport"].status == "disabled"
     assert found["genkit"].status == "ok"  # genkit's own datasets and metrics stay
-    code, _, err = cli(capsys, "train", "vae", "--dataset", "tiny")
+    code, _, err = cli("train", "vae", "--dataset", "tiny")
     assert code == 1 and "unknown model 'vae'" in err
 
 
@@ -167,21 +167,21 @@ def test_genkit_plugins_allow_list(install, monkeypatch):
     assert found["nosuch"].status == "not found" and "GENKIT_PLUGINS" in found["nosuch"].error
 
 
-def test_broken_plugin_leaves_every_command_working(install, capsys, tmp_path):
+def test_broken_plugin_leaves_every_command_working(install, cli, tmp_path):
     install(FakeEntryPoint("badimport", ImportError("No module named 'missing_dep'")))
-    code, out, err = cli(capsys, "train", "vae", "--dataset", "tiny", "--epochs", "1", "--set", "train.val_size=64", "--out", str(tmp_path / "run"))
+    code, out, err = cli("train", "vae", "--dataset", "tiny", "--epochs", "1", "--set", "train.val_size=64", "--out", str(tmp_path / "run"))
     assert code == 0, err
     assert "plugin 'badimport' (genkit-badimport) failed to load" in err
-    code, out, err = cli(capsys, "sample", str(tmp_path / "run"), "-n", "4")
+    code, out, err = cli("sample", str(tmp_path / "run"), "-n", "4")
     assert code == 0 and (tmp_path / "run" / "samples.png").is_file()
-    code, out, err = cli(capsys, "plugins")
+    code, out, err = cli("plugins")
     assert code == 0 and "badimport" in out and "failed to load" not in err
     # asking for a name nobody provides points at the plugins that failed
     with pytest.raises(PluginError, match="plugins that failed to load: badimport"):
         get_plugin_manager().model("mymodel")
 
 
-def test_plugin_commands_are_added_but_never_replace_genkit_commands(install, capsys):
+def test_plugin_commands_are_added_but_never_replace_genkit_commands(install, cli):
     def register_commands(cli):
         @cli.command()
         def train():
@@ -192,12 +192,12 @@ def test_plugin_commands_are_added_but_never_replace_genkit_commands(install, ca
             print("hello from a plugin")
 
     found = install(FakeEntryPoint("cmds", plugin(register_commands=register_commands)))
-    code, out, _ = cli(capsys, "hello-plugin")
+    code, out, _ = cli("hello-plugin")
     assert code == 0 and "hello from a plugin" in out
     info = next(p for p in get_plugin_manager().plugins if p.name == "cmds")
     assert info.provides["commands"] == ["hello-plugin"]
     assert "command 'train' is already taken" in info.warnings[0]
-    code, out, err = cli(capsys, "train", "vae", "--dataset", "nosuch")
+    code, out, err = cli("train", "vae", "--dataset", "nosuch")
     assert "hijacked" not in out and "unknown dataset 'nosuch'" in err
     assert found["cmds"].status == "ok"
 

@@ -90,7 +90,7 @@ def test_untrained_bpd_matches_hand_computation():
 def test_dequantization_draws_are_averaged_and_repeat():
     model = RealNVP(RealNVPConfig(hidden=8, res_blocks=0, checkerboard_couplings=1, channel_couplings=1), genkit.DataInfo("mnist", (1, 28, 28)))
     x = torch.randint(0, 256, (4, 1, 28, 28), dtype=torch.uint8)
-    batch = model.prepare_batch(genkit.Batch(x=x), train=False, generator=torch.Generator().manual_seed(0))
+    batch = model.prepare_batch(genkit.Batch(x=x), generator=torch.Generator().manual_seed(0))
     assert torch.equal(torch.floor(batch.x * 256), x.float())  # integer pixels recoverable exactly
     one, four, again = (model.log_likelihood(batch, k) for k in (1, 4, 4))
     assert torch.equal(four, again)

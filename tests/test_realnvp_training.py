@@ -18,9 +18,9 @@ def untrained_test_bpd(step: str) -> float:
     data = genkit.load_dataset("tiny")
     model = RealNVP(RealNVPConfig(step=step, **{k.split(".")[1]: v for k, v in SMALL.items()}), genkit.DataInfo("tiny", (1, 28, 28)))
     torch.manual_seed(0)
-    model.on_train_start(model.prepare_batch(genkit.Batch(x=data.train_x[:448]), train=True))
+    model.on_train_start(model.prepare_batch(genkit.Batch(x=data.train_x[:448])))
     with torch.no_grad():
-        batch = model.prepare_batch(genkit.Batch(x=data.test_x), train=False, generator=torch.Generator().manual_seed(0))
+        batch = model.prepare_batch(genkit.Batch(x=data.test_x), generator=torch.Generator().manual_seed(0))
         return genkit.bits_per_dim(-model.log_likelihood(batch, 1), model).mean().item()
 
 

@@ -82,14 +82,14 @@ def test_dynamic_binarization_has_the_pixel_intensity_as_probability():
     raw = torch.full((2000, 1, 28, 28), 51, dtype=torch.uint8)  # p = 51/255 = 0.2
     raw[:, :, :, :14] = 255  # always on
     raw[:, :, :2] = 0  # always off
-    x = vae.prepare_batch(genkit.Batch(x=raw), train=True).x.view(2000, 28, 28)
+    x = vae.prepare_batch(genkit.Batch(x=raw)).x.view(2000, 28, 28)
     assert x[:, :2].sum() == 0
     assert (x[:, 2:, :14] == 1).all()
     assert abs(x[:, 2:, 14:].mean().item() - 0.2) < 0.005
     # Fresh draws on every pass; the same draws under the same generator.
-    again = vae.prepare_batch(genkit.Batch(x=raw), train=True).x
+    again = vae.prepare_batch(genkit.Batch(x=raw)).x
     assert not torch.equal(again, x.view_as(again))
     g = lambda: torch.Generator().manual_seed(0)  # noqa: E731
-    a = vae.prepare_batch(genkit.Batch(x=raw), train=False, generator=g()).x
-    b = vae.prepare_batch(genkit.Batch(x=raw), train=False, generator=g()).x
+    a = vae.prepare_batch(genkit.Batch(x=raw), generator=g()).x
+    b = vae.prepare_batch(genkit.Batch(x=raw), generator=g()).x
     assert torch.equal(a, b)

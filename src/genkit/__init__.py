@@ -3,7 +3,7 @@
 The public API for plugin authors and notebook users. ``import genkit`` is
 cheap: it loads the torch-free contract types a plugin's hook module needs
 (:class:`ModelSpec`, :class:`DatasetSpec`, :class:`EvaluatorSpec`,
-:class:`SamplerSpec`, :data:`hookimpl`, :class:`GenkitError`); every other name
+:class:`SamplerSpec`, :class:`LoggerSpec`, :data:`hookimpl`, :class:`GenkitError`); every other name
 (the model base class, the training and scoring functions, which need torch) is
 imported on first use. Plugins load on first use too.
 """
@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from .errors import GenkitError
 from .hookspecs import HOOK_SPEC_VERSION, hookimpl
-from .spec import DatasetSpec, EvaluatorSpec, ModelSpec, SamplerSpec
+from .spec import DatasetSpec, EvaluatorSpec, LoggerSpec, ModelSpec, SamplerSpec
 
 __version__ = "0.1.0"
 
@@ -28,6 +28,7 @@ _LAZY = {
     "EvalContext": "evaluation", "EvalResult": "evaluation", "Evaluator": "evaluation",
     "ImageClassifier": "evaluation", "bits_per_dim": "evaluation",
     "Sampler": "sampling",
+    "Logger": "loggers",
     "adam": "optim",
     "importance_weighted_log_likelihood": "estimators",
     "auroc": "ood",
@@ -40,9 +41,17 @@ _LAZY = {
     "LoadedModel": "api", "OODReport": "api", "Picture": "api", "ScoreReport": "api", "info": "api",
     "interpolate": "api", "list_plugins": "api", "list_runs": "api", "load": "api", "manifold": "api",
     "sample": "api", "score": "api", "score_ood": "api", "train": "api",
+    "write_report": "report",
+    # shared pieces for plugins, tests and notebooks
+    "LEVELS": "maths", "binarize": "maths", "cycled_labels": "maths", "discretization_nats": "maths",
+    "gaussian_kl": "maths", "nats_to_bpd": "maths", "reparameterize": "maths",
+    "ArtifactError": "artifacts", "load_artifact": "artifacts", "save_artifact": "artifacts",
+    "resolve_device": "device", "Reporter": "training.reporting",
+    "save_columns": "plots", "save_curves": "plots", "save_grid": "plots", "save_histograms": "plots", "save_rows": "plots",
+    "register_plugin": "plugins", "register_subset": "data.subsets",
 }
 
-__all__ = sorted(["DatasetSpec", "EvaluatorSpec", "GenkitError", "HOOK_SPEC_VERSION", "ModelSpec", "SamplerSpec", "hookimpl", *_LAZY])
+__all__ = sorted(["DatasetSpec", "EvaluatorSpec", "GenkitError", "HOOK_SPEC_VERSION", "LoggerSpec", "ModelSpec", "SamplerSpec", "hookimpl", *_LAZY])
 
 
 def __getattr__(name: str) -> Any:
@@ -74,4 +83,13 @@ if TYPE_CHECKING:  # for editors and type checkers; nothing here runs
     from .ood import auroc  # noqa: F401
     from .optim import adam  # noqa: F401
     from .plugins import find_classifier  # noqa: F401
+    from .loggers import Logger  # noqa: F401
+    from .report import write_report  # noqa: F401
     from .sampling import Sampler  # noqa: F401
+    from .artifacts import ArtifactError, load_artifact, save_artifact  # noqa: F401
+    from .data.subsets import register_subset  # noqa: F401
+    from .device import resolve_device  # noqa: F401
+    from .maths import LEVELS, binarize, cycled_labels, discretization_nats, gaussian_kl, nats_to_bpd, reparameterize  # noqa: F401
+    from .plots import save_columns, save_curves, save_grid, save_histograms, save_rows  # noqa: F401
+    from .plugins import register_plugin  # noqa: F401
+    from .training.reporting import Reporter  # noqa: F401

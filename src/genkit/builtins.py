@@ -1,11 +1,12 @@
-"""What genkit itself registers through its own hooks: datasets, likelihood metrics, the prior sampler.
+"""What genkit itself registers through its own hooks: datasets, likelihood metrics, the prior sampler,
+the TensorBoard logger.
 
 No model is registered here: every model family comes from a plugin. Like any
 plugin's, these registrations name their code lazily, so listing them imports nothing heavy.
 """
 
 from .hookspecs import hookimpl
-from .spec import DatasetSpec, EvaluatorSpec, SamplerSpec
+from .spec import DatasetSpec, EvaluatorSpec, LoggerSpec, SamplerSpec
 
 
 @hookimpl
@@ -25,3 +26,8 @@ def register_evaluators(register):
 @hookimpl
 def register_samplers(register):
     register(SamplerSpec("prior", "genkit.sampling:PriorSampler", "decode latent codes drawn from the prior, scaled by --temperature"))
+
+
+@hookimpl
+def register_loggers(register):
+    register(LoggerSpec("tensorboard", "genkit.tensorboard_logger:TensorBoardLogger", "scalars, sample grids and hparams in RUN/tensorboard/ (needs genkit[tensorboard])"))

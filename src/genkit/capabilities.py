@@ -36,9 +36,24 @@ class EncoderModel(Protocol):
         ...
 
 
+#: What a likelihood is a likelihood of: a :class:`LikelihoodModel` says which in its
+#: ``likelihood_space`` attribute, and genkit names bits per dimension after it.
+BINARIZED = "binarized"  # pixels binarized to {0, 1}: log P of a binary image
+EIGHT_BIT = "8-bit"  # the 8-bit image (dequantized for a density, counted on 256 levels): log P of 256-level pixels
+CONTINUOUS = "continuous"  # a density of continuous pixel values (no discretisation)
+LIKELIHOOD_SPACES = (BINARIZED, EIGHT_BIT, CONTINUOUS)
+
+
 @runtime_checkable
 class LikelihoodModel(Protocol):
-    """Has a (possibly estimated) log-likelihood of the data."""
+    """Has a (possibly estimated) log-likelihood of the data.
+
+    The model also sets ``likelihood_space`` (an attribute of every
+    :class:`GenerativeModel`, ``None`` by default) to one of
+    :data:`LIKELIHOOD_SPACES`: which data ``log_likelihood`` is the likelihood of.
+    Only an ``"8-bit"`` likelihood has bits per dimension (``bpd``); a binarized
+    model's figure is bits per binarized pixel, another quantity under another name.
+    """
 
     def log_likelihood(self, batch: Batch, samples: int) -> torch.Tensor:
         """Per-example ``log p(x)`` in nats ``[B]`` of the data as ``prepare_batch``

@@ -10,19 +10,18 @@ ever executed.
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import torch
 from safetensors import safe_open
-from safetensors.torch import save_file
 
+from .artifacts import save_artifact
 from .errors import CheckpointError
+from .metadata import FORMAT_NAME, FORMAT_VERSION, format_version
 
-FORMAT = "genkit-checkpoint/1"
+FORMAT = f"{FORMAT_NAME}/{FORMAT_VERSION}"
 _META_KEY = "genkit"
 
 
@@ -72,28 +71,14 @@ def optimizer_from_flat(opt: torch.optim.Optimizer, tensors: dict[str, torch.Ten
         groups.append(g)
     try:
         opt.load_state_dict({"state": state, "param_groups": groups})
-    except (ValueError, KeyError) as exc:
-        raise CheckpointError(f"optimizer state does not fit this model: {exc}") from None
+    except (ValueError, KeyError, TypeError) as exc:
+        raise CheckpointError(f"optimizer state does not fit this model: {_first_line(exc)}") from None
 
 
 # -- files ----------------------------------------------------------------------
 def save_checkpoint(path: str | Path, tensors: dict[str, torch.Tensor], meta: dict[str, Any]) -> Path:
     """Write tensors and metadata atomically (a temporary file renamed into place)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    flat = {k: v.detach().to("cpu").contiguous() for k, v in tensors.items()}
-    header = {_META_KEY: json.dumps({"format": FORMAT, **meta}, default=_json_default)}
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
-    try:
-        save_file(flat, tmp, metadata=header)
-        with open(tmp, "rb") as f:
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-    return path
+    return save_artifact(path, tensors, {"format": FORMAT, **meta}, name=_META_KEY)
 
 
 def read_metadata(path: str | Path) -> dict[str, Any]:
@@ -124,8 +109,9 @@ def _open(path: Path, tensors: bool, device: str = "cpu") -> Checkpoint:
         meta = json.loads(header[_META_KEY])
     except json.JSONDecodeError:
         raise CheckpointError(f"{path}: genkit metadata is not valid JSON") from None
-    if not isinstance(meta, dict) or not str(meta.get("format", "")).startswith("genkit-checkpoint/"):
-        raise CheckpointError(f"{path}: unknown checkpoint format {meta.get('format')!r}")
+    if not isinstance(meta, dict):
+        raise CheckpointError(f"{path}: genkit metadata is not a JSON object")
+    format_version(meta, path)
     return Checkpoint(path=path, tensors=loaded, meta=meta)
 
 
@@ -145,13 +131,3 @@ def _reject_foreign_formats(path: Path) -> None:
 
 def _first_line(exc: Exception) -> str:
     return (str(exc).splitlines() or [type(exc).__name__])[0][:200]
-
-
-def _json_default(value: Any) -> Any:
-    if isinstance(value, Path):
-        return str(value)
-    if isinstance(value, torch.Tensor) and value.numel() == 1:
-        return value.item()
-    if isinstance(value, (set, tuple)):
-        return list(value)
-    raise TypeError(f"cannot store {type(value).__name__} in checkpoint metadata")

@@ -41,7 +41,7 @@ DEBUG_ENV = "GENKIT_DEBUG"
 _debug = False  # set by --debug
 
 TARGET_HELP = "a run directory, a checkpoint file, or a model name (its most recent run)"
-DEVICE_HELP = "auto, cpu, cuda, cuda:N or mps"
+DEVICE_HELP = "auto (CUDA if present, else CPU), cpu, cuda or cuda:N"
 # Options shared by several commands. Their help lists what installed plugins provide,
 # filled in by main() once plugins are loaded.
 SAMPLER = typer.Option(None, "--sampler", help="how to draw (default: the model's own sampler)")
@@ -75,6 +75,7 @@ def train(
     precision: Optional[str] = typer.Option(None, "--precision", help="fp32, bf16, fp16 or auto (mixed precision needs CUDA)"),
     compile_: Optional[bool] = typer.Option(None, "--compile/--no-compile", help="run the objectives through torch.compile"),
     nproc: Optional[int] = typer.Option(None, "--nproc", min=1, help="train with N processes on this machine (launches torchrun; one per GPU, or gloo on CPU)"),
+    log: List[str] = typer.Option([], "--log", help="also log to this logger, e.g. tensorboard (RUN/tensorboard/); repeat for several"),
 ):
     """Train a model; writes a run directory with curves, sample grids and checkpoints."""
     if nproc is not None and nproc > 1:
@@ -86,6 +87,7 @@ def train(
     overrides = {
         "train.dataset": dataset, "train.data_dir": data_dir, "train.epochs": epochs, "train.batch_size": batch_size,
         "train.lr": lr, "train.device": device, "train.seed": seed, "train.precision": precision, "train.compile": compile_,
+        "train.log": log or None,
     }
     result = api.train(model, config=config, overrides=overrides, sets=set_, resume=resume, out=out_dir)
     last = result.metrics[-1] if result.metrics else {}
@@ -160,7 +162,7 @@ def score(
     dataset: Optional[str] = typer.Option(None, "--dataset", help="score on another dataset's test split"),
     data_dir: Optional[str] = typer.Option(None, "--data-dir"),
     limit: Optional[int] = typer.Option(None, "--limit", min=1, help="score only the first N test images"),
-    seed: int = typer.Option(0, "--seed"),
+    seed: int = typer.Option(0, "--seed", help="seed of every evaluator's randomness (binarization, latent noise): the same seed gives the same figures"),
     sampler: Optional[str] = SAMPLER,
     steps: Optional[int] = STEPS,
     guidance: Optional[float] = GUIDANCE,
@@ -180,7 +182,7 @@ def score(
 
         if ood:
             if metric and metric != ["bpd"]:
-                raise ConfigError("--ood scores by bits per dimension; leave out --metric")
+                raise ConfigError("--ood scores by bits per dimension of the model's data; leave out --metric")
             report = api.score_ood(target, ood, dataset=dataset, samples=samples, data_dir=data_dir, limit=limit, seed=seed, device=device, progress=start)
             return _print_ood(report, as_json)
         report = api.score(
@@ -204,15 +206,15 @@ def _print_ood(report, as_json: bool) -> None:
     from rich.table import Table
 
     if as_json:
-        out.print_json(json.dumps({"model": report.model, "inlier": report.inlier, "outlier": report.outlier, "samples": report.samples, "metrics": report.metrics(), "plot": str(report.plot)}))
+        out.print_json(json.dumps({"model": report.model, "inlier": report.inlier, "outlier": report.outlier, "samples": report.samples, "unit": report.unit, "metrics": report.metrics(), "plot": str(report.plot)}))
         return
-    table = Table(title=f"{report.model}: bits per dimension as an outlier score (K = {report.samples}, {report.seconds:.1f}s)")
-    for col in ("test split", "images", "mean bpd"):
+    table = Table(title=f"{report.model}: {report.unit} as an outlier score (K = {report.samples}, {report.seconds:.1f}s)")
+    for col in ("test split", "images", f"mean {report.unit}"):
         table.add_column(col, justify="right" if col != "test split" else "left")
     for name, values in ((f"{report.inlier} (inlier)", report.inlier_bpd), (f"{report.outlier} (outlier)", report.outlier_bpd)):
         table.add_row(name, str(values.numel()), f"{values.mean().item():.4f}")
     out.print(table)
-    out.print(f"AUROC (higher bpd = outlier): {report.auroc:.4f}")
+    out.print(f"AUROC (higher {report.unit} = outlier): {report.auroc:.4f}")
     out.print(f"wrote {report.plot}")
 
 
@@ -231,23 +233,30 @@ def info(target: str = typer.Argument(..., help=TARGET_HELP), as_json: bool = ty
     for key in ("model", "run", "data", "progress", "interrupted", "capabilities", "metrics", "samplers", "model_config", "train_config", "details", "versions"):
         table.add_row(key, json.dumps(data[key], default=str) if not isinstance(data[key], str) else data[key])
     for s in data["scores"][-3:]:
-        table.add_row("score", json.dumps(s["metrics"]))
+        table.add_row("score", json.dumps(s.get("metrics"), default=str))
     out.print(table)
 
 
 @app.command()
-def runs(model: Optional[str] = typer.Option(None, "--model"), limit: int = typer.Option(20, "--limit", min=1), as_json: bool = typer.Option(False, "--json")):
+def runs(
+    model: Optional[str] = typer.Option(None, "--model", help="only runs of this model"),
+    dataset: Optional[str] = typer.Option(None, "--dataset", help="only runs on this dataset"),
+    status: Optional[str] = typer.Option(None, "--status", help="only runs that are running, finished, interrupted, diverged or unknown"),
+    limit: int = typer.Option(20, "--limit", min=1),
+    as_json: bool = typer.Option(False, "--json", help="print the runs as JSON"),
+):
     """List recent runs with model, dataset, epochs and best validation score."""
     from rich.table import Table
 
     from .runs import list_runs
 
-    found = list_runs(model=model)[:limit]
+    found = list_runs(model=model, dataset=dataset, status=status)[:limit]
     if as_json:
         out.print_json(json.dumps([{**r.__dict__, "path": str(r.path)} for r in found]))
         return
     if not found:
-        out.print("no runs yet (train one with: genkit train vae)")
+        filtered = model or dataset or status
+        out.print("no runs match" if filtered else "no runs yet (train one with: genkit train vae)")
         return
     table = Table(title="recent runs")
     for col in ("run", "model", "dataset", "epochs", "best val", "status"):
@@ -256,6 +265,17 @@ def runs(model: Optional[str] = typer.Option(None, "--model"), limit: int = type
         best = f"{r.monitor} {r.best:.3f}" if r.best is not None else "-"
         table.add_row(str(r.path), r.model, r.dataset, f"{r.epochs_done}/{r.epochs}", best, r.status)
     out.print(table)
+
+
+@app.command()
+def report(
+    targets: List[str] = typer.Argument(..., help="runs to compare: run directories, checkpoints or model names (the most recent run)"),
+    out_file: Path = typer.Option(Path("report.html"), "--out", help="HTML file to write"),
+):
+    """Write one self-contained HTML page comparing runs: curves, sample grids, scores, configs."""
+    from .report import write_report  # matplotlib and jinja2 load only when a report is made
+
+    out.print(f"wrote {write_report(targets, out_file)}")
 
 
 @app.command()
@@ -298,11 +318,20 @@ def plugins(
 def new_plugin(
     name: str = typer.Argument(..., help="the model's name, e.g. my-ae (package genkit-my-ae)"),
     out_dir: Path = typer.Option(Path("."), "--out", help="directory to create the package in"),
+    package: Optional[str] = typer.Option(
+        None, "--package", help="distribution name (default genkit-NAME); its module is the name with _ for -"
+    ),
+    kind: str = typer.Option(
+        "latent", "--kind",
+        help="latent: an autoencoder with a Gaussian over its codes (prior sampler); likelihood: independent "
+        "256-level pixels scored by nll and bpd; sampler: an autoregressive model with no latent space and "
+        "its own sampler",
+    ),
 ):
-    """Create a model-plugin package to start from: a working autoencoder with config and tests."""
+    """Create a model-plugin package to start from: a working model with config and tests."""
     from .scaffold import new_plugin as scaffold
 
-    root = scaffold(name, out_dir)
+    root = scaffold(name, out_dir, package=package, kind=kind)
     out.print(f"created {root}\nnext: pip install -e {root} (or uv pip install -e {root}), then: genkit plugins; genkit train {name}; pytest {root}")
 
 
@@ -360,7 +389,9 @@ def main(argv: list[str] | None = None) -> None:
         if exc.code not in (0, None):
             raise
     except GenkitError as exc:
-        err.print(f"[red]error:[/red] {exc}", highlight=False, soft_wrap=True)
+        from rich.markup import escape
+
+        err.print(f"[red]error:[/red] {escape(str(exc))}", highlight=False, soft_wrap=True)  # a message is text, not markup
         sys.exit(1)
     except KeyboardInterrupt:
         err.print("[red]aborted[/red]")

@@ -43,7 +43,7 @@ class TrainConfig(BaseModel):
     lr: float = Field(1e-3, gt=0, description="learning rate of every optimizer")
     val_size: int = Field(10_000, ge=0, description="training images held out for validation (capped at a sixth of the set)")
     seed: int = Field(0, description="seed of all randomness in the run")
-    device: str = Field("auto", description="auto, cpu, cuda, cuda:N or mps")
+    device: str = Field("auto", description="auto (CUDA if present, else CPU), cpu, cuda or cuda:N (MPS is not supported)")
     grid_samples: int = Field(64, gt=0, le=400, description="samples in each grid saved during training")
     divergence_threshold: float = Field(1e8, gt=0, description="a logged loss term above this (or NaN) stops training")
     check_every: int = Field(100, gt=0, description="steps between checks for a diverged loss (each check waits for the device)")
@@ -51,7 +51,8 @@ class TrainConfig(BaseModel):
         "fp32", description="fp32, or mixed precision on CUDA: bf16 autocast, fp16 autocast with a gradient scaler, or auto (bf16 where the GPU has it, else fp16; fp32 off CUDA); bf16/fp16 without CUDA is an error"
     )
     compile: bool = Field(False, description="run each objective (forward and backward) through torch.compile; the first epoch pays the compilation")
-    tf32: bool = Field(True, description="let fp32 matrix products use TF32 tensor cores on CUDA GPUs that have them (no effect elsewhere)")
+    tf32: bool = Field(False, description="let fp32 matrix products use TF32 tensor cores on CUDA GPUs that have them (opt-in: faster, less exact; no effect elsewhere; the global flags are restored after training)")
+    log: list[str] = Field(default_factory=list, description='loggers called during training besides metrics.jsonl and the PNGs, e.g. ["tensorboard"] (see `genkit plugins`)')
 
 
 def read_toml(path: str | Path) -> dict[str, Any]:
@@ -59,7 +60,9 @@ def read_toml(path: str | Path) -> dict[str, Any]:
     if not path.is_file():
         raise ConfigError(f"config file not found: {path}")
     try:
-        return tomllib.loads(path.read_text())
+        return tomllib.loads(path.read_text(encoding="utf-8"))
+    except UnicodeDecodeError:
+        raise ConfigError(f"{path}: not a text file (not valid UTF-8)") from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: not valid TOML: {exc}") from None
 
@@ -84,15 +87,24 @@ def layered(file_data: dict[str, Any], overrides: dict[str, Any]) -> tuple[str |
     unknown = set(file_data) - {"model", "train"}
     if unknown:
         raise ConfigError(f"config: unknown top-level table '{sorted(unknown)[0]}' (allowed: [model], [train])")
+    for table in ("model", "train"):
+        if not isinstance(file_data.get(table, {}), dict):
+            raise ConfigError(f"config: [{table}] must be a table of settings, not {_toml_type(file_data[table])}")
     train = dict(file_data.get("train", {}))
     model = dict(file_data.get("model", {}))
     name = model.pop("name", None)
+    if name is not None and not isinstance(name, str):
+        raise ConfigError(f"config: model.name must be a string (got {name!r})")
     for key, value in overrides.items():
         if value is None:
             continue
         section, field = key.split(".", 1)
         (train if section == "train" else model)[field] = value
     return name, train, model
+
+
+def _toml_type(value: Any) -> str:
+    return {str: "a string", bool: "a boolean", int: "an integer", float: "a float", list: "an array"}.get(type(value), type(value).__name__)
 
 
 def validate(cls: type[BaseModel], values: dict[str, Any], section: str, defaults: dict[str, Any] | None = None) -> BaseModel:

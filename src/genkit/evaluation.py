@@ -8,12 +8,11 @@ from typing import Callable, Iterator, Protocol, runtime_checkable
 
 import torch
 
-from .capabilities import BoundModel, LatentModel, LikelihoodModel
+from .capabilities import BINARIZED, CONTINUOUS, EIGHT_BIT, BoundModel, LatentModel, LikelihoodModel
 from .errors import CapabilityError
+from .maths import nats_to_bpd
 from .model import Batch
 from .sampling import PriorSampler, default_sampler_name
-
-LN2 = math.log(2.0)
 
 
 @dataclass
@@ -73,7 +72,7 @@ class EvalContext:
         generator = torch.Generator(device=x.device).manual_seed(self.seed)
         for i in range(0, x.shape[0], bs):
             raw = Batch(x=x[i : i + bs], y=None if y is None else y[i : i + bs])
-            yield self.model.prepare_batch(raw, train=False, generator=generator)
+            yield self.model.prepare_batch(raw, generator=generator)
 
 
 @dataclass
@@ -135,15 +134,24 @@ class ImageClassifier(Protocol):
         ...
 
 
+#: The name of bits per dimension in each likelihood space: ``bpd`` is for 8-bit images only.
+BITS_NAMES = {EIGHT_BIT: "bpd", BINARIZED: "bits_per_binarized_pixel", CONTINUOUS: "bits_per_continuous_dim"}
+
+
+def bits_name(model) -> str | None:
+    """What bits per dimension of ``model``'s likelihood are called, or None if it declares no space."""
+    return BITS_NAMES.get(getattr(model, "likelihood_space", None))
+
+
 def bits_per_dim(nats: torch.Tensor, model) -> torch.Tensor:
-    """Nats per example to bits per dimension of the data the model describes."""
-    dims = getattr(model, "likelihood_dims", None) or model.data_info.dims
-    return nats / (dims * LN2)
+    """Nats per example to bits per dimension of the data the model describes (its pixels);
+    :func:`bits_name` says which quantity that is."""
+    return nats_to_bpd(nats, model.data_info.dims)
 
 
 class NegativeELBO(Evaluator):
     name = "elbo"
-    description = "negative evidence lower bound on the test split, in nats (and as bits per dimension)"
+    description = "negative evidence lower bound on the test split, in nats (and in bits per dimension of the model's data)"
     requires = (BoundModel,)
     missing = "this model has no evidence lower bound (it is not a VAE-style model)"
 
@@ -154,14 +162,20 @@ class NegativeELBO(Evaluator):
             values.append(-ctx.model.elbo(batch))
             ctx.advance(len(batch))
         neg = torch.cat(values)
-        return EvalResult(
-            metrics={"neg_elbo_nats": neg.mean().item(), "neg_elbo_bpd": bits_per_dim(neg, ctx.model).mean().item()},
-            per_example={"neg_elbo_nats": neg.cpu()},
-        )
+        metrics = {"neg_elbo_nats": neg.mean().item()}
+        unit = bits_name(ctx.model)
+        if unit:
+            metrics[f"neg_elbo_{unit}"] = bits_per_dim(neg, ctx.model).mean().item()
+        return EvalResult(metrics=metrics, per_example={"neg_elbo_nats": neg.cpu()})
 
 
 class NegativeLogLikelihood(Evaluator):
-    """Exact (flows) or importance-weighted (VAEs) negative log-likelihood and bits per dimension."""
+    """Exact (flows) or importance-weighted (VAEs) negative log-likelihood, in nats and in bits
+    per dimension under the name of the model's likelihood space (``bpd`` for 8-bit images).
+
+    As ``bpd`` it applies only to models of 8-bit images: a binarized model's bits are
+    another quantity, reported by ``nll`` as ``bits_per_binarized_pixel``.
+    """
 
     description = "negative log-likelihood on the test split in nats and bits per dimension"
     requires = (LikelihoodModel,)
@@ -169,6 +183,17 @@ class NegativeLogLikelihood(Evaluator):
 
     def __init__(self, name: str):
         self.name = name
+        if name == "bpd":
+            self.description = "bits per dimension of 8-bit images (negative log-likelihood / (pixels ln 2)) on the test split"
+
+    def unsupported_reason(self, model) -> str | None:
+        reason = super().unsupported_reason(model)
+        if reason or self.name != "bpd" or getattr(model, "likelihood_space", None) == EIGHT_BIT:
+            return reason
+        space = getattr(model, "likelihood_space", None)
+        if space is None:
+            return "bits per dimension are defined for a likelihood of 8-bit images, and this model does not declare its likelihood_space; use 'nll' (nats)"
+        return f"bits per dimension are defined for 8-bit images and this model's likelihood is of {space} data; use 'nll' (nats and {BITS_NAMES[space]})"
 
     @torch.no_grad()
     def evaluate(self, ctx: EvalContext) -> EvalResult:
@@ -178,11 +203,15 @@ class NegativeLogLikelihood(Evaluator):
             values.append(-ctx.model.log_likelihood(batch, samples))
             ctx.advance(len(batch))
         nll = torch.cat(values)
-        bpd = bits_per_dim(nll, ctx.model)
-        return EvalResult(
-            metrics={"nll_nats": nll.mean().item(), "bpd": bpd.mean().item(), "bpd_stderr": (bpd.std() / math.sqrt(bpd.numel())).item(), "samples": samples},
-            per_example={"nll_nats": nll.cpu(), "bpd": bpd.cpu()},
-        )
+        metrics: dict[str, float] = {"nll_nats": nll.mean().item()}
+        per_example = {"nll_nats": nll.cpu()}
+        unit = bits_name(ctx.model)
+        if unit:
+            bits = bits_per_dim(nll, ctx.model)
+            metrics.update({unit: bits.mean().item(), f"{unit}_stderr": (bits.std() / math.sqrt(bits.numel())).item()})
+            per_example[unit] = bits.cpu()
+        metrics["samples"] = samples
+        return EvalResult(metrics=metrics, per_example=per_example)
 
 
 def nll_evaluator() -> NegativeLogLikelihood:

@@ -12,7 +12,7 @@ import pluggy
 #: Version of this hook specification. Bumped on additions (minor) and on
 #: incompatible changes (major); a plugin may declare the major version it was
 #: written for as ``GENKIT_HOOKS = 1`` at module level.
-HOOK_SPEC_VERSION = "1.0"
+HOOK_SPEC_VERSION = "1.1"
 
 hookspec = pluggy.HookspecMarker("genkit")
 hookimpl = pluggy.HookimplMarker("genkit")
@@ -36,6 +36,11 @@ def register_datasets(register):
 @hookspec
 def register_samplers(register):
     """Register sampling methods: ``register(sampler)`` with a :class:`genkit.Sampler`."""
+
+
+@hookspec
+def register_loggers(register):
+    """Register training loggers: ``register(LoggerSpec(name, logger="module:Class"))`` (since 1.1)."""
 
 
 @hookspec

@@ -5,6 +5,9 @@ A model is an ``nn.Module`` (a :class:`GenerativeModel`) plus a
 build it. Training is expressed as a list of :class:`Update` steps, each an
 optimizer paired with an objective that returns named :class:`LossTerms`, so a
 VAE (one optimizer) and a GAN (two, alternating) go through the same loop.
+Updates share nothing behind the loop's back: a value one update's objective
+computes for the next (a GAN's fake batch) is returned as ``LossTerms.carry``
+and handed to the next objective as its second argument.
 
 What a model can do beyond training is declared by implementing the protocols
 in :mod:`genkit.capabilities` (a latent space, a likelihood, a bound, an
@@ -13,6 +16,8 @@ encoder); the CLI asks for a capability, never for a model by name.
 
 from __future__ import annotations
 
+import functools
+import inspect
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -64,27 +69,40 @@ class LossTerms:
     ``loss`` is the scalar the optimizer minimises; ``terms`` are named scalars
     (batch means, in nats where they are log-likelihoods) that genkit logs per
     epoch. Terms are tensors so that logging never forces a host sync.
+
+    ``carry`` (optional) is handed to the next update's objective, which is
+    then called as ``objective(batch, carry)``: a GAN's discriminator objective
+    carries its fake batch, graph and all, to the generator's objective. Only
+    the last repeat's carry is passed on, and nothing carries over to the next
+    iteration.
     """
 
     loss: torch.Tensor
     terms: dict[str, torch.Tensor] = field(default_factory=dict)
+    carry: Any = None
 
 
 class Objective(Protocol):
-    """A loss over a batch: ``objective(batch) -> LossTerms``."""
+    """A loss over a batch: ``objective(batch) -> LossTerms``, or
+    ``objective(batch, carry) -> LossTerms`` after an update that set a carry."""
 
-    def __call__(self, batch: Batch) -> LossTerms: ...
+    def __call__(self, batch: Batch, *carry: Any) -> LossTerms: ...
 
 
 @dataclass
 class Update:
     """One optimizer step of a training iteration.
 
+    The step's backward pass computes gradients of its optimizer's parameters
+    only: a generator's loss may run the discriminator without touching the
+    discriminator's gradients, and no objective toggles ``requires_grad``.
+
     Args:
         optimizer: name of an optimizer from :meth:`GenerativeModel.configure_optimizers`.
         objective: the loss to minimise with that optimizer.
         repeats: how many steps of this update each iteration takes (a GAN's
-            discriminator steps per generator step).
+            discriminator steps per generator step); every repeat receives the
+            same carry from the update before.
     """
 
     optimizer: str
@@ -100,15 +118,22 @@ class GenerativeModel(nn.Module):
     """
 
     #: Name of the logged term (lower is better) whose validation value picks
-    #: the best checkpoint.
-    monitor: str = "loss"
+    #: the best checkpoint; None: no term does, and only ``last.safetensors`` is kept.
+    monitor: str | None = "loss"
     #: What the model is conditioned on: ``None``, ``"label"``, or a model-specific kind.
     conditioning: str | None = None
+    #: For a model with a likelihood: the data it is the likelihood of, one of
+    #: ``genkit.capabilities.LIKELIHOOD_SPACES`` ("binarized", "8-bit", "continuous").
+    likelihood_space: str | None = None
     #: Name of the sampler that ``genkit sample``, the training-time grids and the
     #: sample-quality metrics use unless ``--sampler`` names another. ``None``: the
     #: built-in ``prior`` sampler for a :class:`~genkit.LatentModel`, and no sampling
     #: for any other model. May be set per instance (it can depend on the config).
     default_sampler: str | None = None
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        _accept_legacy_prepare_batch(cls)
 
     def __init__(self, config: BaseModel, data: DataInfo):
         super().__init__()
@@ -116,12 +141,14 @@ class GenerativeModel(nn.Module):
         self.data_info = data
 
     # -- training ------------------------------------------------------------
-    def prepare_batch(self, batch: Batch, *, train: bool, generator: torch.Generator | None = None) -> Batch:
+    def prepare_batch(self, batch: Batch, *, generator: torch.Generator | None = None) -> Batch:
         """Turn raw ``uint8`` images into what the objectives consume, on the device.
 
-        Called once per batch, vectorised. ``generator`` is set when the result
-        must be reproducible (evaluation); training uses the global RNG, whose
-        state checkpoints save. The default scales pixels to [0, 1].
+        Called once per batch, vectorised, the same way in training and
+        evaluation. ``generator`` is set when the result must be reproducible
+        (validation, scores); training uses the global RNG, whose state
+        checkpoints save. A model whose preparation differs in training reads
+        ``self.training``. The default scales pixels to [0, 1].
         """
         return Batch(x=batch.x.float().div_(255.0), y=batch.y, condition=batch.condition)
 
@@ -134,11 +161,14 @@ class GenerativeModel(nn.Module):
         return {"model": adam(self.parameters(), lr=lr)}
 
     def validation_terms(self, batch: Batch) -> dict[str, torch.Tensor]:
-        """Named terms on held-out data (no gradients); defaults to every objective's terms."""
+        """Named terms on held-out data (no gradients); defaults to every objective's terms,
+        each update's carry passed on as in training."""
         terms: dict[str, torch.Tensor] = {}
+        carry = None
         for update in self.updates():
-            result = update.objective(batch)
+            result = update.objective(batch) if carry is None else update.objective(batch, carry)
             terms.update(result.terms or {f"loss_{update.optimizer}": result.loss.detach()})
+            carry = result.carry
         return terms
 
     def on_train_start(self, batch: Batch) -> None:
@@ -149,3 +179,22 @@ class GenerativeModel(nn.Module):
     def describe(self) -> dict[str, Any]:
         """A few facts for ``genkit info``; extend in subclasses."""
         return {"parameters": sum(p.numel() for p in self.parameters())}
+
+
+def _accept_legacy_prepare_batch(cls: type) -> None:
+    """Keep plugins written for the older ``prepare_batch(batch, *, train, generator=None)`` working.
+
+    genkit no longer passes ``train`` (preparation is the same in training and
+    evaluation; a model that must differ reads ``self.training``). A subclass whose
+    own ``prepare_batch`` still names ``train`` gets it filled in from ``self.training``.
+    """
+    method = cls.__dict__.get("prepare_batch")
+    if method is None or "train" not in inspect.signature(method).parameters:
+        return
+
+    @functools.wraps(method)
+    def prepare_batch(self, batch, *, generator=None, **kwargs):
+        kwargs.setdefault("train", self.training)
+        return method(self, batch, generator=generator, **kwargs)
+
+    cls.prepare_batch = prepare_batch

@@ -15,17 +15,24 @@ import torch  # noqa: E402
 
 
 def tile(images: torch.Tensor, nrow: int | None = None, pad: int = 1) -> np.ndarray:
-    """``[N, C, H, W]`` in [0, 1] to one ``[rows*H, nrow*W(, C)]`` array with a thin border."""
+    """``[N, C, H, W]`` in [0, 1] to one ``[rows*H, nrow*W(, C)]`` array with a thin white border.
+
+    ``nrow`` images per row (default: a square-ish grid); a short last row, or
+    fewer than ``nrow`` images, leaves white cells.
+    """
+    from torchvision.utils import make_grid
+
     images = images.detach().float().clamp(0, 1).cpu()
-    n, c, h, w = images.shape
+    n, c = images.shape[:2]
     nrow = nrow or math.ceil(math.sqrt(n))
-    rows = math.ceil(n / nrow)
-    canvas = torch.ones(c, rows * (h + pad) + pad, nrow * (w + pad) + pad)
-    for i in range(n):
-        r, col = divmod(i, nrow)
-        canvas[:, pad + r * (h + pad) : pad + r * (h + pad) + h, pad + col * (w + pad) : pad + col * (w + pad) + w] = images[i]
-    array = canvas.permute(1, 2, 0).numpy()
-    return array[..., 0] if c == 1 else array
+    if n < nrow:  # make_grid narrows a grid of fewer images than a row; keep the row's width
+        images = torch.cat([images, images.new_ones(nrow - n, *images.shape[1:])])
+    if images.shape[0] == 1:  # make_grid returns a single image without its border
+        grid = torch.nn.functional.pad(images[0], (pad, pad, pad, pad), value=1.0)
+    else:
+        grid = make_grid(images, nrow=nrow, padding=pad, pad_value=1.0)
+    array = grid.permute(1, 2, 0).numpy()
+    return array[..., 0] if c == 1 else array  # make_grid repeats one channel three times
 
 
 def _show(ax, array: np.ndarray) -> None:
@@ -55,6 +62,21 @@ def save_rows(rows: Sequence[torch.Tensor], path: str | Path, labels: Sequence[s
             ax.set_ylabel(labels[i], rotation=0, ha="right", va="center", fontsize=9)
     if title:
         fig.suptitle(title, fontsize=10)
+    return _save(fig, path)
+
+
+def save_columns(columns: Sequence[torch.Tensor], path: str | Path, titles: Sequence[str], title: str | None = None) -> Path:
+    """A table of images: column j shows ``columns[j]`` (``[rows, C, H, W]``), one image per row,
+    under the heading ``titles[j]`` (a completion figure: observed part, samples, truth)."""
+    rows, cols = columns[0].shape[0], len(columns)
+    fig, axes = plt.subplots(rows, cols, figsize=(0.9 * cols + 0.4, 0.9 * rows + 0.7), squeeze=False)
+    for j, (images, name) in enumerate(zip(columns, titles)):
+        for i in range(rows):
+            _show(axes[i, j], tile(images[i : i + 1], pad=0))
+            if i == 0:
+                axes[i, j].set_title(name, fontsize=8)
+    if title:
+        fig.suptitle(title, fontsize=8)
     return _save(fig, path)
 
 

@@ -20,7 +20,7 @@ import pluggy
 
 from . import builtins, hookspecs
 from .errors import PluginError
-from .spec import DatasetSpec, EvaluatorSpec, ModelSpec, SamplerSpec, is_ref
+from .spec import DatasetSpec, EvaluatorSpec, LoggerSpec, ModelSpec, SamplerSpec, is_ref
 
 ENTRY_POINT_GROUP = "genkit"
 PLUGINS_ENV = "GENKIT_PLUGINS"
@@ -31,6 +31,7 @@ HOOKS = {
     "evaluators": "register_evaluators",
     "datasets": "register_datasets",
     "samplers": "register_samplers",
+    "loggers": "register_loggers",
 }
 
 
@@ -274,6 +275,9 @@ class PluginManager:
             self._instances[key] = item
         return self._instances[key]
 
+    def logger(self, name: str):
+        return self._lookup("loggers", name)
+
     def _lookup(self, kind: str, name: str):
         registry = self.registries[kind]
         try:
@@ -320,6 +324,8 @@ def _check_registrations(kind: str, collected: list[tuple[str, Any]]) -> None:
             or (callable(getattr(item, "evaluate", None)) and callable(getattr(item, "unsupported_reason", None)))
         ):
             raise PluginError(f"evaluator '{name}' must be registered as genkit.EvaluatorSpec(name, evaluator='module:Class') or be a genkit.Evaluator")
+        if kind == "loggers" and not (isinstance(item, LoggerSpec) and _callable_or_ref(item.logger)):
+            raise PluginError(f"logger '{name}' must be registered as genkit.LoggerSpec(name, logger='module:Class')")
 
 
 def _callable_or_ref(value: Any) -> bool:
@@ -408,6 +414,12 @@ def get_plugin_manager() -> PluginManager:
         manager.load_entry_points(_allowed_from_env())
         _manager = manager
     return _manager
+
+
+def register_plugin(plugin: object, name: str) -> None:
+    """Register an object or module implementing genkit hooks in this process, as if it
+    were an installed plugin called ``name`` (tests, notebooks, benchmarks)."""
+    get_plugin_manager().register_plugin(plugin, name)
 
 
 def reset_plugin_manager() -> None:

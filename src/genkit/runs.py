@@ -20,9 +20,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .errors import RunNotFoundError
+from .errors import ConfigError, RunNotFoundError
 
 RUNS_ENV = "GENKIT_RUNS_DIR"
+#: What status.json says of a run; "unknown" for a run without one.
+STATUSES = ("running", "finished", "interrupted", "diverged", "unknown")
 
 
 def runs_root() -> Path:
@@ -80,13 +82,16 @@ class Run:
         write_text_atomic(self.path / name, json.dumps(data, indent=2, default=str) + "\n")
 
     def read_json(self, name: str, default: Any = None) -> Any:
+        """The JSON in ``name``, or ``default`` when it is missing, unreadable, or (with a
+        default given) not of the default's type: run files are untrusted input too."""
         p = self.path / name
         if not p.is_file():
             return default
         try:
-            return json.loads(p.read_text())
-        except json.JSONDecodeError:
+            value = json.loads(p.read_text())
+        except (json.JSONDecodeError, UnicodeDecodeError):
             return default
+        return default if default is not None and not isinstance(value, type(default)) else value
 
     # -- metrics --------------------------------------------------------------
     def read_metrics(self) -> list[dict[str, Any]]:
@@ -96,9 +101,12 @@ class Run:
         rows = []
         for line in p.read_text().splitlines():
             try:
-                rows.append(json.loads(line))
+                row = json.loads(line)
             except json.JSONDecodeError:
                 break  # a line cut short by a crash ends the readable history
+            if not isinstance(row, dict):
+                break
+            rows.append(row)
         return rows
 
     def write_metrics(self, rows: list[dict[str, Any]]) -> None:
@@ -123,33 +131,37 @@ class RunSummary:
     status: str
 
 
-def list_runs(root: Path | None = None, model: str | None = None) -> list[RunSummary]:
-    """Runs under ``root``, newest first."""
+def list_runs(root: Path | None = None, model: str | None = None, dataset: str | None = None, status: str | None = None) -> list[RunSummary]:
+    """Runs under ``root``, newest first; ``model``, ``dataset`` and ``status`` keep only the runs that match."""
+    if status is not None and status not in STATUSES:
+        raise ConfigError(f"unknown run status '{status}' (one of: {', '.join(STATUSES)})")
     root = root or runs_root()
     if not root.is_dir():
         return []
     found = []
     for d in root.iterdir():
-        manifest = Run(d).read_json("manifest.json") if d.is_dir() else None
-        if not manifest or (model and manifest.get("model") != model):
+        manifest = Run(d).read_json("manifest.json", {}) if d.is_dir() else None
+        if not manifest or (model and manifest.get("model") != model) or (dataset and manifest.get("dataset") != dataset):
             continue
         run = Run(d)
         metrics = run.read_metrics()
-        monitor = manifest.get("monitor", "loss")
-        vals = [m.get("val", {}).get(monitor) for m in metrics if m.get("val", {}).get(monitor) is not None]
+        monitor = str(manifest.get("monitor", "loss"))
+        vals = [m["val"][monitor] for m in metrics if isinstance(m.get("val"), dict) and isinstance(m["val"].get(monitor), (int, float))]
         found.append(
             RunSummary(
                 path=d,
-                model=manifest.get("model", "?"),
-                dataset=manifest.get("dataset", "?"),
+                model=str(manifest.get("model", "?")),
+                dataset=str(manifest.get("dataset", "?")),
                 epochs_done=len(metrics),
-                epochs=manifest.get("epochs", 0),
+                epochs=manifest.get("epochs") if isinstance(manifest.get("epochs"), int) else 0,
                 best=min(vals) if vals else None,
                 monitor=monitor,
-                created=manifest.get("created", ""),
-                status=(run.read_json("status.json") or {}).get("status", "unknown"),
+                created=str(manifest.get("created", "")),
+                status=str(run.read_json("status.json", {}).get("status", "unknown")),
             )
         )
+    if status is not None:
+        found = [r for r in found if r.status == status]
     return sorted(found, key=lambda r: (r.created, r.path.name), reverse=True)
 
 
@@ -172,3 +184,20 @@ def resolve_target(target: str | Path) -> tuple[Run, Path]:
             return run, run.last_checkpoint
         raise RunNotFoundError(f"no run directory, checkpoint or runs of a model named '{target}' (looked in {runs_root()})")
     raise RunNotFoundError(f"no such run or checkpoint: {target}")
+
+
+def resolve_run(target: str | Path) -> Run:
+    """A run directory, a checkpoint file inside one, or a model name (its most recent run,
+    finished or not) to the run; unlike :func:`resolve_target` no checkpoint is needed."""
+    path = Path(target)
+    if path.is_file():
+        return Run(path.parent.parent if path.parent.name == "checkpoints" else path.parent)
+    if path.is_dir():
+        if not (path / "manifest.json").is_file():
+            raise RunNotFoundError(f"{path} is not a run directory (it has no manifest.json)")
+        return Run(path)
+    if os.sep not in str(target):
+        found = list_runs(model=str(target))
+        if found:
+            return Run(found[0].path)
+    raise RunNotFoundError(f"no run directory, checkpoint or runs of a model named '{target}' (looked in {runs_root()})")

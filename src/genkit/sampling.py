@@ -9,6 +9,7 @@ import torch
 
 from .capabilities import LatentModel
 from .errors import CapabilityError
+from .maths import cycled_labels
 
 #: Options of ``genkit sample`` a sampler may take, by naming them in its ``sample`` signature.
 USER_OPTIONS = ("temperature", "steps", "guidance")
@@ -69,11 +70,6 @@ def sampler_options(sampler: Sampler) -> set[str]:
     return {p.name for p in params if p.kind in (inspect.Parameter.KEYWORD_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)}
 
 
-def class_cycle(n: int, num_classes: int, device=None, start: int = 0) -> torch.Tensor:
-    """Labels ``start, start+1, ...`` modulo ``num_classes``: every class in turn."""
-    return torch.arange(start, start + n, device=device) % num_classes
-
-
 def grid_condition(model, n: int, images: torch.Tensor, labels: torch.Tensor | None, num_classes: int | None, generator: torch.Generator | None = None) -> tuple[int, torch.Tensor | None]:
     """How many samples to draw for a training-time grid, and their condition.
 
@@ -86,12 +82,12 @@ def grid_condition(model, n: int, images: torch.Tensor, labels: torch.Tensor | N
     if kind is None:
         return n, None
     if kind == "label":
-        return n, class_cycle(n, num_classes, images.device) if num_classes else None
+        return n, cycled_labels(n, num_classes, device=images.device) if num_classes else None
     from .model import Batch
 
     n = min(n, images.shape[0])
     raw = Batch(x=images[:n], y=None if labels is None else labels[:n])
-    return n, model.prepare_batch(raw, train=False, generator=generator).condition
+    return n, model.prepare_batch(raw, generator=generator).condition
 
 
 def require_latent(model, what: str) -> None:

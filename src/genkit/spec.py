@@ -1,4 +1,4 @@
-"""What plugins register: small, torch-free descriptions of models, datasets, metrics and samplers.
+"""What plugins register: small, torch-free descriptions of models, datasets, metrics, samplers and loggers.
 
 A plugin's hook module must be cheap to import, because ``genkit --help`` and
 ``genkit plugins`` import every installed plugin. So a registration names its
@@ -154,3 +154,27 @@ class SamplerSpec:
     def create(self) -> Any:
         made = resolve(self.sampler, f"the sampler '{self.name}'")
         return made() if isinstance(made, type) or (callable(made) and not hasattr(made, "sample")) else made
+
+
+@dataclass
+class LoggerSpec:
+    """How a plugin registers a training logger (``genkit train --log NAME``).
+
+    Args:
+        name: what ``--log`` and ``train.log`` name.
+        logger: a :class:`genkit.Logger` subclass or any factory called with no
+            arguments, or its ``"module:Class"`` path; one logger is made per run.
+        description: one line for ``genkit plugins``.
+    """
+
+    name: str
+    logger: Ref
+    description: str = ""
+
+    def create(self) -> Any:
+        factory = resolve(self.logger, f"the logger '{self.name}'")
+        if not callable(factory):
+            raise PluginError(f"the logger '{self.name}' is not a class or factory (got {type(factory).__name__})")
+        made = factory()
+        made.name = self.name
+        return made

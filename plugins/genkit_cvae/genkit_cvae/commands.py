@@ -19,7 +19,7 @@ def add_complete_command(cli: typer.Typer) -> None:
         seed: int = typer.Option(0, "--seed"),
         data_dir: Optional[str] = typer.Option(None, "--data-dir"),
         out_file: Optional[Path] = typer.Option(None, "--out", help="PNG to write (default RUN/completion.png)"),
-        device: str = typer.Option("auto", "--device", help="auto, cpu, cuda, cuda:N or mps"),
+        device: str = typer.Option("auto", "--device", help="auto, cpu, cuda or cuda:N"),
     ):
         """Complete test digits from their middle column: CVAE samples beside the regressor and the truth."""
         from .completion import completion_figure  # torch and matplotlib load only when the command runs

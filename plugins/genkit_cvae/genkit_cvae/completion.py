@@ -9,16 +9,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import matplotlib
+import torch
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import torch  # noqa: E402
+import genkit
+from genkit import Batch
 
-import genkit  # noqa: E402
-from genkit import Batch  # noqa: E402
-
-from .conditions import column_picture  # noqa: E402
+from .conditions import column_picture
 
 REGRESSOR = "regressor"
 
@@ -56,7 +52,7 @@ def completion_figure(
 
     with torch.no_grad():
         # Both models see the very same binarized columns.
-        batch = cvae.model.prepare_batch(raw, train=False, generator=torch.Generator(device=cvae.device).manual_seed(seed))
+        batch = cvae.model.prepare_batch(raw, generator=torch.Generator(device=cvae.device).manual_seed(seed))
         latents = torch.Generator(device=cvae.device).manual_seed(seed + 1)
         samples = [cvae.model.complete(batch, generator=latents) for _ in range(completions)]
         reg_batch = Batch(x=batch.x.to(reg.device), y=batch.y, condition=batch.condition.to(reg.device))
@@ -65,7 +61,7 @@ def completion_figure(
     columns = [column_picture(batch.condition, shape), *samples, regressed, raw.x.float() / 255.0]
     titles = ["column", *[f"CVAE {i + 1}" for i in range(completions)], "regressor", "truth"]
     path = Path(out) if out else cvae.run.file("completion.png")
-    return _draw(columns, titles, path, f"{cvae.name} ({cvae.run.path.name}) vs {reg.name} ({reg.run.path.name}): completing digits from their middle column")
+    return genkit.save_columns(columns, path, titles, f"{cvae.name} ({cvae.run.path.name}) vs {reg.name} ({reg.run.path.name}): completing digits from their middle column")
 
 
 def _require_source(lm: genkit.LoadedModel, source: str) -> None:
@@ -90,23 +86,3 @@ def _load_regressor(regressor, cvae: genkit.LoadedModel, source: str) -> genkit.
     if reg.meta["data"]["name"] != cvae.meta["data"]["name"]:
         raise genkit.GenkitError(f"the regressor was trained on {reg.meta['data']['name']}, the CVAE on {cvae.meta['data']['name']}")
     return reg
-
-
-def _draw(columns: list[torch.Tensor], titles: list[str], path: Path, title: str) -> Path:
-    rows, cols = columns[0].shape[0], len(columns)
-    fig, axes = plt.subplots(rows, cols, figsize=(0.9 * cols + 0.4, 0.9 * rows + 0.7), squeeze=False)
-    for j, (images, name) in enumerate(zip(columns, titles)):
-        images = images.detach().float().clamp(0, 1).cpu()
-        for i in range(rows):
-            ax = axes[i, j]
-            ax.imshow(images[i].permute(1, 2, 0).squeeze(-1).numpy(), cmap="gray", vmin=0, vmax=1, interpolation="nearest")
-            ax.set_xticks([])
-            ax.set_yticks([])
-            if i == 0:
-                ax.set_title(name, fontsize=8)
-    fig.suptitle(title, fontsize=8)
-    fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path

@@ -18,16 +18,6 @@ from genkit import Batch
 CONDITION_KINDS = ("label", "column")
 
 
-def binarize(x: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
-    """uint8 pixels to {0, 1} floats, 1 with probability x / 255.
-
-    Comparing with uniform integers in [0, 254] gives exactly that probability
-    in one vectorised op.
-    """
-    noise = torch.randint(0, 255, x.shape, dtype=torch.uint8, device=x.device, generator=generator)
-    return (noise < x).float()
-
-
 def middle_column(images: torch.Tensor) -> torch.Tensor:
     """``[B, C, H, W]`` to the middle column, flattened to ``[B, C*H]``."""
     return images[..., images.shape[-1] // 2].flatten(1)
@@ -63,8 +53,8 @@ def prepare(kind: str, batch: Batch, generator: torch.Generator | None = None) -
     if kind == "label":
         if batch.y is None:
             raise genkit.GenkitError("condition 'label' needs labels, and this batch has none")
-        return Batch(x=binarize(batch.x, generator).flatten(1), y=batch.y, condition=batch.y)
-    images = binarize(batch.x, generator)
+        return Batch(x=genkit.binarize(batch.x, generator).flatten(1), y=batch.y, condition=batch.y)
+    images = genkit.binarize(batch.x, generator)
     return Batch(x=images.flatten(1), y=batch.y, condition=middle_column(images))
 
 

@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 import genkit
 from genkit import Batch, LossTerms, Update
+from genkit.capabilities import BINARIZED
 
 from . import conditions
 from .networks import mlp
@@ -36,6 +37,7 @@ class ConditionalVAE(genkit.GenerativeModel):
 
     monitor = "neg_elbo"
     likelihood_samples = 1000
+    likelihood_space = BINARIZED
 
     def __init__(self, config: CVAEConfig, data: genkit.DataInfo):
         super().__init__(config, data)
@@ -46,7 +48,7 @@ class ConditionalVAE(genkit.GenerativeModel):
         self.decoder = mlp(k + c, config.hidden, d, config.layers, config.activation)
         self.latent_shape = (k,)
 
-    def prepare_batch(self, batch: Batch, *, train: bool, generator=None) -> Batch:
+    def prepare_batch(self, batch: Batch, *, generator=None) -> Batch:
         return conditions.prepare(self.conditioning, batch, generator)
 
     # -- networks --------------------------------------------------------------
@@ -80,10 +82,9 @@ class ConditionalVAE(genkit.GenerativeModel):
         x = batch.x
         feats = self._features(batch.condition, x.shape[0])
         mu, logvar = self.encoder(torch.cat([x, feats], 1)).chunk(2, dim=1)
-        z = mu + torch.randn_like(mu) * torch.exp(0.5 * logvar)
+        z = genkit.reparameterize(mu, logvar)
         recon = F.binary_cross_entropy_with_logits(self.decode_logits(z, feats), x, reduction="none").sum(1)
-        kl = 0.5 * (mu.pow(2) + logvar.exp() - 1.0 - logvar).sum(1)
-        return recon, kl
+        return recon, genkit.gaussian_kl(mu, logvar)
 
     def negative_elbo(self, batch: Batch) -> LossTerms:
         recon, kl = self.terms(batch)

@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 import genkit
 from genkit import Batch, LossTerms, Update
+from genkit.capabilities import BINARIZED
 
 from . import conditions
 from .networks import mlp
@@ -36,12 +37,13 @@ class ColumnRegressor(genkit.GenerativeModel):
     monitor = "nll"
     conditioning = "column"
     likelihood_samples = 1  # the likelihood is exact
+    likelihood_space = BINARIZED
 
     def __init__(self, config: RegressorConfig, data: genkit.DataInfo):
         super().__init__(config, data)
         self.net = mlp(conditions.column_size(data), config.hidden, data.dims, config.layers, config.activation)
 
-    def prepare_batch(self, batch: Batch, *, train: bool, generator=None) -> Batch:
+    def prepare_batch(self, batch: Batch, *, generator=None) -> Batch:
         return conditions.prepare("column", batch, generator)
 
     def logits(self, condition: torch.Tensor | None) -> torch.Tensor:

@@ -16,11 +16,11 @@ from pydantic import BaseModel, ConfigDict, Field
 
 import genkit
 from genkit import Batch, LossTerms, Update
+from genkit.capabilities import EIGHT_BIT
 
 from .networks import ConvDecoder, ConvEncoder
 
 LOG_2PI = math.log(2 * math.pi)
-LEVELS = 256  # 8-bit data
 
 
 class GammaVAEConfig(BaseModel):
@@ -51,6 +51,7 @@ class GammaVAE(genkit.GenerativeModel):
     """Convolutional VAE with a Gaussian decoder of learned variance gamma (Dai and Wipf 2019)."""
 
     monitor = "neg_elbo"
+    likelihood_space = EIGHT_BIT  # log P of the 8-bit image: dequantized density minus D log 256
 
     def __init__(self, config: GammaVAEConfig, data: genkit.DataInfo):
         super().__init__(config, data)
@@ -65,11 +66,11 @@ class GammaVAE(genkit.GenerativeModel):
         self.likelihood_samples = config.likelihood_samples
 
     # -- data ------------------------------------------------------------------
-    def prepare_batch(self, batch: Batch, *, train: bool, generator=None) -> Batch:
+    def prepare_batch(self, batch: Batch, *, generator=None) -> Batch:
         """Uniform dequantization (x + u) / 256, u ~ U[0, 1), then zero padding to the network's side."""
         x = batch.x.float()
         u = torch.rand(x.shape, device=x.device, generator=generator)
-        y = x.add_(u).div_(LEVELS)
+        y = x.add_(u).div_(genkit.LEVELS)
         c, h, w = self.data_info.shape
         pad = (self.left, self.side - w - self.left, self.top, self.side - h - self.top)
         return Batch(x=F.pad(y, pad), y=batch.y, condition=batch.condition)
@@ -95,12 +96,11 @@ class GammaVAE(genkit.GenerativeModel):
     def terms(self, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """Per-example -log p(y|z) (one z sample), KL(q(z|y) || p(z)) in nats, and the squared error."""
         mu, logvar = self.encoder(y)
-        z = mu + torch.randn_like(mu) * torch.exp(0.5 * logvar)
+        z = genkit.reparameterize(mu, logvar)
         target = self.crop(y).flatten(1)
         mean = self.decode(z).flatten(1)
         recon = -gaussian_log_density(target, mean, self.log_gamma)
-        kl = 0.5 * (mu.pow(2) + logvar.exp() - 1.0 - logvar).sum(1)
-        return recon, kl, (target - mean).pow(2).mean(1)
+        return recon, genkit.gaussian_kl(mu, logvar), (target - mean).pow(2).mean(1)
 
     def negative_elbo(self, batch: Batch) -> LossTerms:
         """Negative ELBO of the dequantized data (a continuous density on [0, 1], so it may be negative)."""
@@ -121,7 +121,7 @@ class GammaVAE(genkit.GenerativeModel):
     @property
     def discretization(self) -> float:
         """log of the bin volume of 8-bit data on [0, 1]: D log 256 nats, subtracted from continuous log-densities."""
-        return self.data_info.dims * math.log(LEVELS)
+        return genkit.discretization_nats(self.data_info.dims)
 
     def elbo(self, batch: Batch) -> torch.Tensor:
         """Per-example ELBO of the 8-bit data in nats (the continuous ELBO minus D log 256)."""

@@ -2,7 +2,10 @@
 
 Training is the discriminator update (``d_steps`` times) followed by the
 generator update, expressed as two :class:`genkit.Update` steps, so the core's
-one training loop runs it like any other model.
+one training loop runs it like any other model. The discriminator's objective
+returns the fake batch it drew (with its graph) as its carry, and the
+generator's objective receives it: the generator's parameters have not changed
+in between, so the generator step need not run the generator again.
 """
 
 from __future__ import annotations
@@ -41,7 +44,7 @@ class GAN(genkit.GenerativeModel):
     # GAN losses say how the two networks are doing against each other, not how
     # good the samples are, so no logged term picks a "best" checkpoint; sample
     # quality is measured with the judge's metrics instead.
-    monitor = "none"
+    monitor = None
 
     def __init__(self, config: GANConfig, data: genkit.DataInfo):
         super().__init__(config, data)
@@ -52,10 +55,6 @@ class GAN(genkit.GenerativeModel):
         classes = data.num_classes if config.conditional else None
         self.generator, self.discriminator = build_networks(config.architecture, config.latent_dim, data.shape, config.channels, classes, config.label_embedding)
         self.latent_shape = (config.latent_dim,)
-        # The discriminator step's fake batch, kept (with its graph) for the generator
-        # step that follows: G's parameters have not changed in between, so the
-        # generator step need not run G forward again.
-        self._pending_fake: torch.Tensor | None = None
 
     def _labelled(self, network, inputs: torch.Tensor, labels: torch.Tensor | None) -> torch.Tensor:
         """Run a network, passing the labels along when the GAN is conditional."""
@@ -66,7 +65,7 @@ class GAN(genkit.GenerativeModel):
         return network(inputs, labels.long())
 
     # -- data ------------------------------------------------------------------
-    def prepare_batch(self, batch: Batch, *, train: bool, generator=None) -> Batch:
+    def prepare_batch(self, batch: Batch, *, generator=None) -> Batch:
         """uint8 pixels to [-1, 1], the range of the generator's tanh."""
         condition = batch.y if self.conditioning == "label" else batch.condition
         if self.conditioning == "label" and condition is None:
@@ -93,34 +92,31 @@ class GAN(genkit.GenerativeModel):
     def updates(self) -> list[Update]:
         return [Update("discriminator", self.discriminator_loss, repeats=self.config.d_steps), Update("generator", self.generator_loss)]
 
-    def _discriminator_trainable(self, flag: bool) -> None:
-        # The generator step needs gradients through D, not of D's weights.
-        for p in self.discriminator.parameters():
-            p.requires_grad_(flag)
-
     def discriminator_loss(self, batch: Batch) -> LossTerms:
-        """-log D(x) - log(1 - D(G(z))): binary cross-entropy of real against fake."""
-        self._discriminator_trainable(True)
+        """-log D(x) - log(1 - D(G(z))): binary cross-entropy of real against fake.
+
+        Carries the fake batch, graph and all, to :meth:`generator_loss`.
+        """
         real, labels = batch.x, batch.condition
         fake = self._fake(real.shape[0], real.device, labels)
-        self._pending_fake = fake
-        fake = fake.detach()
+        detached = fake.detach()
         if getattr(self.discriminator, "shares_batch", False):
             both = None if labels is None else torch.cat([labels, labels])
-            real_logit, fake_logit = self._labelled(self.discriminator, torch.cat([real, fake]), both).split(real.shape[0])
+            real_logit, fake_logit = self._labelled(self.discriminator, torch.cat([real, detached]), both).split(real.shape[0])
         else:
-            real_logit, fake_logit = self._labelled(self.discriminator, real, labels), self._labelled(self.discriminator, fake, labels)
+            real_logit, fake_logit = self._labelled(self.discriminator, real, labels), self._labelled(self.discriminator, detached, labels)
         # BCE(l, 1) = softplus(-l), BCE(l, 0) = softplus(l); the logit form is stable.
         loss = F.softplus(-real_logit).mean() + F.softplus(fake_logit).mean()
         terms = {"d_loss": loss.detach(), "d_real": torch.sigmoid(real_logit.detach()).mean(), "d_fake": torch.sigmoid(fake_logit.detach()).mean()}
-        return LossTerms(loss=loss, terms=terms)
+        return LossTerms(loss=loss, terms=terms, carry=fake)
 
-    def generator_loss(self, batch: Batch) -> LossTerms:
-        """Non-saturating -log D(G(z)) by default; the saturating log(1 - D(G(z))) if configured."""
-        fake, self._pending_fake = self._pending_fake, None
-        if fake is None or fake.shape[0] != batch.x.shape[0]:
-            fake = self._fake(batch.x.shape[0], batch.x.device, batch.condition)
-        self._discriminator_trainable(False)
+    def generator_loss(self, batch: Batch, fake: torch.Tensor) -> LossTerms:
+        """Non-saturating -log D(G(z)) by default; the saturating log(1 - D(G(z))) if configured.
+
+        ``fake`` is the discriminator step's fake batch; this step's backward pass
+        reaches only the generator's parameters (the core computes gradients of
+        the stepping optimizer's parameters alone).
+        """
         logit = self._labelled(self.discriminator, fake, batch.condition)
         if self.config.generator_loss == "non-saturating":
             loss = F.softplus(-logit).mean()

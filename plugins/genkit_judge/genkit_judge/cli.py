@@ -20,7 +20,7 @@ def train(
     data_dir: Optional[str] = typer.Option(None, "--data-dir", help="directory holding the dataset files"),
     epochs: int = typer.Option(8, "--epochs"),
     seed: int = typer.Option(0, "--seed"),
-    device: str = typer.Option("cpu", "--device", help="cpu, cuda, cuda:N or mps"),
+    device: str = typer.Option("cpu", "--device", help="cpu, cuda or cuda:N"),
 ):
     """Train the judge of a dataset and store it in genkit's user cache."""
     from .training import train_judge

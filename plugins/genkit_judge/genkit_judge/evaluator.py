@@ -44,7 +44,7 @@ class JudgeEvaluator(genkit.Evaluator):
     @torch.no_grad()
     def class_probabilities(self, images: torch.Tensor, dataset: str) -> torch.Tensor:
         """The judge's class probabilities ``[B, K]`` of images in [0, 1]."""
-        judge = load_judge(dataset, images.device)
+        judge = load_judge(dataset, images.device, shape=tuple(images.shape[1:]))
         return judge(images.float()).softmax(1)
 
     # -- scoring ---------------------------------------------------------------------
@@ -52,7 +52,9 @@ class JudgeEvaluator(genkit.Evaluator):
         """(samples, test images, number of classes) as the judge sees them, shared across metrics."""
         key = (ctx.dataset, ctx.seed, self.num_samples, ctx.x.data_ptr(), tuple(ctx.x.shape), ctx.sampler_name)
         if _shared.get("key") != key or _shared.get("model") is not ctx.model or _shared.get("sampler") is not ctx.sampler:
-            judge = load_judge(ctx.dataset, ctx.x.device)
+            # A label-conditional model is asked for the judge's classes: they must be the model's.
+            classes = ctx.model.data_info.num_classes if getattr(ctx.model, "conditioning", None) == "label" else None
+            judge = load_judge(ctx.dataset, ctx.x.device, shape=tuple(ctx.x.shape[1:]), num_classes=classes)
             reference = judge_outputs(judge, (ctx.x[i : i + ctx.batch_size].float() / 255.0 for i in range(0, ctx.x.shape[0], ctx.batch_size)))
             samples = judge_outputs(judge, _sample_batches(ctx, self.num_samples, judge.num_classes))
             _shared.clear()
@@ -69,7 +71,7 @@ def _sample_batches(ctx: genkit.EvalContext, n: int, num_classes: int):
     generator = torch.Generator(device=ctx.x.device).manual_seed(ctx.seed)
     for start in range(0, n, ctx.batch_size):
         b = min(ctx.batch_size, n - start)
-        condition = (torch.arange(start, start + b, device=ctx.x.device) % num_classes) if ctx.model.conditioning == "label" else None
+        condition = genkit.cycled_labels(b, num_classes, start, ctx.x.device) if ctx.model.conditioning == "label" else None
         images = ctx.draw(b, condition=condition, generator=generator)
         ctx.advance(b * ctx.x.shape[0] // n)
         yield images
@@ -130,7 +132,7 @@ class LabelAccuracy(JudgeEvaluator):
 
     def evaluate(self, ctx):
         samples, _, k = self.outputs(ctx)
-        requested = torch.arange(samples.labels.shape[0], device=samples.labels.device) % k  # the order _sample_batches draws them in
+        requested = genkit.cycled_labels(samples.labels.shape[0], k, device=samples.labels.device)  # as _sample_batches drew them
         hits = samples.labels == requested
         per_class = [hits[requested == c].float().mean().item() for c in range(k)]
         return genkit.EvalResult(

@@ -21,7 +21,7 @@ def reference_rows(dataset: str, data_dir: str | None = None, n: int = 10_000, s
     model that learned nothing), each against the test split.
     """
     data = genkit.load_dataset(dataset, data_dir)
-    judge = load_judge(dataset)
+    judge = load_judge(dataset, shape=tuple(data.test_x.shape[1:]), num_classes=data.num_classes)
     gen = torch.Generator().manual_seed(seed)
     test = judge_outputs(judge, (b.float() / 255.0 for b in _batches(data.test_x)))
     pick = torch.randperm(data.train_x.shape[0], generator=gen)[:n]

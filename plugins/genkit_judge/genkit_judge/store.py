@@ -2,26 +2,65 @@
 
 from __future__ import annotations
 
-import json
+import hashlib
 from pathlib import Path
 from typing import Any
 
 import torch
-from safetensors import safe_open
-from safetensors.torch import save_file
 
 import genkit
 
 from .network import ARCHITECTURE, JudgeNet
 
 
+_META_KEY = "genkit_judge"  # the header key of a judge file's metadata
+
+
 class JudgeMissing(genkit.GenkitError):
     """No trained judge for a dataset."""
 
 
+def dataset_identity(dataset: str) -> str:
+    """The full identity of a dataset spec: ``mnist`` is itself; in ``folder:PATH?opts`` (or any
+    ``name:arg`` whose argument starts with an existing path) the path is made absolute and a
+    fingerprint of the files' contents is added, so two folders, or one folder before and after
+    its images changed, never share a judge."""
+    name, sep, arg = dataset.partition(":")
+    if not sep:
+        return name
+    where, q, query = arg.partition("?")
+    root = Path(where).expanduser()
+    if where and root.exists():
+        root = root.resolve()
+        return f"{name}:{root}{q}{query}#{_fingerprint(root)}"
+    return dataset
+
+
 def judge_path(dataset: str) -> Path:
-    """Where the judge of ``dataset`` (its base name: ``tiny:100`` -> ``tiny``) is kept."""
-    return genkit.cache_dir() / "judges" / f"{dataset.partition(':')[0]}.safetensors"
+    """Where the judge of ``dataset`` is kept: ``judges/NAME.safetensors`` for a plain name,
+    ``judges/NAME-DIGEST.safetensors`` for a dataset with an argument (the digest of its
+    :func:`dataset_identity`)."""
+    identity = dataset_identity(dataset)
+    name = dataset.partition(":")[0]
+    stem = name if identity == name else f"{name}-{hashlib.sha256(identity.encode()).hexdigest()[:16]}"
+    return genkit.cache_dir() / "judges" / f"{stem}.safetensors"
+
+
+_fingerprints: dict[tuple, str] = {}
+
+
+def _fingerprint(root: Path) -> str:
+    """SHA-256 over every file under ``root`` (relative path and bytes), cached while no file's
+    size or modification time changes."""
+    files = sorted(p for p in ([root] if root.is_file() else root.rglob("*")) if p.is_file())
+    stamp = (str(root), tuple((str(p), p.stat().st_size, p.stat().st_mtime_ns) for p in files))
+    if stamp not in _fingerprints:
+        digest = hashlib.sha256()
+        for p in files:
+            digest.update(str(p.relative_to(root) if p != root else p.name).encode() + b"\0")
+            digest.update(p.read_bytes())
+        _fingerprints[stamp] = digest.hexdigest()[:16]
+    return _fingerprints[stamp]
 
 
 def has_judge(dataset: str) -> bool:
@@ -29,13 +68,8 @@ def has_judge(dataset: str) -> bool:
 
 
 def save_judge(net: JudgeNet, dataset: str, info: dict[str, Any]) -> Path:
-    path = judge_path(dataset)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    meta = {"architecture": ARCHITECTURE, "dataset": dataset, "shape": list(net.shape), "num_classes": net.num_classes, **info}
-    tmp = path.with_name(f".{path.name}.tmp")
-    save_file({k: v.detach().cpu().contiguous() for k, v in net.state_dict().items()}, str(tmp), metadata={"genkit_judge": json.dumps(meta)})
-    tmp.replace(path)
-    return path
+    meta = {"architecture": ARCHITECTURE, "dataset": dataset, "identity": dataset_identity(dataset), "shape": list(net.shape), "num_classes": net.num_classes, **info}
+    return genkit.save_artifact(judge_path(dataset), net.state_dict(), meta, name=_META_KEY)
 
 
 def judge_info(dataset: str) -> dict[str, Any]:
@@ -46,31 +80,46 @@ def judge_info(dataset: str) -> dict[str, Any]:
 _loaded: dict[tuple[str, str, float], JudgeNet] = {}
 
 
-def load_judge(dataset: str, device: torch.device | str = "cpu") -> JudgeNet:
-    """The judge of ``dataset`` in eval mode on ``device`` (cached while the file is unchanged)."""
+def load_judge(dataset: str, device: torch.device | str = "cpu", shape: tuple[int, ...] | None = None, num_classes: int | None = None) -> JudgeNet:
+    """The judge of ``dataset`` in eval mode on ``device`` (cached while the file is unchanged).
+
+    ``shape`` (of one image) and ``num_classes``, when given, must be what the judge was
+    trained on; a judge that does not fit is refused with one line.
+    """
     path = judge_path(dataset)
     if not path.is_file():
-        base = dataset.partition(":")[0]
-        raise JudgeMissing(f"no judge for dataset '{base}'; train one with: genkit judge train --dataset {base}")
+        raise JudgeMissing(f"no judge for dataset '{dataset}'; train one with: genkit judge train --dataset {dataset}")
     key = (str(path), str(device), path.stat().st_mtime)
     if key not in _loaded:
         tensors, meta = _read(dataset)
         net = JudgeNet(tuple(meta["shape"]), meta["num_classes"])
-        net.load_state_dict(tensors)
+        try:
+            net.load_state_dict(tensors)
+        except RuntimeError:
+            raise JudgeMissing(f"{path}: its weights do not fit a judge of {meta['shape']} images and {meta['num_classes']} classes; retrain it") from None
         _loaded[key] = net.to(device).eval()
-    return _loaded[key]
+    net = _loaded[key]
+    if shape is not None and tuple(shape) != tuple(net.shape):
+        raise JudgeMissing(f"the judge of '{dataset}' was trained on images of shape {list(net.shape)}, these are {list(shape)}; retrain it with: genkit judge train --dataset {dataset}")
+    if num_classes is not None and num_classes != net.num_classes:
+        raise JudgeMissing(f"the judge of '{dataset}' knows {net.num_classes} classes, the data have {num_classes}; retrain it with: genkit judge train --dataset {dataset}")
+    return net
 
 
 def _read(dataset: str) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
     path = judge_path(dataset)
+    if not path.is_file():
+        raise JudgeMissing(f"no judge at {path}")
     try:
-        with safe_open(str(path), framework="pt") as f:
-            meta = json.loads((f.metadata() or {})["genkit_judge"])
-            tensors = {k: f.get_tensor(k) for k in f.keys()}
-    except FileNotFoundError:
-        raise JudgeMissing(f"no judge at {path}") from None
-    except Exception as exc:  # corrupt, truncated, or not a judge file
-        raise JudgeMissing(f"{path} is not a readable judge ({type(exc).__name__}); retrain it with: genkit judge train --dataset {dataset}") from None
-    if meta.get("architecture") != ARCHITECTURE:
-        raise JudgeMissing(f"{path} was trained for {meta.get('architecture')}, this genkit-judge needs {ARCHITECTURE}; retrain it")
+        tensors, meta = genkit.load_artifact(path, name=_META_KEY)
+    except genkit.ArtifactError as exc:  # corrupt, truncated, or not a judge file
+        raise JudgeMissing(f"{exc}; retrain it with: genkit judge train --dataset {dataset}") from None
+    if not isinstance(meta, dict) or meta.get("architecture") != ARCHITECTURE:
+        found = meta.get("architecture") if isinstance(meta, dict) else None
+        raise JudgeMissing(f"{path} was trained for {found}, this genkit-judge needs {ARCHITECTURE}; retrain it")
+    shape, classes = meta.get("shape"), meta.get("num_classes")
+    if not (isinstance(shape, list) and len(shape) == 3 and all(isinstance(v, int) and v > 0 for v in shape)) or not (isinstance(classes, int) and classes > 1):
+        raise JudgeMissing(f"{path}: its metadata has no valid image shape and class count; retrain it with: genkit judge train --dataset {dataset}")
+    if meta.get("identity", dataset_identity(dataset)) != dataset_identity(dataset):
+        raise JudgeMissing(f"{path} was trained on another dataset ({meta.get('dataset')}); retrain it with: genkit judge train --dataset {dataset}")
     return tensors, meta

@@ -55,10 +55,10 @@ def train_judge(
         epochs: passes over the train split; the learning rate follows a cosine to zero.
         on_epoch: called as ``on_epoch(epoch, mean_loss, seconds)`` after each epoch.
     """
+    dev = genkit.resolve_device(device)  # an unavailable device is one line, before any data is read
     data = genkit.load_dataset(dataset, data_dir)
     if data.train_y is None or not data.num_classes:
         raise genkit.GenkitError(f"dataset '{dataset}' has no labels; a judge is a classifier and needs them")
-    dev = torch.device(device)
     torch.manual_seed(seed)
     x, y = data.train_x.to(dev), data.train_y.to(dev)
     net = JudgeNet(tuple(x.shape[1:]), data.num_classes).to(dev)

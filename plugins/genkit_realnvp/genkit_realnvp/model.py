@@ -3,18 +3,16 @@ exact likelihood in bits per dimension, sampling and encoding."""
 
 from __future__ import annotations
 
-import math
-
 import torch
 
 import genkit
 from genkit import Batch, LossTerms, Update
+from genkit.capabilities import EIGHT_BIT
 
 from .config import RealNVPConfig
 from .flow import MultiScaleFlow
 from .preprocess import (
     dequantize,
-    discretization_logdet,
     inverse_logit,
     logit_transform,
     pixel_levels,
@@ -30,6 +28,7 @@ class RealNVP(genkit.GenerativeModel):
     """
 
     monitor = "bpd"
+    likelihood_space = EIGHT_BIT  # log P of the 8-bit image (the dequantization bound)
     #: Dequantization noise draws averaged by ``genkit score`` unless ``--samples`` says otherwise.
     likelihood_samples = 4
 
@@ -39,7 +38,7 @@ class RealNVP(genkit.GenerativeModel):
         self.latent_shape = tuple(data.shape)
 
     # -- data ------------------------------------------------------------------
-    def prepare_batch(self, batch: Batch, *, train: bool, generator=None) -> Batch:
+    def prepare_batch(self, batch: Batch, *, generator=None) -> Batch:
         """uint8 pixels to dequantized values in [0, 1): a fresh uniform draw every pass."""
         return Batch(x=dequantize(batch.x, generator), y=batch.y, condition=batch.condition)
 
@@ -49,10 +48,10 @@ class RealNVP(genkit.GenerativeModel):
         the dequantization bound of log P(x) for one noise draw."""
         v, logdet_logit = logit_transform(y, self.config.alpha)
         z, logdet_flow = self.flow(v)
-        return standard_normal_logpdf(z) + logdet_flow + logdet_logit + discretization_logdet(self.data_info.dims)
+        return standard_normal_logpdf(z) + logdet_flow + logdet_logit - genkit.discretization_nats(self.data_info.dims)
 
     def bits_per_dim(self, batch: Batch) -> LossTerms:
-        bpd = -self.log_density(batch.x).mean() / (self.data_info.dims * math.log(2))
+        bpd = genkit.nats_to_bpd(-self.log_density(batch.x).mean(), self.data_info.dims)
         return LossTerms(loss=bpd, terms={"bpd": bpd.detach()})
 
     def updates(self) -> list[Update]:

@@ -6,7 +6,7 @@ back to the pixels:
     log P(x) >= E_u[ log p_flow(logit(y)) + log|d logit / dy| ] - D log 256,
     y = (x + u) / 256, u ~ U[0, 1)^D,
 
-where ``- D log 256`` turns a density on [0, 1]^D into one on [0, 256]^D, whose
+where ``- D log 256`` (``genkit.discretization_nats``) turns a density on [0, 1]^D into one on [0, 256]^D, whose
 integral over each unit cube is the probability of that 8-bit image. The
 expectation over u is the dequantization bound; reported bits per dimension are
 those of the discrete data.
@@ -18,7 +18,7 @@ import math
 
 import torch
 
-LEVELS = 256
+from genkit import LEVELS
 # u is drawn on a grid of 2**-16: x + u is then exact in float32 (24-bit significand),
 # so the integer pixels can be recovered from y exactly for further noise draws.
 _NOISE_STEPS = 2**16
@@ -46,11 +46,6 @@ def logit_transform(y: torch.Tensor, alpha: float) -> tuple[torch.Tensor, torch.
 def inverse_logit(v: torch.Tensor, alpha: float) -> torch.Tensor:
     """Logit-space values back to images in [0, 1] (clamped: a hot sample may leave the box)."""
     return ((torch.sigmoid(v) - alpha) / (1 - 2 * alpha)).clamp_(0.0, 1.0)
-
-
-def discretization_logdet(dims: int) -> float:
-    """log of the Jacobian from [0, 256]^D to [0, 1]^D: the change of scale to pixel levels."""
-    return -dims * math.log(LEVELS)
 
 
 def standard_normal_logpdf(z: torch.Tensor) -> torch.Tensor:

@@ -33,7 +33,7 @@ def info(target, device: str = "cpu") -> dict[str, Any]:
         "train_config": meta["train_config"],
         "versions": meta.get("versions"),
         "details": lm.model.describe(),
-        "scores": lm.run.read_json("scores.json", []),
+        "scores": [s for s in lm.run.read_json("scores.json", []) if isinstance(s, dict)],
     }
 
 

@@ -14,9 +14,10 @@ from .. import plots
 from ..capabilities import EncoderModel, LatentModel
 from ..drawing import draw
 from ..errors import CapabilityError, GenkitError
+from ..maths import cycled_labels
 from ..model import Batch
 from ..plugins import find_classifier
-from ..sampling import class_cycle, latent_grid, prior_latents, require_latent
+from ..sampling import latent_grid, prior_latents, require_latent
 from ..sampling import interpolate as interpolate_latents
 from .loading import LoadedModel, load
 
@@ -43,7 +44,7 @@ def _condition(lm: LoadedModel, n: int, label: int | None) -> torch.Tensor | Non
     classes = lm.data_info.num_classes or 1
     if label is not None and not 0 <= label < classes:
         raise CapabilityError(f"--label {label} is out of range: this model knows classes 0 to {classes - 1}")
-    labels = torch.full((n,), label) if label is not None else class_cycle(n, classes)
+    labels = torch.full((n,), label) if label is not None else cycled_labels(n, classes)
     return labels.to(lm.device)
 
 
@@ -125,7 +126,7 @@ def _endpoints(lm: LoadedModel, from_class, to_class, seed: int, data_dir: str |
             raw = Batch(x=data.test_x[[ia, ib]].to(lm.device), y=data.test_y[[ia, ib]].to(lm.device))
             gen = torch.Generator(device=lm.device).manual_seed(seed)
             with torch.no_grad():
-                z = model.encode(model.prepare_batch(raw, train=False, generator=gen))
+                z = model.encode(model.prepare_batch(raw, generator=gen))
             return z[0], z[1], f"between test images of class {a} and {b}"
     gen = torch.Generator(device=lm.device).manual_seed(seed)
     classifier = find_classifier(lm.meta["data"]["name"])

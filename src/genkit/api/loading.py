@@ -12,8 +12,10 @@ from ..checkpoint import load_checkpoint
 from ..config import TrainConfig, validate
 from ..device import resolve_device
 from ..errors import CheckpointError, PluginError
+from ..metadata import validate_metadata
 from ..model import DataInfo, GenerativeModel
 from ..plugins import get_plugin_manager
+from ..rng import isolated_rng
 from ..runs import Run, resolve_target
 from ..training.state import load_model_weights
 
@@ -35,22 +37,30 @@ class LoadedModel:
         return self.model.data_info
 
 
+def build_model(spec, config, info: DataInfo, error: type[Exception], where: str = "") -> GenerativeModel:
+    """``spec.build_model(config, info)``, with a config the model cannot be built from (a layer too
+    large to allocate, sizes that do not fit together) reported as one line of ``error``."""
+    try:
+        return spec.build_model(config, info)
+    except (RuntimeError, ValueError, TypeError, OverflowError, MemoryError) as exc:
+        first = (str(exc).splitlines() or [type(exc).__name__])[0][:200]
+        raise error(f"{where}model '{spec.name}' cannot be built from its config ({type(exc).__name__}: {first})") from None
+
+
 def load(target: str | Path, device: str = "auto") -> LoadedModel:
     """Rebuild the model of a run directory, checkpoint file or model name (its latest run)."""
     run, path = resolve_target(target)
     ckpt = load_checkpoint(path)
-    meta = ckpt.meta
-    for key in ("model", "model_config", "train_config", "data"):
-        if key not in meta:
-            raise CheckpointError(f"{path}: genkit metadata lacks '{key}'")
+    meta = ckpt.meta = validate_metadata(ckpt.meta, path)
     try:
         spec = get_plugin_manager().model(meta["model"])
     except PluginError as exc:
-        package = (meta.get("plugin") or {}).get("package", "its plugin")
+        package = (meta.get("plugin") or {}).get("package") or "its plugin"
         raise PluginError(f"{path} needs model '{meta['model']}' from {package}: {exc}") from None
     dev = resolve_device(device)
     info = DataInfo(name=meta["data"]["name"], shape=tuple(meta["data"]["shape"]), num_classes=meta["data"].get("num_classes"))
-    model = spec.build_model(validate(spec.config_class(), meta["model_config"], "model"), info)
+    with isolated_rng("cpu", 0):  # the initial weights are overwritten: their draws must not move the caller's RNG
+        model = build_model(spec, validate(spec.config_class(), meta["model_config"], "model"), info, CheckpointError, f"{path}: ")
     if meta.get("conditioning", model.conditioning) != model.conditioning:
         raise CheckpointError(f"{path} was saved by a model conditioned on {meta['conditioning']!r}, but its config now builds one conditioned on {model.conditioning!r}")
     load_model_weights(model, ckpt)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 from dataclasses import dataclass, field
 from typing import Any, Callable
@@ -11,10 +12,11 @@ import torch
 from ..data import load_dataset
 from ..drawing import choose_sampler, draw
 from ..errors import CapabilityError, ConfigError, GenkitError, PluginError
-from ..evaluation import EvalContext, EvalResult
+from ..evaluation import EvalContext, EvalResult, bits_name
 from ..sampling import default_sampler_name
 from ..ood import auroc
 from ..plugins import get_plugin_manager
+from ..rng import isolated_rng
 from .loading import LoadedModel, load
 
 
@@ -25,6 +27,8 @@ class ScoreReport:
     examples: int
     results: dict[str, EvalResult] = field(default_factory=dict)
     seconds: float = 0.0
+    #: Lines about the choice of metrics (a default metric whose plugin is absent).
+    messages: list[str] = field(default_factory=list)
 
     def metrics(self) -> dict[str, float]:
         out: dict[str, float] = {}
@@ -34,7 +38,7 @@ class ScoreReport:
 
     def notes(self) -> list[str]:
         """Every evaluator's notes (per-class figures, what a metric counts), in metric order."""
-        return [note for r in self.results.values() for note in r.notes]
+        return self.messages + [note for r in self.results.values() for note in r.notes]
 
 
 def applicable_metrics(model) -> list[str]:
@@ -48,6 +52,39 @@ def applicable_metrics(model) -> list[str]:
         except GenkitError:
             continue
     return names
+
+
+def default_metrics(name: str, spec, model, messages: list[str]) -> list[str]:
+    """The model's default metrics that are installed and apply to it; when some are not (their
+    plugin is absent), what does apply, with one line in ``messages`` saying so."""
+    applicable = set(applicable_metrics(model))
+    defaults = list(spec.default_metrics)
+    usable = [n for n in defaults if n in applicable]
+    if defaults and usable == defaults:
+        return defaults
+    fallback = usable or applicable_metrics(model)
+    if not defaults:
+        return fallback
+    absent = [n for n in defaults if n not in usable]
+    needs = _declared_plugins(name)
+    where = f"; {needs} provides them: is it installed and enabled?" if needs else "."
+    if not fallback:
+        raise CapabilityError(f"no installed metric applies to '{name}': its default metrics {', '.join(absent)} are not available{where.rstrip('.')}")
+    messages.append(f"note: default metrics {', '.join(absent)} of '{name}' are not available{where} Scoring with {', '.join(fallback)}.")
+    return fallback
+
+
+def _declared_plugins(model_name: str) -> str:
+    """The genkit plugins the model's distribution declares it needs, as text (empty if none)."""
+    from importlib import metadata
+
+    try:
+        package = get_plugin_manager().registries["models"].owner(model_name).package
+        requires = metadata.requires(package) or []
+    except Exception:  # a plugin registered in-process has no distribution metadata
+        return ""
+    names = [re.split(r"[\s;<>=!~\[(]", r, maxsplit=1)[0] for r in requires]
+    return " or ".join(n for n in names if n.startswith("genkit-"))
 
 
 def score(
@@ -78,7 +115,8 @@ def score(
     lm = target if isinstance(target, LoadedModel) else load(target, device)
     pm = get_plugin_manager()
     spec = pm.model(lm.name)
-    names = metrics or list(spec.default_metrics) or applicable_metrics(lm.model)
+    messages: list[str] = []
+    names = metrics or default_metrics(lm.name, spec, lm.model, messages)
     evaluators = []
     for name in names:
         try:
@@ -96,14 +134,15 @@ def score(
         x, y = x[:limit], None if y is None else y[:limit]
     x = x.to(lm.device)
     y = None if y is None else y.to(lm.device)
-    report = ScoreReport(model=lm.name, dataset=ds_name + (" (embedded subset)" if data.embedded else ""), examples=x.shape[0])
+    report = ScoreReport(model=lm.name, dataset=ds_name + (" (embedded subset)" if data.embedded else ""), examples=x.shape[0], messages=messages)
     draw_with = _sampler(lm, sampler, sampler_options)
     started = time.perf_counter()
     for ev in evaluators:
         advance = progress(ev.name, x.shape[0]) if progress else (lambda n: None)
         bs = batch_size or (100 if (samples or getattr(lm.model, "likelihood_samples", 1)) > 1 else 500)
         ctx = EvalContext(model=lm.model, x=x, y=y, dataset=ds_name, batch_size=bs, samples=samples, seed=seed, advance=advance, sampler=draw_with, sampler_name=draw_with and draw_with.name)
-        report.results[ev.name] = checked_result(ev.evaluate(ctx), ev.name)
+        with isolated_rng(lm.device, seed):  # latent noise and importance samples repeat with the seed
+            report.results[ev.name] = checked_result(ev.evaluate(ctx), ev.name)
     report.seconds = time.perf_counter() - started
     lm.run.append_score(_record(report, lm, samples, limit))
     return report
@@ -154,9 +193,12 @@ def _owner_of(metric: str) -> str:
 class OODReport:
     """Bits per dimension of a model's own test split (inliers) and of another dataset's (outliers).
 
-    ``auroc`` is that of bpd as an outlier score: 1.0 when every outlier gets a
-    higher bpd than every inlier, 0.5 for no separation, below 0.5 when the
-    model prefers the outliers.
+    ``unit`` names the figure after the model's likelihood space: ``bpd`` for 8-bit
+    images, ``bits_per_binarized_pixel`` for a binarized model (both splits go through
+    the same model's ``prepare_batch``, so they are always in the same space).
+    ``auroc`` is that of the figure as an outlier score: 1.0 when every outlier gets a
+    higher value than every inlier, 0.5 for no separation, below 0.5 when the model
+    prefers the outliers.
     """
 
     model: str
@@ -168,11 +210,12 @@ class OODReport:
     plot: Any
     samples: int | None = None
     seconds: float = 0.0
+    unit: str = "bpd"
 
     def metrics(self) -> dict[str, float]:
         return {
-            f"bpd_{self.inlier}": self.inlier_bpd.mean().item(),
-            f"bpd_{self.outlier}": self.outlier_bpd.mean().item(),
+            f"{self.unit}_{self.inlier}": self.inlier_bpd.mean().item(),
+            f"{self.unit}_{self.outlier}": self.outlier_bpd.mean().item(),
             "auroc": self.auroc,
         }
 
@@ -194,8 +237,10 @@ def score_ood(
     """Out-of-distribution scoring by bits per dimension, for any model with a likelihood.
 
     Scores every test image of the model's own dataset (or ``dataset``) and of
-    ``outlier`` with the ``bpd`` evaluator, writes both histograms to one PNG in
-    the run directory, and returns the means and the AUROC of bpd as the score.
+    ``outlier`` with the ``nll`` evaluator, in bits per dimension of the model's
+    likelihood space (refused for a model that declares none), writes both
+    histograms to one PNG in the run directory, and returns the means and the
+    AUROC of the figure as the score.
 
     Args:
         outlier: the dataset whose test split plays the outliers.
@@ -205,10 +250,13 @@ def score_ood(
     from ..plots import save_histograms
 
     lm = target if isinstance(target, LoadedModel) else load(target, device)
-    evaluator = get_plugin_manager().evaluator("bpd")
+    evaluator = get_plugin_manager().evaluator("nll")
     reason = evaluator.unsupported_reason(lm.model)
     if reason:
         raise CapabilityError(f"'{lm.name}' cannot score outliers by bits per dimension: {reason}")
+    unit = bits_name(lm.model)
+    if unit is None:
+        raise CapabilityError(f"'{lm.name}' declares no likelihood_space, so its scores cannot be put in bits of a known data space; --ood needs one")
     inlier = dataset or lm.meta["data"]["name"]
     if inlier == outlier:
         raise ConfigError(f"the outlier dataset must differ from the inlier dataset ('{inlier}')")
@@ -221,15 +269,18 @@ def score_ood(
         if tuple(data.test_x.shape[1:]) != tuple(lm.data_info.shape):
             raise ConfigError(f"'{name}' has images of shape {list(data.test_x.shape[1:])}; '{lm.name}' was trained on {list(lm.data_info.shape)}")
         x = data.test_x[:limit] if limit else data.test_x
-        advance = progress(f"bpd on {name}", x.shape[0]) if progress else (lambda n: None)
+        advance = progress(f"{unit} on {name}", x.shape[0]) if progress else (lambda n: None)
         ctx = EvalContext(model=lm.model, x=x.to(lm.device), y=None, dataset=name, batch_size=bs, samples=samples, seed=seed, advance=advance)
-        bpd[name] = evaluator.evaluate(ctx).per_example["bpd"]
+        with isolated_rng(lm.device, seed):
+            bpd[name] = evaluator.evaluate(ctx).per_example[unit]
     path = plot or lm.run.file(f"ood-{inlier}-vs-{outlier}.png")
-    save_histograms({f"{inlier} test (inlier)": bpd[inlier].numpy(), f"{outlier} test (outlier)": bpd[outlier].numpy()}, path, "bits per dimension", title=f"{lm.name}: bits per dimension, K = {k}")
-    report = OODReport(model=lm.name, inlier=inlier, outlier=outlier, inlier_bpd=bpd[inlier], outlier_bpd=bpd[outlier], auroc=auroc(bpd[inlier], bpd[outlier]), plot=path, samples=k, seconds=time.perf_counter() - started)
+    label = unit.replace("_", " ")
+    save_histograms({f"{inlier} test (inlier)": bpd[inlier].numpy(), f"{outlier} test (outlier)": bpd[outlier].numpy()}, path, label, title=f"{lm.name}: {label}, K = {k}")
+    report = OODReport(model=lm.name, inlier=inlier, outlier=outlier, inlier_bpd=bpd[inlier], outlier_bpd=bpd[outlier], auroc=auroc(bpd[inlier], bpd[outlier]), plot=path, samples=k, seconds=time.perf_counter() - started, unit=unit)
     lm.run.append_score({
         "checkpoint": str(lm.checkpoint), "dataset": inlier, "ood": outlier, "examples": {inlier: bpd[inlier].numel(), outlier: bpd[outlier].numel()},
-        "samples": k, "limit": limit, "metrics": report.metrics(), "plot": str(path), "seconds": round(report.seconds, 2), "time": time.strftime("%Y-%m-%dT%H:%M:%S"),
+        "samples": k, "limit": limit, "likelihood_space": lm.model.likelihood_space, "metrics": report.metrics(), "plot": str(path),
+        "seconds": round(report.seconds, 2), "time": time.strftime("%Y-%m-%dT%H:%M:%S"),
     })
     return report
 

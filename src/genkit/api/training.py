@@ -16,6 +16,9 @@ from ..config import TrainConfig, layered, parse_override, read_toml, validate
 from ..data import load_dataset
 from ..device import describe_device, resolve_device
 from ..errors import ConfigError, DataError
+from ..loggers import create_loggers
+from ..metadata import validate_metadata
+from .loading import build_model
 from ..plugins import get_plugin_manager
 from ..runs import Run, resolve_target
 from ..training import distributed
@@ -42,6 +45,49 @@ def resolve_config(model: str | None = None, config: str | Path | None = None, o
     return spec, model_cfg, train_cfg
 
 
+#: Training settings a resumed run may change: how it runs, not what it learns from.
+#: Everything else (the model config, dataset, batch size, validation split, seed) is refused.
+RESUMABLE = ("epochs", "lr", "device", "precision", "compile", "tf32", "check_every", "divergence_threshold", "grid_samples", "data_dir", "log")
+
+
+def resolve_resume(resume, model: str | None, config, overrides: dict[str, Any] | None, sets: list[str] | None, out):
+    """What a resumed run continues with: the checkpoint's configs with the changes that are safe.
+
+    Returns (spec, model config, train config, checkpoint, run, changes), where changes maps
+    each changed training setting to [old, new]. A change that would alter the run's meaning is a
+    :class:`ConfigError`, as is ``out`` (a resumed run continues in its own directory).
+    """
+    run, ckpt_path = resolve_target(resume)
+    if out is not None and Path(out).resolve() != run.path.resolve():
+        raise ConfigError(f"--out cannot be given with --resume: the run continues in {run.path}")
+    ckpt = load_checkpoint(ckpt_path)
+    ckpt.meta = validate_metadata(ckpt.meta, ckpt_path)
+    spec = get_plugin_manager().model(ckpt.meta["model"])
+    file_data = read_toml(config) if config else {}
+    extra = dict(parse_override(s) for s in sets or [])
+    given = {k: v for k, v in (overrides or {}).items() if v is not None}
+    name, train_values, model_values = layered(file_data, {**extra, **given})
+    for asked in (model, name):
+        if asked and asked != spec.name:
+            raise ConfigError(f"{resume} is a run of '{spec.name}', not '{asked}'")
+    saved_model = ckpt.meta["model_config"]
+    model_cfg = validate(spec.config_class(), saved_model, "model")
+    wanted = validate(spec.config_class(), {**saved_model, **model_values}, "model").model_dump(mode="json")
+    for key, new in wanted.items():
+        if new != model_cfg.model_dump(mode="json").get(key):
+            raise ConfigError(f"--resume cannot change model.{key} ({saved_model.get(key)!r} -> {new!r}): the checkpoint's weights are of the saved model; start a new run instead")
+    saved_train = validate(TrainConfig, ckpt.meta["train_config"], "train").model_dump(mode="json")
+    train_cfg = validate(TrainConfig, {**saved_train, **train_values}, "train")
+    changes = {k: [saved_train.get(k), v] for k, v in train_cfg.model_dump(mode="json").items() if saved_train.get(k) != v}
+    for key, (old, new) in changes.items():
+        if key not in RESUMABLE:
+            raise ConfigError(
+                f"--resume cannot change train.{key} ({old!r} -> {new!r}): it would change what the run means; "
+                f"a resumed run may change only {', '.join(RESUMABLE)} (start a new run instead)"
+            )
+    return spec, model_cfg, train_cfg, ckpt, run, changes
+
+
 def train(
     model: str | None = None,
     *,
@@ -60,8 +106,10 @@ def train(
         config: a TOML file with ``[model]`` and ``[train]`` tables.
         overrides: dotted keys to values on top of the file, e.g. ``{"train.epochs": 3}``.
         sets: the same as ``key=value`` strings (the CLI's ``--set``).
-        resume: a run directory or checkpoint to continue; ``train.epochs`` may be raised.
-        out: the run directory (default ``runs/MODEL-TIMESTAMP``).
+        resume: a run directory or checkpoint to continue. Only the settings in :data:`RESUMABLE`
+            may change (``lr`` is re-applied to the restored optimizers); each change is recorded in
+            the manifest's ``resumes``, and any other change is refused.
+        out: the run directory (default ``runs/MODEL-TIMESTAMP``); not with ``resume``.
         reporter: progress display (default: rich progress bars).
         on_step: called after every training step with the trainer.
 
@@ -70,27 +118,21 @@ def train(
     :mod:`genkit.training.distributed`).
     """
     reporter = reporter or RichReporter()
-    ckpt, run = None, None
+    ckpt, run, changes = None, None, {}
     if resume is not None:
-        run, ckpt_path = resolve_target(resume)
-        ckpt = load_checkpoint(ckpt_path)
-        spec = get_plugin_manager().model(ckpt.meta["model"])
-        model_cfg = validate(spec.config_class(), ckpt.meta["model_config"], "model")
-        train_values = {**ckpt.meta["train_config"], **{k.split(".", 1)[1]: v for k, v in (overrides or {}).items() if k.startswith("train.") and v is not None}}
-        train_cfg = validate(TrainConfig, train_values, "train")
-        if model and model != spec.name:
-            raise ConfigError(f"{resume} is a run of '{spec.name}', not '{model}'")
+        spec, model_cfg, train_cfg, ckpt, run, changes = resolve_resume(resume, model, config, overrides, sets, out)
     else:
         spec, model_cfg, train_cfg = resolve_config(model, config, overrides, sets)
 
     dist, device = distributed.setup(train_cfg.device, resolve_device)
     resolve_precision(train_cfg.precision, device)  # refuse bf16/fp16 off CUDA before anything is written
-    return _train(spec, model_cfg, train_cfg, ckpt, run, resume, out, device, dist, reporter, on_step)
+    return _train(spec, model_cfg, train_cfg, ckpt, run, resume, out, device, dist, reporter, on_step, changes)
 
 
-def _train(spec, model_cfg, train_cfg: TrainConfig, ckpt, run: Run | None, resume, out, device: torch.device, dist, reporter: Reporter, on_step) -> TrainResult:
+def _train(spec, model_cfg, train_cfg: TrainConfig, ckpt, run: Run | None, resume, out, device: torch.device, dist, reporter: Reporter, on_step, changes=None) -> TrainResult:
     if not dist.is_main:
         reporter = Reporter()  # one progress display per job: rank 0's
+    loggers = create_loggers(train_cfg.log)  # on every rank, so a bad name stops them all alike
     with dist.local_first():  # each node reads (or downloads) its own copy
         data = load_dataset(train_cfg.dataset, train_cfg.data_dir)
     if data.embedded:
@@ -107,7 +149,7 @@ def _train(spec, model_cfg, train_cfg: TrainConfig, ckpt, run: Run | None, resum
     if ckpt is not None and list(ckpt.meta["data"]["shape"]) != list(info.shape):
         raise ConfigError(f"{resume} was trained on images of shape {ckpt.meta['data']['shape']}, this dataset has {list(info.shape)}")
     torch.manual_seed(train_cfg.seed)
-    net = spec.build_model(model_cfg, info).to(device)
+    net = build_model(spec, model_cfg, info, ConfigError).to(device)
     if net.conditioning == "label" and (info.num_classes is None or data.train_y is None):
         raise DataError(f"model '{spec.name}' is conditioned on class labels and {data.name} has none")
 
@@ -120,7 +162,12 @@ def _train(spec, model_cfg, train_cfg: TrainConfig, ckpt, run: Run | None, resum
             run.write_json("config.json", {"model": {"name": spec.name, **model_cfg.model_dump(mode="json")}, "train": train_cfg.model_dump(mode="json")})
     else:
         manifest = run.read_json("manifest.json", {})
-        manifest["epochs"] = train_cfg.epochs
+        manifest.update(epochs=train_cfg.epochs, device=describe_device(device), precision=train_cfg.precision, compile=train_cfg.compile)
+        progress = ckpt.meta.get("progress") or {}
+        manifest.setdefault("resumes", []).append({
+            "time": time.strftime("%Y-%m-%dT%H:%M:%S"), "from_epoch": progress.get("epoch", 0), "from_step": progress.get("step", 0),
+            "command": " ".join(sys.argv), "changed": changes or {},
+        })
         if dist.is_main:
             run.write_json("manifest.json", manifest)
     meta = {
@@ -134,11 +181,11 @@ def _train(spec, model_cfg, train_cfg: TrainConfig, ckpt, run: Run | None, resum
     }
     ranks = f" x {dist.world_size} processes ({dist.backend})" if dist.enabled else ""
     reporter.message(f"training {spec.name} on {data.name} ({data.source}) on {describe_device(device)}{ranks}, precision {resolve_precision(train_cfg.precision, device).name} -> {run.path}")
-    trainer = Trainer(net, train_cfg, data, run, device, meta, reporter, on_step=on_step, dist=dist)
+    trainer = Trainer(net, train_cfg, data, run, device, meta, reporter, on_step=on_step, dist=dist, loggers=loggers if dist.is_main else [])
     return trainer.fit(resume=ckpt)
 
 
-def _manifest(spec, train_cfg: TrainConfig, data, device: torch.device, monitor: str, world_size: int = 1) -> dict[str, Any]:
+def _manifest(spec, train_cfg: TrainConfig, data, device: torch.device, monitor: str | None, world_size: int = 1) -> dict[str, Any]:
     owner = get_plugin_manager().registries["models"].owner(spec.name)
     return {
         "model": spec.name,

@@ -33,11 +33,3 @@ def read_idx(path: str | Path) -> torch.Tensor:
         raise DataError(f"{path} is truncated or corrupt: expected {expected} bytes of data, found {len(data) - header}")
     array = np.frombuffer(data, dtype=dtype, offset=header).reshape(shape)
     return torch.from_numpy(array.astype(array.dtype.newbyteorder("="), copy=True))
-
-
-def write_idx(path: str | Path, tensor: torch.Tensor) -> None:
-    """Write a uint8 tensor as a gzip IDX file (used to build the embedded subset)."""
-    array = tensor.numpy().astype(np.uint8)
-    header = bytes([0, 0, 0x08, array.ndim]) + b"".join(int(d).to_bytes(4, "big") for d in array.shape)
-    with gzip.open(path, "wb", compresslevel=9) as f:
-        f.write(header + array.tobytes())

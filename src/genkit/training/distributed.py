@@ -208,47 +208,56 @@ def loss_weight(local: int, total: int, ctx: DistContext) -> float:
 
 
 class _ObjectiveCall(torch.nn.Module):
-    """Calls one of the model's objectives through ``forward``.
+    """Calls the model's objectives of one optimizer through ``forward``.
 
     DDP only synchronises gradients of a backward pass that follows a call of
     its own ``forward``; genkit's objectives are plain methods of the model
     (``negative_elbo``, a GAN's ``generator_loss`` and ``discriminator_loss``),
-    so this module routes ``objective(batch)`` through ``forward``.
+    so this module routes ``objective(batch[, carry])`` through ``forward``.
+
+    It owns exactly the parameters of one optimizer (shared with the model,
+    not copied), so DDP reduces the gradients of that optimizer's step and
+    expects no others; the objective, a bound method, reaches the rest of the
+    model. The model's buffers are registered too, so DDP keeps them (running
+    statistics) equal to rank 0's, as it would for the whole model.
     """
 
-    def __init__(self, model: torch.nn.Module):
+    def __init__(self, params: list[torch.nn.Parameter], buffers: list[torch.Tensor]):
         super().__init__()
-        self.model = model
+        self.params = torch.nn.ParameterList(params)
+        for i, buffer in enumerate(buffers):
+            self.register_buffer(f"buffer{i}", buffer, persistent=False)
 
-    def forward(self, objective: Callable[[Any], Any], batch: Any):
-        result = objective(batch)
-        return result.loss, result.terms
+    def forward(self, objective: Callable[..., Any], batch: Any, *carry: Any):
+        result = objective(batch, *carry)
+        return result.loss, result.terms, result.carry
 
 
-def objective_caller(model: torch.nn.Module, ctx: DistContext, several_objectives: bool) -> Callable[[Callable[[Any], Any], Any], tuple[torch.Tensor, dict[str, torch.Tensor]]]:
-    """How the training step calls an objective: directly, or through DDP.
+def _direct(objective, batch, *carry):
+    result = objective(batch, *carry)
+    return result.loss, result.terms, result.carry
 
-    The whole model is wrapped, not one sub-network per optimizer: an objective
-    may use any part of the model (a GAN's generator loss runs the
-    discriminator), so only a wrapper of every parameter sees each backward
-    pass. Parameters an objective leaves out (the generator during the
-    discriminator's step) must then be found unused on each pass, which DDP
-    does when ``find_unused_parameters`` is set; it costs one walk of the
-    autograd graph per step and is only turned on for models with more than
-    one objective. Create the caller after data-dependent initialisation: DDP
-    copies rank 0's parameters and buffers to every rank when it is built.
+
+def objective_callers(model: torch.nn.Module, params: dict[str, list[torch.nn.Parameter]], ctx: DistContext) -> dict[str, Callable[..., tuple[torch.Tensor, dict[str, torch.Tensor], Any]]]:
+    """How the training step calls an objective of each optimizer: directly, or through DDP.
+
+    ``params`` holds each optimizer's trainable parameters. Under DDP each
+    optimizer gets its own wrapper over just those parameters: an update's
+    backward pass computes gradients of its own optimizer's parameters only
+    (the trainer passes them as ``backward(inputs=...)``), so every parameter a
+    wrapper owns receives a gradient on every step and DDP runs without
+    ``find_unused_parameters`` (no walk of the autograd graph per step), even
+    for a GAN whose generator loss runs the discriminator. Create the callers
+    after data-dependent initialisation: DDP copies rank 0's parameters and
+    buffers to every rank when it is built.
     """
     if not ctx.enabled:
-        def direct(objective, batch):
-            result = objective(batch)
-            return result.loss, result.terms
-
-        return direct
+        return {name: _direct for name in params}
     from torch.nn.parallel import DistributedDataParallel
 
     # device_ids=None: batches are already on the device, and DDP must not try
     # to move the objective (a callable) as if it were an input tensor.
-    return DistributedDataParallel(_ObjectiveCall(model), device_ids=None, find_unused_parameters=several_objectives)
+    return {name: DistributedDataParallel(_ObjectiveCall(ps, list(model.buffers())), device_ids=None) for name, ps in params.items()}
 
 
 def restore_rank_rng(ckpt: Any, ctx: DistContext, device: torch.device, seed: int, global_step: int) -> None:

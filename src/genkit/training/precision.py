@@ -10,9 +10,9 @@ fallback.
 
 from __future__ import annotations
 
-from contextlib import nullcontext
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 import torch
 
@@ -72,11 +72,19 @@ def resolve_precision(requested: str, device: torch.device, bf16_supported: Call
     return Precision("fp16", "cuda", torch.float16)
 
 
-def allow_tf32(device: torch.device, enabled: bool) -> None:
-    """Let fp32 matrix products and convolutions use TF32 tensor cores (CUDA, Ampere and later)."""
-    if device.type == "cuda":
-        torch.backends.cuda.matmul.allow_tf32 = enabled
-        torch.backends.cudnn.allow_tf32 = enabled
+@contextmanager
+def tf32_enabled(device: torch.device, enabled: bool) -> Iterator[None]:
+    """Let fp32 matrix products and convolutions use TF32 tensor cores (CUDA, Ampere and later)
+    inside the block; the flags are process-wide, so they are restored after it."""
+    if device.type != "cuda":
+        yield
+        return
+    saved = torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32
+    torch.backends.cuda.matmul.allow_tf32 = torch.backends.cudnn.allow_tf32 = enabled
+    try:
+        yield
+    finally:
+        torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32 = saved
 
 
 def compiled(objective: Callable[..., Any], enabled: bool) -> Callable[..., Any]:
@@ -88,6 +96,24 @@ def compiled(objective: Callable[..., Any], enabled: bool) -> Callable[..., Any]
     if not enabled:
         return objective
     return torch.compile(objective)
+
+
+def backward_twice(enabled: bool):
+    """Context for training steps whose compiled objectives may be back-propagated twice.
+
+    A carry with a graph (a GAN's fake batch) shares its compiled objective's
+    autograd node with the loss, so the loss's backward keeps the node
+    (``retain_graph``) for the next update's backward through the carry.
+    torch's donated buffers, which free saved tensors during a compiled
+    backward, forbid that; they are turned off while such steps compile and run.
+    """
+    if not enabled:
+        return nullcontext()
+    from torch._functorch import config as functorch_config
+
+    if not hasattr(functorch_config, "donated_buffer"):  # older torch: nothing is donated
+        return nullcontext()
+    return functorch_config.patch(donated_buffer=False)
 
 
 def scaler_states(scalers: dict[str, Any]) -> dict[str, dict[str, Any]]:

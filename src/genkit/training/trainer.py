@@ -2,9 +2,10 @@
 
 Data are uint8 tensors already on the training device. Each epoch draws one
 permutation from a generator seeded by (seed, epoch), so a run resumed
-mid-epoch sees the same order; each step gathers a batch by index, lets the
-model prepare it on the device (binarize, dequantize, rescale) and runs the
-model's updates in order. Logged terms stay on the device and are summed with
+mid-epoch sees the same order; the epoch starts from one permuted copy of the
+training images on the device, each step takes the next contiguous slice of it,
+lets the model prepare it (binarize, dequantize, rescale) and runs the model's
+updates in order, each update's carry passed to the next. Logged terms stay on the device and are summed with
 tensor ops; the host waits for the device only every ``check_every`` steps (to
 catch a diverged loss) and once per epoch.
 
@@ -29,12 +30,14 @@ import torch
 from ..config import TrainConfig
 from ..data import ImageDataset, split_validation
 from ..errors import DivergenceError, GenkitError
+from ..loggers import Logger, LoggerGroup
 from ..model import Batch, GenerativeModel
 from ..runs import Run
 from ..checkpoint import Checkpoint
+from ..rng import isolated_rng as _isolated_rng
 from . import distributed as ddp
 from .distributed import DistContext
-from .precision import allow_tf32, compiled, resolve_precision, restore_scalers, scaler_states
+from .precision import backward_twice, compiled, tf32_enabled, resolve_precision, restore_scalers, scaler_states
 from .reporting import Reporter
 from .state import Progress, load_model_weights, progress_of, restore_optimizers, restore_rng, rng_tensors, save_training_checkpoint
 
@@ -65,9 +68,10 @@ class Trainer:
         reporter: progress display.
         on_step: called after every step with the trainer (tests use it to interrupt).
         dist: this process's place in a multi-process job (default: a single process).
+        loggers: the run's enabled loggers (:mod:`genkit.loggers`); give them to rank 0 only.
     """
 
-    def __init__(self, model: GenerativeModel, cfg: TrainConfig, data: ImageDataset, run: Run, device: torch.device, meta: dict[str, Any], reporter: Reporter, on_step: Callable[["Trainer"], None] | None = None, dist: DistContext = ddp.SINGLE):
+    def __init__(self, model: GenerativeModel, cfg: TrainConfig, data: ImageDataset, run: Run, device: torch.device, meta: dict[str, Any], reporter: Reporter, on_step: Callable[["Trainer"], None] | None = None, dist: DistContext = ddp.SINGLE, loggers: list[Logger] | None = None):
         self.model, self.cfg, self.run, self.device, self.meta = model, cfg, run, device, meta
         self.reporter = reporter
         self.on_step = on_step
@@ -77,17 +81,29 @@ class Trainer:
         self.optimizers = model.configure_optimizers(cfg.lr)
         self.updates = model.updates()
         self.precision = resolve_precision(cfg.precision, device)
-        allow_tf32(device, cfg.tf32)
         self.scalers = {name: self.precision.grad_scaler() for name in self.optimizers}
         self.objectives = [compiled(u.objective, cfg.compile) for u in self.updates]
-        self._call = None  # how _step calls an objective; set in fit() once the weights are final
+        # Each update's backward pass reaches only its own optimizer's parameters.
+        self.trainable = {name: [p for group in opt.param_groups for p in group["params"] if p.requires_grad] for name, opt in self.optimizers.items()}
+        self._callers = None  # how _step calls each optimizer's objectives; set in fit() once the weights are final
         self.progress = Progress()
         self.stop_requested = False
         self._term_names: list[str] | None = None
+        self.loggers = LoggerGroup(loggers or [], lambda text: reporter.message(f"[yellow]warning:[/yellow] {text}"))
         self._said_no_grids = False
 
     # -- public ---------------------------------------------------------------
     def fit(self, resume: Checkpoint | None = None) -> TrainResult:
+        meta = self.meta
+        config = {"model": {"name": meta["model"], **meta["model_config"]}, "train": meta["train_config"], "resumed": resume is not None}
+        self.loggers.call("start", self.run, config)
+        try:
+            with tf32_enabled(self.device, self.cfg.tf32):
+                return self._fit(resume)
+        finally:
+            self.loggers.close()  # also after an interruption or a divergence
+
+    def _fit(self, resume: Checkpoint | None) -> TrainResult:
         cfg = self.cfg
         metrics = self.run.read_metrics()
         partial: tuple[torch.Tensor, int] | None = None
@@ -102,10 +118,10 @@ class Trainer:
         else:
             torch.manual_seed(cfg.seed)  # the same on every rank, so data-dependent init agrees
             self._data_init()
-            self._save_grid("samples_start.png", "before training")
+            self._save_grid("samples_start.png", "before training", epoch=0)
             if self.dist.enabled:
                 torch.manual_seed(self.dist.rank_seed(cfg.seed))
-        self._call = ddp.objective_caller(self.model, self.dist, several_objectives=len(self.updates) > 1)
+        self._callers = ddp.objective_callers(self.model, self.trainable, self.dist)
         with self._interruptible():
             self._set_status("running")  # written once Ctrl-C is handled, so waiting on it is safe
             for epoch in range(self.progress.epoch, cfg.epochs):
@@ -126,12 +142,13 @@ class Trainer:
 
         The first call does the model's data-dependent initialisation.
         """
-        if self._call is None:
+        if self._callers is None:
             torch.manual_seed(self.cfg.seed)
             self._data_init()
-            self._call = ddp.objective_caller(self.model, self.dist, several_objectives=len(self.updates) > 1)
+            self._callers = ddp.objective_callers(self.model, self.trainable, self.dist)
         self.progress.step = 0
-        return self._train_epoch(epoch, None)
+        with tf32_enabled(self.device, self.cfg.tf32):
+            return self._train_epoch(epoch, None)
 
     # -- one epoch ------------------------------------------------------------
     def _train_epoch(self, epoch: int, partial: tuple[torch.Tensor, int] | None) -> dict[str, Any]:
@@ -153,8 +170,9 @@ class Trainer:
             start, end = step * cfg.batch_size, min((step + 1) * cfg.batch_size, n)
             lo, hi = ddp.rank_bounds(start, end, self.dist)
             raw = Batch(x=x[lo:hi], y=None if y is None else y[lo:hi])
-            batch = model.prepare_batch(raw, train=True)
-            values = self._step(batch, ddp.loss_weight(hi - lo, end - start, self.dist))
+            batch = model.prepare_batch(raw)
+            with backward_twice(cfg.compile and len(self.updates) > 1):
+                values = self._step(batch, ddp.loss_weight(hi - lo, end - start, self.dist))
             sums = values * (hi - lo) if sums is None else sums.add_(values, alpha=hi - lo)
             count += hi - lo
             images += end - start
@@ -185,26 +203,39 @@ class Trainer:
         """All of one iteration's updates; returns the logged terms as one tensor.
 
         ``weight`` scales each loss (not the logged terms) so that DDP's average
-        over ranks of unequal parts of a batch is the whole batch's mean.
+        over ranks of unequal parts of a batch is the whole batch's mean. Each
+        update's objective receives the carry of the update before it (its
+        last repeat's), and its backward pass computes gradients of its own
+        optimizer's parameters only.
         """
         logged = []
-        for update, objective in zip(self.updates, self.objectives):
-            opt, scaler = self.optimizers[update.optimizer], self.scalers[update.optimizer]
+        carry: Any = None
+        last = len(self.updates) - 1
+        for k, (update, objective) in enumerate(zip(self.updates, self.objectives)):
+            name = update.optimizer
+            opt, scaler, call = self.optimizers[name], self.scalers[name], self._callers[name]
+            inputs = self.trainable[name] or None
+            given = () if carry is None else (carry,)
             for _ in range(update.repeats):
                 opt.zero_grad(set_to_none=True)
                 with self.precision.autocast():
-                    loss, terms = self._call(objective, batch)
+                    loss, terms, out = call(objective, batch, *given)
                 if self._term_names is None:
                     _check_loss_terms([{"loss": loss}], self.meta["model"])
                 if weight != 1.0:
                     loss = loss * weight
+                # Under torch.compile an objective's forward and backward are one autograd
+                # node, which the loss shares with a carried tensor: keep it for the next
+                # update's backward pass through the carry.
+                retain = self.cfg.compile and k < last and _has_graph(out)
                 if scaler is None:
-                    loss.backward()
+                    loss.backward(inputs=inputs, retain_graph=retain)
                     opt.step()
                 else:  # fp16: one scaler per optimizer, updated after its every step
-                    scaler.scale(loss).backward()
+                    scaler.scale(loss).backward(inputs=inputs, retain_graph=retain)
                     scaler.step(opt)
                     scaler.update()
+            carry = out
             logged.append(terms)
         if self._term_names is None:  # the first step: check the objectives' results once
             _check_loss_terms(logged, self.meta["model"])
@@ -230,7 +261,7 @@ class Trainer:
             with _isolated_rng(self.device, self.cfg.seed + k):
                 generator = torch.Generator(device=self.device).manual_seed(self.cfg.seed + k)
                 raw = Batch(x=self.split.val_x[i : i + 1000], y=None if self.split.val_y is None else self.split.val_y[i : i + 1000])
-                batch = self.model.prepare_batch(raw, train=False, generator=generator)
+                batch = self.model.prepare_batch(raw, generator=generator)
                 for name, v in self.model.validation_terms(batch).items():
                     sums[name] = sums.get(name, 0) + v.float() * len(batch)
                 n += len(batch)
@@ -249,11 +280,18 @@ class Trainer:
         whether to stop for a Ctrl-C (on any rank). One small all-reduce under DDP."""
         if not self.dist.enabled:
             self._check_finite(values, epoch, step)
+            self._log_step(values)
             return self.stop_requested
         packed = torch.cat([values.detach().float(), values.new_tensor([float(self.stop_requested)])])
         packed = self.dist.all_reduce_sum(packed) / self.dist.world_size  # a NaN anywhere stays a NaN
         self._check_finite(packed[:-1], epoch, step)
+        self._log_step(packed[:-1])
         return bool(packed[-1] > 0)
+
+    def _log_step(self, values: torch.Tensor) -> None:
+        """Per-step terms for the loggers, only here: the check has just waited for the device."""
+        if self.loggers:
+            self.loggers.call("log_step", self.progress.global_step, self._named(values))
 
     def _check_finite(self, values: torch.Tensor, epoch: int, step: int) -> None:
         bad = ~torch.isfinite(values) | (values.abs() > self.cfg.divergence_threshold)
@@ -265,7 +303,7 @@ class Trainer:
         last = self.run.last_checkpoint
         kept = f"the last good checkpoint is {last} (epoch {self.progress.epoch})" if last.is_file() else "no checkpoint was written before it"
         self._set_status("diverged", reason=what)
-        raise DivergenceError(f"training diverged at epoch {epoch + 1}, step {step + 1} ({what}); {kept}. Try a lower --lr.")
+        raise DivergenceError(f"training diverged at epoch {epoch + 1}, step {step + 1} ({what}); {kept}. Try a lower --lr (genkit train --resume RUN --lr VALUE applies it to the restored optimizers).")
 
     def _end_of_epoch(self, epoch: int, metrics: list[dict[str, Any]]) -> None:
         row = metrics[-1]
@@ -282,11 +320,14 @@ class Trainer:
         from ..plots import save_curves
 
         save_curves(metrics, self.run.file("curves.png"), title=f"{self.meta['model']} on {self.meta['data']['name']}")
-        epochs = self.cfg.epochs
+        self.loggers.call("log_epoch", epoch + 1, row)
+        epochs, name, when = self.cfg.epochs, None, ""
         if epochs > 2 and epoch + 1 == epochs // 2:
-            self._save_grid(f"samples_epoch{epoch + 1}.png", f"after epoch {epoch + 1} of {epochs}")
+            name, when = f"samples_epoch{epoch + 1}.png", f"after epoch {epoch + 1} of {epochs}"
         if epoch + 1 == epochs:
-            self._save_grid("samples_end.png", f"after {epochs} epochs")
+            name, when = "samples_end.png", f"after {epochs} epochs"
+        if name or self.loggers:  # loggers get a grid every epoch, the run directory three
+            self._save_grid(name, when, epoch=epoch + 1)
 
     def _save(self, path, extra: dict[str, torch.Tensor] | None = None, **meta) -> None:
         """Write a checkpoint from rank 0. Every rank must call it: each rank's RNG
@@ -301,8 +342,9 @@ class Trainer:
         # The unwrapped model is saved, so keys never carry DDP's "module." prefix.
         save_training_checkpoint(path, self.model, self.optimizers, self.progress, meta, extra, self.device)
 
-    def _save_grid(self, name: str, when: str) -> None:
-        """A grid of samples drawn through the model's default sampler (none if it cannot sample)."""
+    def _save_grid(self, name: str | None, when: str, epoch: int) -> None:
+        """A grid of samples drawn through the model's default sampler (none if it cannot sample):
+        into ``name`` (a PNG in the run) if given, and to the loggers."""
         if not self.dist.is_main:
             return
         from ..drawing import draw
@@ -322,19 +364,29 @@ class Trainer:
             n, condition = grid_condition(self.model, n, held_out, held_out_y, self.data.num_classes, gen)
             images = draw(self.model, n, condition=condition, generator=gen, model_name=self.meta["model"])
         self.model.train()
+        self.loggers.call("log_images", "samples", images.detach().float().cpu(), epoch)
+        if name is None:
+            return
         from ..plots import save_grid
 
         save_grid(images, self.run.file(name), title=f"{self.meta['model']} samples, {when}")
 
     def _data_init(self) -> None:
         x = self.split.train_x[: min(512, self.split.train_x.shape[0])]
-        batch = self.model.prepare_batch(Batch(x=x, y=None if self.split.train_y is None else self.split.train_y[: x.shape[0]]), train=True)
+        batch = self.model.prepare_batch(Batch(x=x, y=None if self.split.train_y is None else self.split.train_y[: x.shape[0]]))
         with torch.no_grad():
             self.model.on_train_start(batch)
 
     def _restore(self, ckpt: Checkpoint) -> None:
         load_model_weights(self.model, ckpt)
+        fresh = {name: [g["lr"] for g in opt.param_groups] for name, opt in self.optimizers.items()}
         restore_optimizers(self.optimizers, ckpt)
+        if self.cfg.lr != (ckpt.meta.get("train_config") or {}).get("lr", self.cfg.lr):
+            # A new --lr on resume: the restored param_groups carry the old rates; set each
+            # group to what the model's configure_optimizers gives for the new one.
+            for name, opt in self.optimizers.items():
+                for group, lr in zip(opt.param_groups, fresh[name]):
+                    group["lr"] = lr
         restore_scalers(self.scalers, ckpt.meta.get("grad_scalers"))
         self.progress = progress_of(ckpt)
         restore_rng(ckpt, self.device)
@@ -378,6 +430,17 @@ class Trainer:
         self.run.write_json("status.json", {"status": status, "epoch": self.progress.epoch, "step": self.progress.step, **extra})
 
 
+def _has_graph(value: Any) -> bool:
+    """Whether a carry holds a tensor that gradients flow through."""
+    if isinstance(value, torch.Tensor):
+        return value.requires_grad
+    if isinstance(value, (list, tuple)):
+        return any(_has_graph(v) for v in value)
+    if isinstance(value, dict):
+        return any(_has_graph(v) for v in value.values())
+    return False
+
+
 def _check_loss_terms(logged: list[dict[str, torch.Tensor]], model: str) -> None:
     """Refuse, naming the term, an objective's logged term that is not a scalar tensor."""
     for terms in logged:
@@ -394,12 +457,3 @@ def _steps_per_epoch(n: int, batch_size: int, world_size: int) -> int:
     last = n - (steps - 1) * batch_size
     return steps - 1 if world_size > 1 and last < world_size else steps
 
-
-@contextmanager
-def _isolated_rng(device: torch.device, seed: int):
-    """Run a block (validation, sample grids) with its own seeded RNG, leaving the
-    training RNG untouched so that grids and checks never change the training path."""
-    devices = [device] if device.type == "cuda" else []
-    with torch.random.fork_rng(devices=devices):
-        torch.manual_seed(seed)
-        yield

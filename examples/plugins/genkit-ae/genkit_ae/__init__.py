@@ -1,12 +1,12 @@
 """genkit-ae: Ae for genkit.
 
 genkit finds this module through the `genkit` entry point in pyproject.toml and
-calls the hooks below once, when a command first needs a plugin.
+calls the hooks below once, when a command first needs a plugin. Every genkit
+command (even `genkit --help`) imports it, so it imports only genkit: the model
+is named by its "module:attribute" path and imported when a command uses it.
 """
 
 import genkit
-
-from .model import Ae, AeConfig, accepts
 
 #: The major version of genkit's hook specification this plugin is written for.
 GENKIT_HOOKS = 1
@@ -17,13 +17,10 @@ def register_models(register):
     register(
         genkit.ModelSpec(
             name="ae",
-            config=AeConfig,
-            build=Ae,
+            config="genkit_ae.model:AeConfig",
+            build="genkit_ae.model:Ae",
             description="MLP autoencoder with a Gaussian fitted to its latent codes",
             train_defaults={"epochs": 10, "batch_size": 128, "lr": 1e-3},
-            accepts=accepts,
+            accepts="genkit_ae.model:accepts",
         )
     )
-
-
-__all__ = ["Ae", "AeConfig", "register_models"]

@@ -7,7 +7,7 @@ import sys
 import torch
 
 import genkit
-from genkit_ae import Ae, AeConfig, accepts
+from genkit_ae.model import Ae, AeConfig, accepts
 
 
 def small_model(shape=(1, 8, 8)) -> Ae:
@@ -16,17 +16,25 @@ def small_model(shape=(1, 8, 8)) -> Ae:
 
 def test_genkit_finds_the_installed_plugin():
     # A fresh process sees only what is installed: the entry point must work.
-    out = subprocess.run([sys.executable, "-m", "genkit", "plugins", "--json"], capture_output=True, text=True, check=True).stdout
+    command = [sys.executable, "-m", "genkit", "plugins", "--json"]
+    out = subprocess.run(command, capture_output=True, text=True, check=True).stdout
     plugin = next(p for p in json.loads(out) if p["name"] == "ae")
     assert plugin["status"] == "ok", plugin["error"]
     assert plugin["provides"] == {"models": ["ae"]}
+
+
+def test_hook_module_is_cheap_to_import():
+    # genkit imports every plugin's hook module on every command: no torch there.
+    code = "import sys, genkit_ae; print('torch' in sys.modules)"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "False"
 
 
 def test_shapes_and_capabilities():
     model = small_model(shape=(3, 6, 5))
     assert isinstance(model, genkit.LatentModel) and isinstance(model, genkit.EncoderModel)
     x = torch.randint(0, 256, (4, 3, 6, 5), dtype=torch.uint8)
-    batch = model.prepare_batch(genkit.Batch(x=x), train=True)
+    batch = model.prepare_batch(genkit.Batch(x=x))
     terms = model.updates()[0].objective(batch)
     assert terms.loss.ndim == 0 and set(terms.terms) == {"recon"}
     z = model.encode(batch)
@@ -37,7 +45,7 @@ def test_shapes_and_capabilities():
 
 def test_encode_whitens_the_codes_it_was_fitted_on():
     model = small_model()
-    batch = model.prepare_batch(genkit.Batch(x=torch.randint(0, 256, (512, 1, 8, 8), dtype=torch.uint8)), train=True)
+    batch = model.prepare_batch(genkit.Batch(x=torch.randint(0, 256, (512, 1, 8, 8), dtype=torch.uint8)))
     with torch.no_grad():
         model._track(model.encoder(batch.x.flatten(1)), momentum=1.0)
         z = model.encode(batch)
@@ -57,7 +65,7 @@ def test_loss_falls_on_a_fixed_batch():
     model = small_model()
     # four black-and-white patterns, eight copies each: an autoencoder can learn them exactly
     patterns = torch.randint(0, 2, (4, 1, 8, 8), dtype=torch.uint8, generator=torch.Generator().manual_seed(0)) * 255
-    batch = model.prepare_batch(genkit.Batch(x=patterns.repeat(8, 1, 1, 1)), train=True)
+    batch = model.prepare_batch(genkit.Batch(x=patterns.repeat(8, 1, 1, 1)))
     optimizer = model.configure_optimizers(1e-2)["model"]
     first = model.reconstruction(batch).loss.item()
     for _ in range(100):

@@ -1,0 +1,27 @@
+"""``genkit report``: one self-contained HTML page comparing runs.
+
+For each run: its status, the last sample grid, its config and manifest; for all
+of them: training curves overlaid (each term in a panel, the terms every run
+shares first) and the scores of ``RUN/scores.json`` in one table. Pictures are
+embedded as data URIs, so the page needs no network and no other file.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Sequence
+
+
+def write_report(targets: Sequence[str | Path], out: str | Path = "report.html") -> Path:
+    """Write the report of ``targets`` (run directories, checkpoints or model names) to ``out``."""
+    from .collect import collect_runs
+    from .page import render
+
+    runs = collect_runs(targets)
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(render(runs), encoding="utf-8")
+    return out
+
+
+__all__ = ["write_report"]
