@@ -37,7 +37,7 @@ def fixed_loss(model, batch, seed=0) -> float:
 @pytest.mark.parametrize("objective", ["ddpm", "flow-matching"])
 def test_one_training_step_lowers_the_loss_on_a_fixed_batch(objective):
     model = tiny_model(objective)
-    batch = model.prepare_batch(genkit.Batch(x=toy_images()), train=True)
+    batch = model.prepare_batch(genkit.Batch(x=toy_images()))
     optimizer = model.configure_optimizers(2e-3)["model"]
     model.eval()  # measuring: no EMA update
     before = fixed_loss(model, batch)
@@ -55,7 +55,7 @@ def test_ema_follows_the_weights_and_is_kept_out_of_the_optimizer():
     optimizer = model.configure_optimizers(1e-2)["model"]
     ids = {id(p) for group in optimizer.param_groups for p in group["params"]}
     assert ids == {id(p) for p in model.net.parameters()}
-    batch = model.prepare_batch(genkit.Batch(x=toy_images()), train=True)
+    batch = model.prepare_batch(genkit.Batch(x=toy_images()))
     model.train()
     for _ in range(3):
         optimizer.zero_grad()
@@ -108,7 +108,7 @@ def test_progress_is_reported_per_step():
 def test_flow_matching_euler_with_many_steps_and_heun_with_few_agree():
     torch.manual_seed(0)
     model = tiny_model("flow-matching", ema=False)
-    batch = model.prepare_batch(genkit.Batch(x=toy_images(64)), train=True)
+    batch = model.prepare_batch(genkit.Batch(x=toy_images(64)))
     optimizer = model.configure_optimizers(3e-3)["model"]
     model.train()
     for _ in range(60):
@@ -142,7 +142,7 @@ def test_guidance_zero_is_the_unconditional_prediction_and_one_the_conditional()
 
 def test_label_dropout_trains_the_null_label():
     model = _perturbed(tiny_model(classes=3, conditional=True, label_dropout=1.0))
-    batch = model.prepare_batch(genkit.Batch(x=toy_images(8), y=torch.zeros(8, dtype=torch.long)), train=True)
+    batch = model.prepare_batch(genkit.Batch(x=toy_images(8), y=torch.zeros(8, dtype=torch.long)))
     model.train()
     model.loss(batch).loss.backward()
     grad = model.net.labels.weight.grad
@@ -177,7 +177,7 @@ def test_samplers_refuse_other_model_families():
 def test_the_variational_bound_is_finite_and_improves_with_training():
     torch.manual_seed(0)
     model = tiny_model(ema=False, bound_timesteps=20)
-    batch = model.prepare_batch(genkit.Batch(x=toy_images(32)), train=False)
+    batch = model.prepare_batch(genkit.Batch(x=toy_images(32)))
     model.eval()
     with torch.no_grad():
         before = -model.elbo(batch)

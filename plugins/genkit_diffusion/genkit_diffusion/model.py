@@ -52,7 +52,7 @@ class DiffusionModel(genkit.GenerativeModel):
         self.latent_shape = tuple(data.shape)  # the noise image a deterministic sampler starts from
 
     # -- training ------------------------------------------------------------
-    def prepare_batch(self, batch: genkit.Batch, *, train: bool, generator=None) -> genkit.Batch:
+    def prepare_batch(self, batch: genkit.Batch, *, generator=None) -> genkit.Batch:
         x = batch.x.float().div_(127.5).sub_(1.0)  # [-1, 1]
         return genkit.Batch(x=x, y=batch.y, condition=batch.y if self.conditioning == "label" else None)
 
