@@ -29,8 +29,12 @@ def judge_rows(run: str, sampler_name: str, steps_list: list[int], n: int, batch
     dataset = lm.meta["data"]["name"]
     data = genkit.load_dataset(dataset, lm.train_config.data_dir)
     judge = load_judge(dataset, "cpu")
-    reference = judge_outputs(judge, (data.test_x[i : i + 1000].float() / 255 for i in range(0, data.test_x.shape[0], 1000)))
-    sampler = {"ddim": DDIMSampler, "ancestral": AncestralSampler, "euler": EulerSampler, "heun": HeunSampler}[sampler_name]()
+    reference = judge_outputs(
+        judge, (data.test_x[i : i + 1000].float() / 255 for i in range(0, data.test_x.shape[0], 1000))
+    )
+    sampler = {"ddim": DDIMSampler, "ancestral": AncestralSampler, "euler": EulerSampler, "heun": HeunSampler}[
+        sampler_name
+    ]()
     classes = judge.num_classes
     for steps in steps_list:
         generator = torch.Generator().manual_seed(seed)
@@ -44,10 +48,15 @@ def judge_rows(run: str, sampler_name: str, steps_list: list[int], n: int, batch
                     yield sampler.sample(lm.model, b, condition=labels, generator=generator, steps=steps)
 
         samples = judge_outputs(judge, batches())
-        row = {"sampler": sampler_name, "steps": steps, "samples": n, "judge_fd": round(frechet_distance(samples.features, reference.features), 2),
-               **{k: round(v, 4) for k, v in class_coverage(samples.labels, classes).items()},
-               "class_histogram": [round(p, 4) for p in class_histogram(samples.labels, classes)],
-               "seconds": round(time.perf_counter() - start, 1)}
+        row = {
+            "sampler": sampler_name,
+            "steps": steps,
+            "samples": n,
+            "judge_fd": round(frechet_distance(samples.features, reference.features), 2),
+            **{k: round(v, 4) for k, v in class_coverage(samples.labels, classes).items()},
+            "class_histogram": [round(p, 4) for p in class_histogram(samples.labels, classes)],
+            "seconds": round(time.perf_counter() - start, 1),
+        }
         if lm.model.conditioning == "label":
             row["label_accuracy"] = round(float((samples.labels == torch.arange(n) % classes).double().mean()), 4)
         print(json.dumps(row), flush=True)

@@ -30,8 +30,15 @@ def head_of_mnist(n: int):
         def register_datasets(self, register):
             def load(data_dir, arg=None):
                 full = genkit.load_dataset("mnist", data_dir)
-                return genkit.ImageDataset(name="mnist-head", train_x=full.train_x[:n], train_y=full.train_y[:n],
-                                           test_x=full.test_x[:100], test_y=full.test_y[:100], num_classes=10, source=full.source)
+                return genkit.ImageDataset(
+                    name="mnist-head",
+                    train_x=full.train_x[:n],
+                    train_y=full.train_y[:n],
+                    test_x=full.test_x[:100],
+                    test_y=full.test_y[:100],
+                    num_classes=10,
+                    source=full.source,
+                )
 
             register(genkit.DatasetSpec("mnist-head", load, "first N MNIST training images"))
 
@@ -41,8 +48,15 @@ def head_of_mnist(n: int):
 def training_rate(objective: str, root: str) -> float:
     result = genkit.train(
         "diffusion",
-        overrides={"train.dataset": "mnist-head", "train.epochs": 1, "train.val_size": 0, "train.grid_samples": 1,
-                   "train.device": "cpu", "model.objective": objective, "model.sample_steps": 1},
+        overrides={
+            "train.dataset": "mnist-head",
+            "train.epochs": 1,
+            "train.val_size": 0,
+            "train.grid_samples": 1,
+            "train.device": "cpu",
+            "model.objective": objective,
+            "model.sample_steps": 1,
+        },
         out=f"{root}/{objective}",
         reporter=Reporter(),
     )
@@ -80,7 +94,9 @@ def main() -> None:
             "train_images_per_s_ddpm": round(training_rate("ddpm", root), 1),
             "train_images_per_s_flow_matching": round(training_rate("flow-matching", root), 1),
             f"sample_images_per_s_ddim{args.steps}": round(sampling_rate("ddpm", "ddim", args.samples, args.steps), 2),
-            f"sample_images_per_s_euler{args.steps}": round(sampling_rate("flow-matching", "euler", args.samples, args.steps), 2),
+            f"sample_images_per_s_euler{args.steps}": round(
+                sampling_rate("flow-matching", "euler", args.samples, args.steps), 2
+            ),
         }
     print(json.dumps(figures, indent=2))
 

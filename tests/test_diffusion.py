@@ -11,8 +11,12 @@ from genkit_diffusion.model import build
 from genkit_diffusion.samplers import AncestralSampler, DDIMSampler, EulerSampler, HeunSampler
 
 TINY = {"channels": 8, "channel_mults": (1, 2), "attention": True, "timesteps": 100, "sample_steps": 5}
-FAST = {"train.val_size": 64, "train.grid_samples": 4, "train.batch_size": 32,
-        **{f"model.{k}": list(v) if isinstance(v, tuple) else v for k, v in TINY.items()}}
+FAST = {
+    "train.val_size": 64,
+    "train.grid_samples": 4,
+    "train.batch_size": 32,
+    **{f"model.{k}": list(v) if isinstance(v, tuple) else v for k, v in TINY.items()},
+}
 
 
 def tiny_model(objective="ddpm", shape=(1, 8, 8), classes=None, **extra):
@@ -78,7 +82,10 @@ def _perturbed(model):
 
 def test_ddim_with_eta_zero_is_deterministic_given_the_seed():
     model = _perturbed(tiny_model())
-    draw = lambda seed: DDIMSampler().sample(model, 4, generator=torch.Generator().manual_seed(seed), steps=10)  # noqa: E731
+
+    def draw(seed):
+        return DDIMSampler().sample(model, 4, generator=torch.Generator().manual_seed(seed), steps=10)
+
     with torch.no_grad():
         a, b, c = draw(0), draw(0), draw(1)
         z = torch.randn((4, 1, 8, 8), generator=torch.Generator().manual_seed(0))
@@ -90,7 +97,9 @@ def test_ddim_with_eta_zero_is_deterministic_given_the_seed():
 
 def test_ancestral_sampling_repeats_with_the_seed_and_uses_fresh_noise():
     model = _perturbed(tiny_model())
-    draw = lambda seed, steps=None: AncestralSampler().sample(model, 3, generator=torch.Generator().manual_seed(seed), steps=steps)  # noqa: E731
+    draw = lambda seed, steps=None: AncestralSampler().sample(
+        model, 3, generator=torch.Generator().manual_seed(seed), steps=steps
+    )  # noqa: E731
     with torch.no_grad():
         assert torch.equal(draw(5), draw(5))
         ddim = DDIMSampler().sample(model, 3, generator=torch.Generator().manual_seed(5), steps=100)
@@ -101,7 +110,9 @@ def test_progress_is_reported_per_step():
     model = _perturbed(tiny_model("flow-matching"))
     seen = []
     with torch.no_grad():
-        HeunSampler().sample(model, 2, generator=torch.Generator().manual_seed(0), steps=4, progress=lambda d, t: seen.append((d, t)))
+        HeunSampler().sample(
+            model, 2, generator=torch.Generator().manual_seed(0), steps=4, progress=lambda d, t: seen.append((d, t))
+        )
     assert seen == [(1, 4), (2, 4), (3, 4), (4, 4)]
 
 
@@ -137,7 +148,9 @@ def test_guidance_zero_is_the_unconditional_prediction_and_one_the_conditional()
         conditional = model.eps(x, t, labels, 1.0)
         assert not torch.allclose(unconditional, conditional)
         assert torch.allclose(model.eps(x, t, labels, 0.0), unconditional, atol=1e-6)
-        assert torch.allclose(model.eps(x, t, labels, 3.0), unconditional + 3 * (conditional - unconditional), atol=1e-5)
+        assert torch.allclose(
+            model.eps(x, t, labels, 3.0), unconditional + 3 * (conditional - unconditional), atol=1e-5
+        )
 
 
 def test_label_dropout_trains_the_null_label():
@@ -152,8 +165,18 @@ def test_label_dropout_trains_the_null_label():
 @pytest.mark.parametrize(
     "model_kwargs, sampler, options, message",
     [
-        ({}, EulerSampler(), {}, "the euler sampler is for objective flow-matching; this model is ddpm (use --sampler ddim)"),
-        ({"objective": "flow-matching"}, AncestralSampler(), {}, "is for objective ddpm; this model is flow-matching (use --sampler euler)"),
+        (
+            {},
+            EulerSampler(),
+            {},
+            "the euler sampler is for objective flow-matching; this model is ddpm (use --sampler ddim)",
+        ),
+        (
+            {"objective": "flow-matching"},
+            AncestralSampler(),
+            {},
+            "is for objective ddpm; this model is flow-matching (use --sampler euler)",
+        ),
         ({}, DDIMSampler(), {"steps": 0}, "--steps must be at least 1 (got 0)"),
         ({}, DDIMSampler(), {"steps": 101}, "--steps 101 is more than the model's 100 diffusion steps"),
         ({}, DDIMSampler(), {"guidance": 3.0}, "--guidance applies only to a class-conditional model"),
@@ -197,7 +220,9 @@ def test_the_variational_bound_is_finite_and_improves_with_training():
 
 
 def test_trains_samples_interpolates_and_reloads_through_genkit(tiny, quiet):
-    result = genkit.train("diffusion", overrides={"train.dataset": "tiny:128", "train.epochs": 2, **FAST}, reporter=quiet)
+    result = genkit.train(
+        "diffusion", overrides={"train.dataset": "tiny:128", "train.epochs": 2, **FAST}, reporter=quiet
+    )
     run = result.run
     for name in ("curves.png", "samples_start.png", "samples_end.png"):
         assert run.file(name).is_file(), name
@@ -233,7 +258,9 @@ def _one_line(err: str, code: int) -> str:
 
 
 def test_genkit_sample_takes_sampler_steps_and_guidance_and_refuses_bad_ones(tiny, quiet, capsys):
-    plain = genkit.train("diffusion", overrides={"train.dataset": "tiny:64", "train.epochs": 1, **FAST}, reporter=quiet).run.path
+    plain = genkit.train(
+        "diffusion", overrides={"train.dataset": "tiny:64", "train.epochs": 1, **FAST}, reporter=quiet
+    ).run.path
     code, out, err = _cli(capsys, "sample", plain, "-n", 4, "--sampler", "ancestral", "--steps", 5)
     assert code == 0 and "wrote" in out, err
     bad = [
@@ -246,8 +273,11 @@ def test_genkit_sample_takes_sampler_steps_and_guidance_and_refuses_bad_ones(tin
         code, _, err = _cli(capsys, "sample", plain, "-n", 2, *options)
         assert expected in _one_line(err, code), (options, err)
 
-    conditional = genkit.train("diffusion", overrides={"train.dataset": "tiny:64", "train.epochs": 1, "model.conditional": True, **FAST},
-                               reporter=quiet).run.path
+    conditional = genkit.train(
+        "diffusion",
+        overrides={"train.dataset": "tiny:64", "train.epochs": 1, "model.conditional": True, **FAST},
+        reporter=quiet,
+    ).run.path
     code, out, err = _cli(capsys, "sample", conditional, "-n", 3, "--label", 7, "--guidance", 2.0, "--steps", 3)
     assert code == 0, err
     pictures = genkit.sample(conditional, 20, steps=2, guidance=0.0)  # no --label: every class in turn

@@ -46,8 +46,14 @@ def _is_colour_png(path) -> bool:
     ],
 )
 def test_trains_one_epoch_on_32x32_rgb_and_draws_colour(colour_folder, quiet, model, overrides):
-    settings = {"train.dataset": _folder(colour_folder), "train.epochs": 1, "train.batch_size": 16,
-                "train.val_size": 4, "train.grid_samples": 4, **overrides}
+    settings = {
+        "train.dataset": _folder(colour_folder),
+        "train.epochs": 1,
+        "train.batch_size": 16,
+        "train.val_size": 4,
+        "train.grid_samples": 4,
+        **overrides,
+    }
     result = genkit.train(model, overrides=settings, reporter=quiet)
     assert result.metrics and all(v == v for v in result.metrics[-1]["train"].values())  # finite, no NaN
     lm = genkit.load(result.run.path)

@@ -43,10 +43,19 @@ class DiffusionModel(genkit.GenerativeModel):
     def __init__(self, config: DiffusionConfig, data: genkit.DataInfo):
         super().__init__(config, data)
         if config.conditional and not data.num_classes:
-            raise genkit.GenkitError(f"model.conditional=true needs a dataset with class labels; '{data.name}' has none")
+            raise genkit.GenkitError(
+                f"model.conditional=true needs a dataset with class labels; '{data.name}' has none"
+            )
         self.num_classes = data.num_classes if config.conditional else None
-        self.net = UNet(data.shape[0], config.channels, tuple(config.channel_mults), config.res_blocks,
-                        config.attention, config.dropout, self.num_classes)
+        self.net = UNet(
+            data.shape[0],
+            config.channels,
+            tuple(config.channel_mults),
+            config.res_blocks,
+            config.attention,
+            config.dropout,
+            self.num_classes,
+        )
         self.ema = EMA(self.net, config.ema_decay) if config.ema else None
         self.conditioning = "label" if config.conditional else None
         self.latent_shape = tuple(data.shape)  # the noise image a deterministic sampler starts from
@@ -90,12 +99,16 @@ class DiffusionModel(genkit.GenerativeModel):
         if guidance is None:
             return self.config.guidance if self.conditioning == "label" else None
         if self.conditioning != "label":
-            raise genkit.GenkitError("--guidance applies only to a class-conditional model (train with --set model.conditional=true)")
+            raise genkit.GenkitError(
+                "--guidance applies only to a class-conditional model (train with --set model.conditional=true)"
+            )
         if guidance < 0:
             raise genkit.GenkitError(f"--guidance must be at least 0 (got {guidance:g})")
         return float(guidance)
 
-    def predict(self, x: torch.Tensor, t: torch.Tensor, condition: torch.Tensor | None, guidance: float | None) -> torch.Tensor:
+    def predict(
+        self, x: torch.Tensor, t: torch.Tensor, condition: torch.Tensor | None, guidance: float | None
+    ) -> torch.Tensor:
         """The network's output at times ``t`` (0..1000 scale); with a label and a guidance
         weight w, classifier-free guidance u + w (c - u) (w = 0: unconditional, w = 1: conditional)."""
         net = self.sampling_net

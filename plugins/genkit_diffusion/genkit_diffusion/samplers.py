@@ -32,7 +32,10 @@ class DiffusionSampler(genkit.Sampler):
         if kind is None or not hasattr(model, "resolve_guidance"):
             return f"the {self.name} sampler needs a diffusion model (genkit train diffusion)"
         if kind != self.objective:
-            return f"the {self.name} sampler is for objective {self.objective}; this model is {kind} (use --sampler {model.default_sampler})"
+            return (
+                f"the {self.name} sampler is for objective {self.objective}; "
+                f"this model is {kind} (use --sampler {model.default_sampler})"
+            )
         return None
 
     def _steps(self, model, steps: int | None) -> int:

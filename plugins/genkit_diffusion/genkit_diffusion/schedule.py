@@ -72,4 +72,8 @@ class NoiseSchedule(nn.Module):
         """``steps`` timesteps evenly spread over 0..T-1, ending at T-1 (DDIM's subsequence), ascending."""
         if steps >= self.timesteps:
             return list(range(self.timesteps))
-        return sorted({round(i * (self.timesteps - 1) / (steps - 1)) for i in range(steps)}) if steps > 1 else [self.timesteps - 1]
+        return (
+            sorted({round(i * (self.timesteps - 1) / (steps - 1)) for i in range(steps)})
+            if steps > 1
+            else [self.timesteps - 1]
+        )

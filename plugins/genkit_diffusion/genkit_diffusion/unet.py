@@ -75,8 +75,16 @@ class UNet(nn.Module):
     """``net(x, t, labels)``: images [B, C, H, W], times [B] on a 0..1000 scale, labels [B]
     (``num_classes`` is the null label of classifier-free guidance) -> a prediction of x's shape."""
 
-    def __init__(self, image_channels: int, channels: int, mults: tuple[int, ...], res_blocks: int,
-                 attention: bool, dropout: float, num_classes: int | None = None):
+    def __init__(
+        self,
+        image_channels: int,
+        channels: int,
+        mults: tuple[int, ...],
+        res_blocks: int,
+        attention: bool,
+        dropout: float,
+        num_classes: int | None = None,
+    ):
         super().__init__()
         emb_dim = 4 * channels
         self.channels = channels
