@@ -71,10 +71,9 @@ def mutate(tree, rng: random.Random):
 def checkpoint(tmp_path_factory):
     from genkit.training.reporting import Reporter
 
-    from conftest import TinyMNIST
-    from genkit.plugins import get_plugin_manager
+    from conftest import register_tiny
 
-    get_plugin_manager().register_plugin(TinyMNIST(), "tiny-data")
+    register_tiny()
     out = tmp_path_factory.mktemp("fuzz") / "run"
     genkit.train("vae", overrides={"train.dataset": "tiny", "train.epochs": 1, "train.val_size": 64, "model.hidden": 8, "model.latent_dim": 2},
                  reporter=Reporter(), out=out)

@@ -37,9 +37,9 @@ def _without_judge(monkeypatch, *plugins):
     monkeypatch.setenv("GENKIT_PLUGINS", ",".join(plugins))
     reset_plugin_manager()
     pm = get_plugin_manager()
-    from conftest import TinyMNIST
+    from conftest import register_tiny
 
-    pm.register_plugin(TinyMNIST(), "tiny-data")
+    register_tiny()
     assert "fd" not in pm.registries["evaluators"].names()
     return pm
 
