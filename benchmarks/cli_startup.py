@@ -52,7 +52,9 @@ def main() -> None:
     for round_ in range(args.rounds + 1):
         for name, (cmd, env) in todo.items():
             started = time.perf_counter()
-            subprocess.run(cmd, env={**os.environ, **env}, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True)
+            subprocess.run(
+                cmd, env={**os.environ, **env}, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True
+            )
             if round_:  # the first round warms the file cache
                 times[name].append(time.perf_counter() - started)
     torch_time = statistics.median(times["python -c 'import torch'"])

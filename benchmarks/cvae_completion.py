@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import shutil
 import time
 from pathlib import Path
 
@@ -30,7 +29,9 @@ import genkit
 def register_subset(train_size: int) -> str:
     """A dataset ``mnist-first-N``: the first N MNIST training images and the whole test split,
     so a run fits a small machine; the test split scored is the same as for ``mnist``."""
-    return genkit.register_subset(f"mnist-first-{train_size}", "mnist", train=train_size, description=f"first {train_size} MNIST training images")
+    return genkit.register_subset(
+        f"mnist-first-{train_size}", "mnist", train=train_size, description=f"first {train_size} MNIST training images"
+    )
 
 
 def train(model: str, dataset: str, out: Path, epochs: int, data_dir: str, sets: dict, quiet: bool) -> Path:
@@ -49,7 +50,12 @@ def main() -> None:
     p.add_argument("--epochs", type=int, default=10, help="epochs of the column CVAE and of the regressor")
     p.add_argument("--label-epochs", type=int, default=20, help="epochs of the label-conditional CVAE")
     p.add_argument("--iw-samples", type=int, default=100, help="importance samples of the CVAE's -log p(x|c) estimate")
-    p.add_argument("--train-size", type=int, default=None, help="train on the first N MNIST training images only (a sixth held out for validation)")
+    p.add_argument(
+        "--train-size",
+        type=int,
+        default=None,
+        help="train on the first N MNIST training images only (a sixth held out for validation)",
+    )
     p.add_argument("--label-latent", type=int, default=2, help="latent size of the label-conditional CVAE")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     args = p.parse_args()
@@ -57,7 +63,10 @@ def main() -> None:
     out.mkdir(parents=True, exist_ok=True)
     dataset = register_subset(args.train_size) if args.train_size else "mnist"
     train_part = f"the first {args.train_size:,} MNIST training images" if args.train_size else "MNIST train"
-    summary: dict = {"data": f"{train_part} (a sixth at most, up to 10,000, held out for validation); scores on MNIST test", "args": vars(args)}
+    summary: dict = {
+        "data": f"{train_part} (a sixth at most, up to 10,000, held out for validation); scores on MNIST test",
+        "args": vars(args),
+    }
 
     from genkit_judge.store import has_judge
     from genkit_judge.training import train_judge
@@ -71,16 +80,28 @@ def main() -> None:
 
     # 1. completion: regressor and column CVAE through the same loop
     reg = train("regressor", dataset, out / "regressor", args.epochs, args.data_dir, {}, args.quiet)
-    cvae = train("cvae", dataset, out / "cvae-column", args.epochs, args.data_dir, {"model.condition": "column"}, args.quiet)
+    cvae = train(
+        "cvae", dataset, out / "cvae-column", args.epochs, args.data_dir, {"model.condition": "column"}, args.quiet
+    )
     summary["regressor"] = score(reg, ["nll", "completion"])
     summary["cvae_column"] = score(cvae, ["elbo", "completion"])
     summary["cvae_column"].update(score(cvae, ["nll"], samples=args.iw_samples))
     from genkit_cvae.completion import completion_figure
 
-    summary["completion_figure"] = str(completion_figure(cvae, regressor=reg, data_dir=args.data_dir, out=out / "completion.png"))
+    summary["completion_figure"] = str(
+        completion_figure(cvae, regressor=reg, data_dir=args.data_dir, out=out / "completion.png")
+    )
 
     # 2. label-conditional samples, classified by the judge (10,000 of them, every label in turn)
-    label_run = train("cvae", dataset, out / "cvae-label", args.label_epochs, args.data_dir, {"model.condition": "label", "model.latent_dim": args.label_latent}, args.quiet)
+    label_run = train(
+        "cvae",
+        dataset,
+        out / "cvae-label",
+        args.label_epochs,
+        args.data_dir,
+        {"model.condition": "label", "model.latent_dim": args.label_latent},
+        args.quiet,
+    )
     summary["cvae_label"] = score(label_run, ["elbo", "label-accuracy", "confidence"])
     summary["label_grid"] = str(genkit.sample(label_run, 100, out=out / "label_samples.png").path)
     summary["runs"] = {"regressor": str(reg), "cvae_column": str(cvae), "cvae_label": str(label_run)}

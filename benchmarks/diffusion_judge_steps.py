@@ -40,7 +40,7 @@ def judge_rows(run: str, sampler_name: str, steps_list: list[int], n: int, batch
         generator = torch.Generator().manual_seed(seed)
         start = time.perf_counter()
 
-        def batches():
+        def batches(generator=generator, steps=steps):
             for first in range(0, n, batch):
                 b = min(batch, n - first)
                 labels = torch.arange(first, first + b) % classes if lm.model.conditioning == "label" else None

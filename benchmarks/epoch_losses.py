@@ -41,7 +41,21 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as root:
         for key in args.models:
             name = key.split("-")[0]
-            result = genkit.train(name, overrides={"train.dataset": "head", "train.epochs": 1, "train.seed": 7, "train.val_size": 128, "train.grid_samples": 4, "train.batch_size": 64, "train.device": "cpu"}, sets=MODELS[key], out=f"{root}/{key}", reporter=genkit.Reporter())
+            result = genkit.train(
+                name,
+                overrides={
+                    "train.dataset": "head",
+                    "train.epochs": 1,
+                    "train.seed": 7,
+                    "train.val_size": 128,
+                    "train.grid_samples": 4,
+                    "train.batch_size": 64,
+                    "train.device": "cpu",
+                },
+                sets=MODELS[key],
+                out=f"{root}/{key}",
+                reporter=genkit.Reporter(),
+            )
             row = result.metrics[-1]
             out[key] = {"train": row["train"], "val": row["val"]}
             print(key, json.dumps(out[key]), file=sys.stderr, flush=True)

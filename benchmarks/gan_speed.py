@@ -26,7 +26,14 @@ import genkit
 def genkit_round(root: str, i: int, batch: int) -> float:
     result = genkit.train(
         "gan",
-        overrides={"train.dataset": "mnist-head", "train.epochs": 1, "train.val_size": 0, "train.batch_size": batch, "train.grid_samples": 1, "train.seed": i},
+        overrides={
+            "train.dataset": "mnist-head",
+            "train.epochs": 1,
+            "train.val_size": 0,
+            "train.batch_size": batch,
+            "train.grid_samples": 1,
+            "train.seed": i,
+        },
         out=f"{root}/genkit-{i}",
         reporter=genkit.Reporter(),
     )
@@ -49,7 +56,9 @@ def plain_round(x_uint8: torch.Tensor, i: int, batch: int) -> float:
         ones, zeros = torch.ones(real.shape[0]), torch.zeros(real.shape[0])
         fake = g(torch.randn(real.shape[0], 100))
         opt_d.zero_grad()
-        d_loss = F.binary_cross_entropy_with_logits(d(real), ones) + F.binary_cross_entropy_with_logits(d(fake.detach()), zeros)
+        d_loss = F.binary_cross_entropy_with_logits(d(real), ones) + F.binary_cross_entropy_with_logits(
+            d(fake.detach()), zeros
+        )
         d_loss.backward()
         opt_d.step()
         opt_g.zero_grad()
@@ -78,8 +87,12 @@ def main() -> None:
             plain.append(plain_round(x, i, args.batch_size))
             print(f"round {i + 1}: genkit {ours[-1]:.0f} img/s, plain {plain[-1]:.0f} img/s", flush=True)
     result = {
-        "images": args.images, "rounds": args.rounds, "batch_size": args.batch_size, "threads": torch.get_num_threads(),
-        "genkit_img_s": statistics.median(ours), "plain_img_s": statistics.median(plain),
+        "images": args.images,
+        "rounds": args.rounds,
+        "batch_size": args.batch_size,
+        "threads": torch.get_num_threads(),
+        "genkit_img_s": statistics.median(ours),
+        "plain_img_s": statistics.median(plain),
         "ratio": statistics.median(ours) / statistics.median(plain),
         "ratio_per_round_median": statistics.median(o / p for o, p in zip(ours, plain)),
     }

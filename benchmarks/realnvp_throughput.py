@@ -14,16 +14,21 @@ import statistics
 import time
 
 import torch
-
-import genkit
 from genkit_realnvp.config import RealNVPConfig
 from genkit_realnvp.model import RealNVP
+
+import genkit
 
 CONFIGS = {
     "default (realnvp, hidden 32, 1 res block, 2+2 couplings per scale)": {},
     "glow, hidden 32, 1 res block, 4 steps per scale": {"step": "glow", "glow_steps": 4},
     "realnvp, hidden 64, 1 res block, 2+2 couplings per scale": {"hidden": 64},
-    "realnvp, hidden 64, 2 res blocks, 3+3 couplings per scale": {"hidden": 64, "res_blocks": 2, "checkerboard_couplings": 3, "channel_couplings": 3},
+    "realnvp, hidden 64, 2 res blocks, 3+3 couplings per scale": {
+        "hidden": 64,
+        "res_blocks": 2,
+        "checkerboard_couplings": 3,
+        "channel_couplings": 3,
+    },
 }
 
 

@@ -18,10 +18,10 @@ import math
 import time
 
 import torch
-
-import genkit
 from genkit_realnvp.config import RealNVPConfig
 from genkit_realnvp.model import RealNVP
+
+import genkit
 
 DIMS = 28 * 28
 
@@ -32,7 +32,9 @@ def normflows_glow(levels: int = 2, steps: int = 8, hidden: int = 64):
 
     q0, flows, merges = [], [], []
     for i in range(levels):
-        block = [nf.flows.GlowBlock(2 ** (levels + 1 - i), hidden, split_mode="channel", scale=True) for _ in range(steps)]
+        block = [
+            nf.flows.GlowBlock(2 ** (levels + 1 - i), hidden, split_mode="channel", scale=True) for _ in range(steps)
+        ]
         flows.append(block + [nf.flows.Squeeze()])
         if i > 0:
             merges.append(nf.flows.Merge())
@@ -117,7 +119,9 @@ def main() -> None:
             spent[name] += time.perf_counter() - began
             images[name] += xb.shape[0]
         step += 1
-    print(f"budget {args.budget:.0f} s of training steps each, batch {args.batch_size}, torch threads {torch.get_num_threads()}")
+    print(
+        f"budget {args.budget:.0f} s of training steps each, batch {args.batch_size}, torch threads {torch.get_num_threads()}"
+    )
     for name, model in contenders.items():
         params = sum(p.numel() for p in model.model.parameters())
         bpd = model.test_bpd(test, torch.Generator().manual_seed(0))

@@ -53,7 +53,10 @@ class PlainVAE(nn.Module):
 
 def plain_step(model, opt, x):
     logits, mu, logvar = model(x)
-    loss = (F.binary_cross_entropy_with_logits(logits, x, reduction="sum") - 0.5 * (1 + logvar - mu.pow(2) - logvar.exp()).sum()) / x.shape[0]
+    loss = (
+        F.binary_cross_entropy_with_logits(logits, x, reduction="sum")
+        - 0.5 * (1 + logvar - mu.pow(2) - logvar.exp()).sum()
+    ) / x.shape[0]
     opt.zero_grad()
     loss.backward()
     opt.step()
@@ -81,7 +84,13 @@ def tutorial_epoch(state, loader):
 def genkit_epoch(data_dir, workdir, i):
     result = genkit.train(
         "vae",
-        overrides={"train.data_dir": data_dir, "train.epochs": 1, "train.val_size": 0, "train.device": "cpu", "train.seed": i},
+        overrides={
+            "train.data_dir": data_dir,
+            "train.epochs": 1,
+            "train.val_size": 0,
+            "train.device": "cpu",
+            "train.seed": i,
+        },
         out=Path(workdir) / f"genkit-{i}",
         reporter=genkit.Reporter(),
     )
@@ -116,7 +125,12 @@ def tutorial_loader(data_dir, workdir):
 
     raw = Path(workdir) / "tv" / "MNIST" / "raw"
     raw.mkdir(parents=True)
-    for name in ("train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"):
+    for name in (
+        "train-images-idx3-ubyte",
+        "train-labels-idx1-ubyte",
+        "t10k-images-idx3-ubyte",
+        "t10k-labels-idx1-ubyte",
+    ):
         with gzip.open(Path(data_dir) / "MNIST" / "raw" / f"{name}.gz") as src, open(raw / name, "wb") as dst:
             shutil.copyfileobj(src, dst)
     ds = datasets.MNIST(str(Path(workdir) / "tv"), train=True, download=False, transform=transforms.ToTensor())
@@ -124,7 +138,23 @@ def tutorial_loader(data_dir, workdir):
 
 
 def peak_memory_mib(data_dir, workdir) -> float:
-    cmd = [sys.executable, "-m", "genkit", "train", "vae", "--epochs", "1", "--data-dir", data_dir, "--device", "cpu", "--out", str(Path(workdir) / "mem"), "--set", "train.val_size=0"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "genkit",
+        "train",
+        "vae",
+        "--epochs",
+        "1",
+        "--data-dir",
+        data_dir,
+        "--device",
+        "cpu",
+        "--out",
+        str(Path(workdir) / "mem"),
+        "--set",
+        "train.val_size=0",
+    ]
     subprocess.run(cmd, check=True, capture_output=True)
     return resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
 

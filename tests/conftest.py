@@ -44,7 +44,9 @@ def data_dir() -> str:
 
 def register_tiny() -> str:
     """``tiny``: 512 training and 256 test images of the embedded MNIST subset (``tiny:N``: N training images)."""
-    return genkit.register_subset("tiny", "mnist", train=512, test=256, data_dir=str(EMBEDDED_ROOT), description="tiny MNIST subset for tests")
+    return genkit.register_subset(
+        "tiny", "mnist", train=512, test=256, data_dir=str(EMBEDDED_ROOT), description="tiny MNIST subset for tests"
+    )
 
 
 @pytest.fixture

@@ -6,11 +6,11 @@ an actnorm-style data-dependent initialisation."""
 from __future__ import annotations
 
 import torch
+from conftest import register_tiny
 from pydantic import BaseModel, ConfigDict
 from torch import nn
 
 import genkit
-from conftest import register_tiny
 
 
 class TwoPlayerConfig(BaseModel):
@@ -61,7 +61,11 @@ class TwoPlayer(genkit.GenerativeModel):
 class TwoPlayerPlugin:
     @genkit.hookimpl
     def register_models(self, register):
-        register(genkit.ModelSpec(name="two-player", config=TwoPlayerConfig, build=TwoPlayer, description="two-optimizer test model"))
+        register(
+            genkit.ModelSpec(
+                name="two-player", config=TwoPlayerConfig, build=TwoPlayer, description="two-optimizer test model"
+            )
+        )
 
 
 def register_all() -> None:

@@ -92,11 +92,14 @@ def test_genkit_plugins_env_limits_what_loads(cli, monkeypatch):
 
 
 def test_score_json_carries_the_metrics_notes(cli, tiny, quiet):
-    import genkit
     from judge_helpers import install_tiny_judge
 
+    import genkit
+
     install_tiny_judge()
-    run_dir = genkit.train("vae", overrides={"train.dataset": tiny, "train.epochs": 1, "train.val_size": 64}, reporter=quiet).run.path
+    run_dir = genkit.train(
+        "vae", overrides={"train.dataset": tiny, "train.epochs": 1, "train.val_size": 64}, reporter=quiet
+    ).run.path
     code, out, _ = cli("score", str(run_dir), "-m", "coverage", "--dataset", tiny, "--json")
     report = json.loads(out)
     assert code == 0 and report["metrics"]["classes_seen"] >= 1

@@ -8,7 +8,6 @@ import sys
 from pathlib import Path
 
 import pytest
-import torch
 
 import genkit
 
@@ -16,12 +15,23 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from ddp_plugins import register_all  # noqa: E402
 
 
-@pytest.mark.skipif(shutil.which("cc") is None and shutil.which("gcc") is None, reason="torch.compile on CPU needs a C compiler")
+@pytest.mark.skipif(
+    shutil.which("cc") is None and shutil.which("gcc") is None, reason="torch.compile on CPU needs a C compiler"
+)
 def test_compiled_training_matches_eager_and_saves_plain_names(quiet, tmp_path):
     register_all()
-    overrides = {"train.dataset": "tiny:256", "train.epochs": 1, "train.val_size": 32, "train.batch_size": 64, "train.device": "cpu", "train.lr": 3e-3}
+    overrides = {
+        "train.dataset": "tiny:256",
+        "train.epochs": 1,
+        "train.val_size": 32,
+        "train.batch_size": 64,
+        "train.device": "cpu",
+        "train.lr": 3e-3,
+    }
     eager = genkit.train("two-player", overrides=overrides, reporter=quiet, out=tmp_path / "eager")
-    compiled = genkit.train("two-player", overrides={**overrides, "train.compile": True}, reporter=quiet, out=tmp_path / "compiled")
+    compiled = genkit.train(
+        "two-player", overrides={**overrides, "train.compile": True}, reporter=quiet, out=tmp_path / "compiled"
+    )
     from genkit.checkpoint import load_checkpoint
 
     ckpt = load_checkpoint(compiled.run.last_checkpoint)

@@ -84,7 +84,10 @@ def test_regressor_and_cvae_share_the_loop_and_the_completion_figure(tiny, quiet
     for run in (reg, cvae):  # the same trainer, the same run layout
         assert (Path(run) / "checkpoints" / "last.safetensors").is_file() and (Path(run) / "metrics.jsonl").is_file()
     assert genkit.load(reg).model.conditioning == "column"
-    scores = {name: genkit.score(run, ["completion"], dataset="tiny").metrics() for name, run in (("reg", reg), ("cvae", cvae))}
+    scores = {
+        name: genkit.score(run, ["completion"], dataset="tiny").metrics()
+        for name, run in (("reg", reg), ("cvae", cvae))
+    }
     for s in scores.values():
         assert 0 < s["completion_mse"] < 1 and 0 <= s["completion_pixel_entropy"] <= 0.7
     assert genkit.score(reg, ["nll"], dataset="tiny").metrics()["nll_nats"] > 0
@@ -123,9 +126,8 @@ def test_core_names_no_model():
 
 
 def test_mlp_is_the_plain_stack_of_linear_layers_and_loads_its_old_weights():
-    from torch import nn
-
     from genkit_cvae.networks import mlp
+    from torch import nn
 
     torch.manual_seed(0)
     old = nn.Sequential(nn.Linear(6, 5), nn.Tanh(), nn.Linear(5, 5), nn.Tanh(), nn.Linear(5, 3))  # the layout before

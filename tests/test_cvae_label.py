@@ -28,7 +28,16 @@ def _classifier(x: torch.Tensor, y: torch.Tensor) -> nn.Module:
 
 def test_label_conditional_samples_are_classified_as_their_label(tiny, quiet):
     dataset = "tiny:6000"
-    overrides = {"train.dataset": dataset, "train.epochs": 2, "train.batch_size": 64, "train.lr": 3e-3, "train.val_size": 0, "train.grid_samples": 10, "model.hidden": 256, "model.latent_dim": 2}
+    overrides = {
+        "train.dataset": dataset,
+        "train.epochs": 2,
+        "train.batch_size": 64,
+        "train.lr": 3e-3,
+        "train.val_size": 0,
+        "train.grid_samples": 10,
+        "model.hidden": 256,
+        "model.latent_dim": 2,
+    }
     run = genkit.train("cvae", overrides=overrides, reporter=quiet).run.path
     data = genkit.load_dataset(dataset)
     classifier = _classifier(data.train_x, data.train_y)

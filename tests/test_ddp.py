@@ -55,7 +55,16 @@ def _torchrun(tmp_path: Path, commands: list[list[str]]) -> subprocess.Completed
         pytest.skip("torch.distributed with gloo is not available")
     env = {**os.environ, "GENKIT_RUNS_DIR": str(tmp_path / "ddp-runs"), "OMP_NUM_THREADS": "1"}
     worker = Path(__file__).resolve().parent / "ddp_worker.py"
-    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node", "2", str(worker), json.dumps(commands)]
+    cmd = [
+        sys.executable,
+        "-m",
+        "torch.distributed.run",
+        "--standalone",
+        "--nproc-per-node",
+        "2",
+        str(worker),
+        json.dumps(commands),
+    ]
     proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=600)
     if proc.returncode != 0 and ("rendezvous" in proc.stderr.lower() and "error" in proc.stderr.lower()):
         pytest.skip(f"torchrun could not start here: {proc.stderr.strip().splitlines()[-1]}")
@@ -68,12 +77,22 @@ def _epoch_terms(metrics, part, keys=None):
 
 
 def test_two_ranks_match_one_process_and_checkpoint_loads_on_one(tmp_path, quiet):
-    _torchrun(tmp_path, [*RUNS.values(), GAN, [*CUT, str(tmp_path / RESUMED)], ["train", "--resume", str(tmp_path / RESUMED), "--epochs", "2"]])
+    _torchrun(
+        tmp_path,
+        [
+            *RUNS.values(),
+            GAN,
+            [*CUT, str(tmp_path / RESUMED)],
+            ["train", "--resume", str(tmp_path / RESUMED), "--epochs", "2"],
+        ],
+    )
     register_all()
     runs_root = tmp_path / "ddp-runs"
     for name, argv in RUNS.items():
         made = [d for d in runs_root.iterdir() if d.name.startswith(name + "-")]
-        assert len(made) == 1, f"expected one run directory for {name}, got {made}"  # rank 0 made it, rank 1 used its path
+        assert len(made) == 1, (
+            f"expected one run directory for {name}, got {made}"
+        )  # rank 0 made it, rank 1 used its path
         ddp_run = made[0]
         ddp_metrics = [json.loads(line) for line in (ddp_run / "metrics.jsonl").read_text().splitlines()]
         assert [row["epoch"] for row in ddp_metrics] == [1, 2]
@@ -85,12 +104,20 @@ def test_two_ranks_match_one_process_and_checkpoint_loads_on_one(tmp_path, quiet
 
         # The same global batch in one process.
         sets = [argv[i + 1] for i, a in enumerate(argv) if a == "--set"]
-        single = genkit.train(name, overrides={"train.dataset": "tiny", "train.epochs": 2, "train.batch_size": 64, "train.device": "cpu"}, sets=sets, out=tmp_path / f"single-{name}", reporter=quiet)
+        single = genkit.train(
+            name,
+            overrides={"train.dataset": "tiny", "train.epochs": 2, "train.batch_size": 64, "train.device": "cpu"},
+            sets=sets,
+            out=tmp_path / f"single-{name}",
+            reporter=quiet,
+        )
         rtol = DETERMINISTIC_RTOL if name == "two-player" else STOCHASTIC_RTOL
         for part in ("train", "val"):
             got = torch.tensor(_epoch_terms(ddp_metrics, part, COMPARED[name]))
             want = torch.tensor(_epoch_terms(single.metrics, part, COMPARED[name]))
-            assert torch.allclose(got, want, rtol=rtol, atol=0), f"{name} {part}: 2 ranks {got.tolist()} vs 1 process {want.tolist()}"
+            assert torch.allclose(got, want, rtol=rtol, atol=0), (
+                f"{name} {part}: 2 ranks {got.tolist()} vs 1 process {want.tolist()}"
+            )
         ddp_weights = ckpt.group("model")
         single_weights = load_checkpoint(single.run.last_checkpoint).group("model")
         assert ddp_weights.keys() == single_weights.keys()
@@ -107,7 +134,9 @@ def test_two_ranks_match_one_process_and_checkpoint_loads_on_one(tmp_path, quiet
         resumed = genkit.train(resume=ddp_run, overrides={"train.epochs": 3}, reporter=quiet)
         assert [row["epoch"] for row in resumed.metrics] == [1, 2, 3]
 
-        if name == "vae":  # a 2-rank run cut after one epoch and resumed under 2 ranks ends bit for bit where this one does
+        if (
+            name == "vae"
+        ):  # a 2-rank run cut after one epoch and resumed under 2 ranks ends bit for bit where this one does
             cut = load_checkpoint(tmp_path / RESUMED / "checkpoints" / "last.safetensors")
             assert cut.meta["progress"]["epoch"] == 2 and cut.meta["world_size"] == 2
             for k, v in ddp_weights.items():

@@ -30,7 +30,18 @@ def test_tf32_flags_are_restored_after_the_block_even_on_error():
 
 def test_training_leaves_the_tf32_flags_as_it_found_them(tiny, quiet, tmp_path):
     before = torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32
-    genkit.train("vae", overrides={"train.dataset": tiny, "train.epochs": 1, "train.val_size": 32, "model.hidden": 16, "train.tf32": True}, reporter=quiet, out=tmp_path / "r")
+    genkit.train(
+        "vae",
+        overrides={
+            "train.dataset": tiny,
+            "train.epochs": 1,
+            "train.val_size": 32,
+            "model.hidden": 16,
+            "train.tf32": True,
+        },
+        reporter=quiet,
+        out=tmp_path / "r",
+    )
     assert (torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32) == before
 
 

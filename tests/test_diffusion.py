@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pytest
 import torch
-
-import genkit
 from genkit_diffusion.config import DiffusionConfig
 from genkit_diffusion.model import build
 from genkit_diffusion.samplers import AncestralSampler, DDIMSampler, EulerSampler, HeunSampler
+
+import genkit
 
 TINY = {"channels": 8, "channel_mults": (1, 2), "attention": True, "timesteps": 100, "sample_steps": 5}
 FAST = {
@@ -97,9 +97,10 @@ def test_ddim_with_eta_zero_is_deterministic_given_the_seed():
 
 def test_ancestral_sampling_repeats_with_the_seed_and_uses_fresh_noise():
     model = _perturbed(tiny_model())
-    draw = lambda seed, steps=None: AncestralSampler().sample(
-        model, 3, generator=torch.Generator().manual_seed(seed), steps=steps
-    )  # noqa: E731
+
+    def draw(seed, steps=None):
+        return AncestralSampler().sample(model, 3, generator=torch.Generator().manual_seed(seed), steps=steps)
+
     with torch.no_grad():
         assert torch.equal(draw(5), draw(5))
         ddim = DDIMSampler().sample(model, 3, generator=torch.Generator().manual_seed(5), steps=100)

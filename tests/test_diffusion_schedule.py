@@ -4,7 +4,6 @@ import math
 
 import pytest
 import torch
-
 from genkit_diffusion.schedule import NoiseSchedule, cosine_betas, linear_betas
 
 

@@ -62,7 +62,9 @@ def test_setup_without_torchrun_is_one_process(monkeypatch):
     assert ctx is ddp.SINGLE and device == torch.device("cpu")
 
 
-@pytest.mark.parametrize("spec, message", [("mps", "MPS has no collective backend"), ("cuda:1", "every rank on one GPU")])
+@pytest.mark.parametrize(
+    "spec, message", [("mps", "MPS has no collective backend"), ("cuda:1", "every rank on one GPU")]
+)
 def test_setup_refuses_devices_that_cannot_be_shared_by_ranks(monkeypatch, spec, message):
     monkeypatch.setenv("WORLD_SIZE", "2")
     monkeypatch.setenv("RANK", "1")
@@ -83,10 +85,18 @@ def test_a_ddp_checkpoint_with_prefixed_keys_loads_into_the_plain_model(tiny, qu
     import genkit
     from genkit.checkpoint import load_checkpoint, save_checkpoint
 
-    run = genkit.train("vae", overrides={"train.dataset": tiny, "train.epochs": 1, "train.device": "cpu"}, sets=["model.hidden=16"], out=tmp_path / "r", reporter=quiet)
+    run = genkit.train(
+        "vae",
+        overrides={"train.dataset": tiny, "train.epochs": 1, "train.device": "cpu"},
+        sets=["model.hidden=16"],
+        out=tmp_path / "r",
+        reporter=quiet,
+    )
     path = run.run.last_checkpoint
     ckpt = load_checkpoint(path)
-    renamed = {(k.replace("model/", "model/module.", 1) if k.startswith("model/") else k): v for k, v in ckpt.tensors.items()}
+    renamed = {
+        (k.replace("model/", "model/module.", 1) if k.startswith("model/") else k): v for k, v in ckpt.tensors.items()
+    }
     save_checkpoint(path, renamed, ckpt.meta)
     loaded = genkit.load(path, device="cpu")
     assert torch.equal(loaded.model.state_dict()["encoder.0.weight"], ckpt.tensors["model/encoder.0.weight"])
@@ -96,7 +106,19 @@ def test_nproc_relaunches_the_same_command_under_torchrun():
     argv = ["train", "vae", "--nproc", "2", "--epochs", "1", "--nproc=3"]
     assert without_nproc(argv) == ["train", "vae", "--epochs", "1"]
     cmd = torchrun_command(2, argv)
-    assert cmd[1:] == ["-m", "torch.distributed.run", "--standalone", "--nproc-per-node", "2", "-m", "genkit", "train", "vae", "--epochs", "1"]
+    assert cmd[1:] == [
+        "-m",
+        "torch.distributed.run",
+        "--standalone",
+        "--nproc-per-node",
+        "2",
+        "-m",
+        "genkit",
+        "train",
+        "vae",
+        "--epochs",
+        "1",
+    ]
 
 
 def test_a_set_value_is_not_hidden_by_an_unset_flag():

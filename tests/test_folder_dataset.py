@@ -42,7 +42,9 @@ def test_class_folders_give_labels_and_a_held_out_test_split(labeled):
     assert data.train_x.shape[0] + data.test_x.shape[0] == 40 and data.test_x.shape[0] == 4
     assert data.num_classes == 2 and data.class_names == ["cats", "dogs"]
     # labels follow the folder: every dog (class 1) is bright
-    assert (data.train_x[data.train_y == 1].float().mean() > 128) and (data.train_x[data.train_y == 0].float().mean() < 128)
+    assert (data.train_x[data.train_y == 1].float().mean() > 128) and (
+        data.train_x[data.train_y == 0].float().mean() < 128
+    )
     # the name reloads the same data (interpolate and score reload by name)
     again = genkit.load_dataset(data.name)
     assert torch.equal(again.train_x, data.train_x) and torch.equal(again.test_y, data.test_y)
@@ -80,10 +82,29 @@ def test_train_test_layout(tmp_path):
         (lambda r: None, "", "needs a path"),
         (lambda r: None, "/nonexistent/dir", "is not a directory"),
         (lambda r: (r / "x.txt").write_text("hi"), "{root}", "no images"),
-        (lambda r: [write_png(r / "a.png", blobs(1, 1, 4, 4)[0]), write_png(r / "b.png", blobs(1, 1, 5, 4)[0])], "{root}", "different sizes (4x4 and 5x4); add ?size="),
-        (lambda r: [write_png(r / "a.png", blobs(1, 1, 4, 4)[0]), write_png(r / "b.png", blobs(1, 3, 4, 4)[0])], "{root}", "1 and 3 channels"),
-        (lambda r: [write_png(r / "a.png", blobs(1, 1, 4, 4)[0]), write_png(r / "c" / "b.png", blobs(1, 1, 4, 4)[0])], "{root}", "both at its top level and in subfolders"),
-        (lambda r: [(r / "bad.png").write_bytes(b"not a png"), write_png(r / "b.png", blobs(1, 1, 4, 4)[0])], "{root}", "cannot decode"),
+        (
+            lambda r: [write_png(r / "a.png", blobs(1, 1, 4, 4)[0]), write_png(r / "b.png", blobs(1, 1, 5, 4)[0])],
+            "{root}",
+            "different sizes (4x4 and 5x4); add ?size=",
+        ),
+        (
+            lambda r: [write_png(r / "a.png", blobs(1, 1, 4, 4)[0]), write_png(r / "b.png", blobs(1, 3, 4, 4)[0])],
+            "{root}",
+            "1 and 3 channels",
+        ),
+        (
+            lambda r: [
+                write_png(r / "a.png", blobs(1, 1, 4, 4)[0]),
+                write_png(r / "c" / "b.png", blobs(1, 1, 4, 4)[0]),
+            ],
+            "{root}",
+            "both at its top level and in subfolders",
+        ),
+        (
+            lambda r: [(r / "bad.png").write_bytes(b"not a png"), write_png(r / "b.png", blobs(1, 1, 4, 4)[0])],
+            "{root}",
+            "cannot decode",
+        ),
         (lambda r: write_png(r / "a.png", blobs(1, 1, 4, 4)[0]), "{root}", "at least 2 are needed"),
         (lambda r: None, "{root}?colour=red", "unknown option 'colour'"),
         (lambda r: None, "{root}?size=0", "size must be"),
@@ -98,7 +119,12 @@ def test_clear_errors(tmp_path, setup, arg, message):
 
 
 def test_vae_trains_on_a_folder_and_interpolates(labeled, quiet):
-    result = genkit.train("vae", overrides={"train.dataset": f"folder:{labeled}", "train.epochs": 1, "train.batch_size": 8}, sets=["model.hidden=32"], reporter=quiet)
+    result = genkit.train(
+        "vae",
+        overrides={"train.dataset": f"folder:{labeled}", "train.epochs": 1, "train.batch_size": 8},
+        sets=["model.hidden=32"],
+        reporter=quiet,
+    )
     assert result.run.read_json("manifest.json")["dataset"].startswith("folder:")
     pic = genkit.interpolate(result.run.path, 3)
     assert pic.images.shape[-3:] == (3, 12, 10)
@@ -112,16 +138,34 @@ def test_model_refuses_a_shape_it_cannot_take_before_training(labeled, quiet, tm
         def register_models(self, register):
             def accepts(info: genkit.DataInfo):
                 c, h, w = info.shape
-                return None if (c, h, w) == (1, 28, 28) else "it is built for 1x28x28 images (resize with folder:PATH?size=28&channels=1)"
+                return (
+                    None
+                    if (c, h, w) == (1, 28, 28)
+                    else "it is built for 1x28x28 images (resize with folder:PATH?size=28&channels=1)"
+                )
 
             register(genkit.ModelSpec(name="square", config=vae.config, build=vae.build, accepts=accepts))
 
     genkit.register_plugin(SquareOnly(), "square")
     with pytest.raises(DataError) as caught:
-        genkit.train("square", overrides={"train.dataset": f"folder:{labeled}", "train.epochs": 1}, out=tmp_path / "refused", reporter=quiet)
+        genkit.train(
+            "square",
+            overrides={"train.dataset": f"folder:{labeled}", "train.epochs": 1},
+            out=tmp_path / "refused",
+            reporter=quiet,
+        )
     message = str(caught.value)
-    assert "\n" not in message and "model 'square' cannot train on folder:" in message and "(3x12x10 images): it is built for 1x28x28" in message
+    assert (
+        "\n" not in message
+        and "model 'square' cannot train on folder:" in message
+        and "(3x12x10 images): it is built for 1x28x28" in message
+    )
     assert not (tmp_path / "refused").exists()
     # with the resize it asks for, the same folder trains
-    result = genkit.train("square", overrides={"train.dataset": f"folder:{labeled}?size=28&channels=1", "train.epochs": 1, "train.batch_size": 8}, sets=["model.hidden=16"], reporter=quiet)
+    result = genkit.train(
+        "square",
+        overrides={"train.dataset": f"folder:{labeled}?size=28&channels=1", "train.epochs": 1, "train.batch_size": 8},
+        sets=["model.hidden=16"],
+        reporter=quiet,
+    )
     assert result.epochs == 1

@@ -27,7 +27,9 @@ def genkit_script() -> str:
 
 def run_genkit(*args: str, env: dict | None = None, importtime: bool = False) -> subprocess.CompletedProcess:
     cmd = [sys.executable, *(["-X", "importtime"] if importtime else []), genkit_script(), *args]
-    return subprocess.run(cmd, capture_output=True, text=True, timeout=120, env={**os.environ, "COLUMNS": "80", **(env or {})})
+    return subprocess.run(
+        cmd, capture_output=True, text=True, timeout=120, env={**os.environ, "COLUMNS": "80", **(env or {})}
+    )
 
 
 @pytest.mark.parametrize(

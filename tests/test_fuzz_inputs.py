@@ -18,8 +18,31 @@ from genkit.errors import GenkitError
 
 REPO = Path(__file__).resolve().parents[1]
 CASES = 200
-ODD_VALUES = [None, True, 0, -1, 7, 10**30, 1.5, -0.0, math.inf, "", "28", "[1, 28, 28]", "vae", [], [1], [1, 28], [1, 28, 28, 1],
-              ["a", "b", "c"], {}, {"name": "x"}, {"shape": [1, 28, 28]}, "genkit-checkpoint/2", "genkit-checkpoint/x"]
+ODD_VALUES = [
+    None,
+    True,
+    0,
+    -1,
+    7,
+    10**30,
+    1.5,
+    -0.0,
+    math.inf,
+    "",
+    "28",
+    "[1, 28, 28]",
+    "vae",
+    [],
+    [1],
+    [1, 28],
+    [1, 28, 28, 1],
+    ["a", "b", "c"],
+    {},
+    {"name": "x"},
+    {"shape": [1, 28, 28]},
+    "genkit-checkpoint/2",
+    "genkit-checkpoint/x",
+]
 
 
 def run_cli(capsys, *args) -> tuple[int, str]:
@@ -69,14 +92,24 @@ def mutate(tree, rng: random.Random):
 
 @pytest.fixture(scope="module")
 def checkpoint(tmp_path_factory):
-    from genkit.training.reporting import Reporter
-
     from conftest import register_tiny
+
+    from genkit.training.reporting import Reporter
 
     register_tiny()
     out = tmp_path_factory.mktemp("fuzz") / "run"
-    genkit.train("vae", overrides={"train.dataset": "tiny", "train.epochs": 1, "train.val_size": 64, "model.hidden": 8, "model.latent_dim": 2},
-                 reporter=Reporter(), out=out)
+    genkit.train(
+        "vae",
+        overrides={
+            "train.dataset": "tiny",
+            "train.epochs": 1,
+            "train.val_size": 64,
+            "model.hidden": 8,
+            "model.latent_dim": 2,
+        },
+        reporter=Reporter(),
+        out=out,
+    )
     return out / "checkpoints" / "last.safetensors"
 
 
@@ -99,14 +132,17 @@ def test_mutated_checkpoint_metadata_is_one_line_or_loads(checkpoint, tmp_path, 
     assert refused > CASES // 2  # most edits break something, and each was one line
 
 
-@pytest.mark.parametrize("bad, expected", [
-    ({"data": {"name": "tiny", "shape": "[1, 28, 28]"}}, "data.shape"),
-    ({"data": {"name": "tiny", "shape": [1, 28]}}, "data.shape"),
-    ({"model": ["vae"]}, "'model'"),
-    ({"model_config": ["a"]}, "model_config"),
-    ({"progress": "3"}, "progress"),
-    ({"format": "genkit-checkpoint/9", "versions": {"genkit": "9.0"}}, "format 9 (written by genkit 9.0)"),
-])
+@pytest.mark.parametrize(
+    "bad, expected",
+    [
+        ({"data": {"name": "tiny", "shape": "[1, 28, 28]"}}, "data.shape"),
+        ({"data": {"name": "tiny", "shape": [1, 28]}}, "data.shape"),
+        ({"model": ["vae"]}, "'model'"),
+        ({"model_config": ["a"]}, "model_config"),
+        ({"progress": "3"}, "progress"),
+        ({"format": "genkit-checkpoint/9", "versions": {"genkit": "9.0"}}, "format 9 (written by genkit 9.0)"),
+    ],
+)
 def test_wrong_shapes_in_metadata_are_named(checkpoint, tmp_path, capsys, bad, expected):
     from safetensors import safe_open
 
@@ -134,8 +170,11 @@ def to_toml(table: dict, inline: bool = False) -> str:
         return '""'
 
     scalars = [f"{json.dumps(k)} = {value(v)}" for k, v in table.items() if not isinstance(v, dict) and v is not None]
-    tables = [f"[{json.dumps(k)}]\n" + "\n".join(f"{json.dumps(k2)} = {value(v2)}" for k2, v2 in v.items() if v2 is not None)
-              for k, v in table.items() if isinstance(v, dict)]
+    tables = [
+        f"[{json.dumps(k)}]\n" + "\n".join(f"{json.dumps(k2)} = {value(v2)}" for k2, v2 in v.items() if v2 is not None)
+        for k, v in table.items()
+        if isinstance(v, dict)
+    ]
     return "\n".join(scalars + tables) + "\n"
 
 
@@ -159,7 +198,7 @@ def test_mutated_config_files_are_one_line_or_accepted(tmp_path, capsys, monkeyp
         text = to_toml(mutate(base, rng))
         if case % 5 == 0:  # byte-level damage too
             i = rng.randrange(len(text))
-            text = text[:i] + rng.choice(["[", "]", "=", "\"", "\n", "\xff", ""]) + text[i + 1 :]
+            text = text[:i] + rng.choice(["[", "]", "=", '"', "\n", "\xff", ""]) + text[i + 1 :]
         path.write_bytes(text.encode("utf-8", "surrogateescape"))
         code, err = run_cli(capsys, "train", "--config", path)
         assert code == 1
@@ -167,12 +206,15 @@ def test_mutated_config_files_are_one_line_or_accepted(tmp_path, capsys, monkeyp
     assert 0 < accepted < CASES
 
 
-@pytest.mark.parametrize("text, expected", [
-    ('model = "vae"\n', "[model] must be a table"),
-    ('model = [1, 2]\n', "[model] must be a table"),
-    ('[model]\nname = 3\n', "model.name must be a string"),
-    ('train = 5\n[model]\nname = "vae"\n', "[train] must be a table"),
-])
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ('model = "vae"\n', "[model] must be a table"),
+        ("model = [1, 2]\n", "[model] must be a table"),
+        ("[model]\nname = 3\n", "model.name must be a string"),
+        ('train = 5\n[model]\nname = "vae"\n', "[train] must be a table"),
+    ],
+)
 def test_config_tables_of_the_wrong_type(tmp_path, capsys, text, expected):
     path = tmp_path / "c.toml"
     path.write_text(text)
@@ -186,16 +228,24 @@ def test_real_processes_print_one_line(checkpoint, tmp_path):
     with safe_open(str(checkpoint), framework="pt") as f:
         meta = json.loads(f.metadata()["genkit"])
     bad_ckpt = tmp_path / "bad.safetensors"
-    save_file(load_file(str(checkpoint)), str(bad_ckpt), metadata={"genkit": json.dumps({**meta, "data": {"name": "x", "shape": "1x28x28"}})})
+    save_file(
+        load_file(str(checkpoint)),
+        str(bad_ckpt),
+        metadata={"genkit": json.dumps({**meta, "data": {"name": "x", "shape": "1x28x28"}})},
+    )
     bad_cfg = tmp_path / "c.toml"
     bad_cfg.write_text('model = "vae"\n')
     for args in (["info", bad_ckpt], ["train", "--config", bad_cfg]):
-        proc = subprocess.run([sys.executable, "-m", "genkit", *map(str, args)], capture_output=True, text=True, timeout=120)
+        proc = subprocess.run(
+            [sys.executable, "-m", "genkit", *map(str, args)], capture_output=True, text=True, timeout=120
+        )
         assert proc.returncode == 1 and "Traceback" not in proc.stderr
         assert proc.stderr.strip().startswith("error:"), proc.stderr
 
 
-@pytest.mark.parametrize("damage", ["[1, 2]", '"text"', "{", "\xff\xfe", "null", '{"model": 3, "epochs": "x", "monitor": []}'])
+@pytest.mark.parametrize(
+    "damage", ["[1, 2]", '"text"', "{", "\xff\xfe", "null", '{"model": 3, "epochs": "x", "monitor": []}']
+)
 def test_damaged_run_files_never_crash_runs_or_info(checkpoint, tmp_path, capsys, damage, monkeypatch):
     import shutil
 

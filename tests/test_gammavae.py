@@ -4,9 +4,9 @@ import math
 
 import pytest
 import torch
+from genkit_gammavae.model import GammaVAE, GammaVAEConfig, gaussian_log_density
 
 import genkit
-from genkit_gammavae.model import GammaVAE, GammaVAEConfig, gaussian_log_density
 
 SMALL = {"model.width": 4, "model.kappa": 16, "model.latent_dim": 8, "model.likelihood_samples": 4}
 
@@ -69,7 +69,14 @@ def test_importance_weighting_tightens_the_bound():
 
 
 def test_bpd_is_finite_and_falls_with_training(tiny, quiet):
-    overrides = {"train.dataset": f"{tiny}:160", "train.epochs": 1, "train.val_size": 16, "train.batch_size": 24, "train.lr": 3e-3, "train.grid_samples": 4}
+    overrides = {
+        "train.dataset": f"{tiny}:160",
+        "train.epochs": 1,
+        "train.val_size": 16,
+        "train.batch_size": 24,
+        "train.lr": 3e-3,
+        "train.grid_samples": 4,
+    }
     first = genkit.train("gammavae", overrides=overrides, sets=[f"{k}={v}" for k, v in SMALL.items()], reporter=quiet)
     before = genkit.score(first.run.path, ["bpd"], dataset=tiny, limit=32, samples=4).metrics()["bpd"]
     genkit.train(resume=first.run.path, overrides={"train.epochs": 3}, reporter=quiet)

@@ -1,15 +1,17 @@
 import pytest
 import torch
+from judge_helpers import install_tiny_judge
 
 import genkit
 from genkit.errors import CapabilityError, DivergenceError
-from judge_helpers import install_tiny_judge
 
 FAST = {"train.val_size": 64, "train.grid_samples": 9}
 
 
 def _train(tiny, quiet, epochs=2, **extra):
-    return genkit.train("gan", overrides={"train.dataset": tiny, "train.epochs": epochs, **FAST, **extra}, reporter=quiet)
+    return genkit.train(
+        "gan", overrides={"train.dataset": tiny, "train.epochs": epochs, **FAST, **extra}, reporter=quiet
+    )
 
 
 def test_gan_trains_writes_pictures_and_round_trips(tiny, quiet):
@@ -34,7 +36,12 @@ def test_gan_trains_writes_pictures_and_round_trips(tiny, quiet):
 
 def test_resume_continues_exactly(tiny, quiet, tmp_path):
     straight = _train(tiny, quiet, epochs=2, **{"train.seed": 3})
-    first = genkit.train("gan", overrides={"train.dataset": tiny, "train.epochs": 1, "train.seed": 3, **FAST}, out=tmp_path / "r", reporter=quiet)
+    first = genkit.train(
+        "gan",
+        overrides={"train.dataset": tiny, "train.epochs": 1, "train.seed": 3, **FAST},
+        out=tmp_path / "r",
+        reporter=quiet,
+    )
     resumed = genkit.train(resume=first.run.path, overrides={"train.epochs": 2}, reporter=quiet)
     a = genkit.load(straight.run.path).model.state_dict()
     b = genkit.load(resumed.run.path).model.state_dict()
@@ -51,7 +58,12 @@ def test_divergence_stops_and_keeps_last_good_checkpoint(tiny, quiet):
                     p.fill_(float("nan"))
 
     with pytest.raises(DivergenceError, match=r"diverged at epoch 2.*last good checkpoint .*epoch 1"):
-        genkit.train("gan", overrides={"train.dataset": tiny, "train.epochs": 3, "train.check_every": 2, **FAST}, reporter=quiet, on_step=poison)
+        genkit.train(
+            "gan",
+            overrides={"train.dataset": tiny, "train.epochs": 3, "train.check_every": 2, **FAST},
+            reporter=quiet,
+            on_step=poison,
+        )
     run = genkit.list_runs(model="gan")[0]
     assert run.status == "diverged"
     lm = genkit.load(run.path)
@@ -85,7 +97,9 @@ def test_sample_and_interpolate_between_judged_classes(tiny, quiet):
     assert judge.classify(pic.images[0, [0, -1]], "tiny").tolist() == [b, a]
 
 
-@pytest.mark.parametrize("settings", [{"model.architecture": "dcgan"}, {"model.generator_loss": "saturating", "model.d_steps": 2}])
+@pytest.mark.parametrize(
+    "settings", [{"model.architecture": "dcgan"}, {"model.generator_loss": "saturating", "model.d_steps": 2}]
+)
 def test_variants_train(tiny, quiet, settings):
     result = _train("tiny:128", quiet, epochs=1, **settings)
     lm = genkit.load(result.run.path)

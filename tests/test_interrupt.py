@@ -15,7 +15,21 @@ def test_ctrl_c_saves_a_resumable_checkpoint_and_says_how_to_resume(tmp_path):
     env = {**os.environ, "GENKIT_DATA_DIR": "", "GENKIT_CACHE_DIR": str(tmp_path / "cache"), "GENKIT_OFFLINE": "1"}
     env.pop("GENKIT_DATA_DIR")
     run_dir = tmp_path / "run"
-    cmd = [sys.executable, "-m", "genkit", "train", "vae", "--epochs", "50", "--device", "cpu", "--out", str(run_dir), "--set", "train.val_size=500"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "genkit",
+        "train",
+        "vae",
+        "--epochs",
+        "50",
+        "--device",
+        "cpu",
+        "--out",
+        str(run_dir),
+        "--set",
+        "train.val_size=500",
+    ]
     proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     deadline = time.time() + 240
     while not (run_dir / "status.json").is_file():  # training has started and handles Ctrl-C
@@ -31,6 +45,12 @@ def test_ctrl_c_saves_a_resumable_checkpoint_and_says_how_to_resume(tmp_path):
     assert "Resume with: genkit train vae --resume" in text
     assert json.loads((run_dir / "status.json").read_text())["status"] == "interrupted"
     assert (run_dir / "checkpoints" / "last.safetensors").is_file()
-    resumed = subprocess.run([sys.executable, "-m", "genkit", "info", str(run_dir), "--json"], env=env, capture_output=True, text=True, timeout=120)
+    resumed = subprocess.run(
+        [sys.executable, "-m", "genkit", "info", str(run_dir), "--json"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     info = json.loads(resumed.stdout)
     assert info["interrupted"] is True and info["progress"]["global_step"] >= 1

@@ -1,8 +1,8 @@
 import pytest
 import torch
+from judge_helpers import install_tiny_judge
 
 import genkit
-from judge_helpers import install_tiny_judge
 
 
 class Replay(genkit.GenerativeModel):
@@ -30,8 +30,7 @@ def _score(model, x, metric):
 
 def test_judge_trains_and_is_stored_as_safetensors(tiny):
     install_tiny_judge()
-    from genkit_judge.store import judge_path, load_judge
-    from genkit_judge.store import judge_info
+    from genkit_judge.store import judge_info, judge_path, load_judge
     from genkit_judge.training import accuracy
 
     path = judge_path("tiny")
@@ -58,7 +57,10 @@ def test_metrics_near_floor_on_real_images_and_far_on_noise(tiny, monkeypatch):
     cov_real, cov_noise = _score(real, test_x, "coverage"), _score(noise, test_x, "coverage")
     assert cov_real["classes_seen"] == 10 and cov_real["class_kl_uniform"] < 0.1
     assert cov_noise["class_kl_uniform"] > cov_real["class_kl_uniform"]
-    conf_real, conf_noise = _score(real, test_x, "confidence")["judge_confidence"], _score(noise, test_x, "confidence")["judge_confidence"]
+    conf_real, conf_noise = (
+        _score(real, test_x, "confidence")["judge_confidence"],
+        _score(noise, test_x, "confidence")["judge_confidence"],
+    )
     assert conf_real > conf_noise + 0.05
     pr = _score(real, test_x, "precision-recall")
     assert pr["judge_precision"] > 0.5 and pr["judge_recall"] > 0.5
@@ -109,7 +111,9 @@ class LabelReplay(Replay):
         if not self.obey:
             return super().decode(z)
         pick = (z[:, 0].abs() * 1e4).long()
-        return torch.stack([self.by_class[c][i % len(self.by_class[c])] for c, i in zip(condition.tolist(), pick.tolist())])
+        return torch.stack(
+            [self.by_class[c][i % len(self.by_class[c])] for c, i in zip(condition.tolist(), pick.tolist())]
+        )
 
 
 def test_label_accuracy_tells_a_model_that_obeys_its_label_from_one_that_does_not(tiny, monkeypatch):

@@ -2,7 +2,6 @@
 changed, never share a classifier; a judge that does not fit the data is refused."""
 
 import pytest
-
 from genkit_judge.store import JudgeMissing, judge_path, load_judge
 
 

@@ -17,7 +17,20 @@ from pathlib import Path
 
 SRC = Path(__file__).resolve().parents[1] / "src" / "genkit"
 
-CONTRACT = {"errors", "spec", "hookspecs", "model", "capabilities", "evaluation", "sampling", "optim", "estimators", "ood", "maths", "artifacts"}
+CONTRACT = {
+    "errors",
+    "spec",
+    "hookspecs",
+    "model",
+    "capabilities",
+    "evaluation",
+    "sampling",
+    "optim",
+    "estimators",
+    "ood",
+    "maths",
+    "artifacts",
+}
 FRONT = {"api", "cli", "__main__"}
 
 

@@ -37,11 +37,17 @@ def test_a_binarized_model_has_no_bpd():
     elbo = pm.evaluator("elbo").evaluate(ctx).metrics
     assert "bpd" not in nll and "bits_per_binarized_pixel" in nll
     assert "neg_elbo_bpd" not in elbo and "neg_elbo_bits_per_binarized_pixel" in elbo
-    assert nll["bits_per_binarized_pixel"] == pytest.approx(nll["nll_nats"] / (784 * torch.log(torch.tensor(2.0)).item()), rel=1e-5)
+    assert nll["bits_per_binarized_pixel"] == pytest.approx(
+        nll["nll_nats"] / (784 * torch.log(torch.tensor(2.0)).item()), rel=1e-5
+    )
 
 
 def test_bpd_on_a_binarized_model_is_one_line_naming_the_right_metric(tiny, quiet, capsys):
-    run = genkit.train("vae", overrides={"train.dataset": tiny, "train.epochs": 1, "train.val_size": 32, "model.hidden": 16}, reporter=quiet).run
+    run = genkit.train(
+        "vae",
+        overrides={"train.dataset": tiny, "train.epochs": 1, "train.val_size": 32, "model.hidden": 16},
+        reporter=quiet,
+    ).run
     with pytest.raises(SystemExit) as exit_info:
         main(["score", str(run.path), "-m", "bpd", "--limit", "8"])
     err = " ".join(capsys.readouterr().err.split())

@@ -57,7 +57,21 @@ def test_tensorboard_event_file_holds_scalars_and_one_grid_per_epoch(tiny, tmp_p
     from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
     run = tmp_path / "run"
-    code, _, err = run_cli(capsys, "train", "vae", "--dataset", tiny, "--epochs", "1", "--log", "tensorboard", "--set", "train.check_every=1", "--out", str(run))
+    code, _, err = run_cli(
+        capsys,
+        "train",
+        "vae",
+        "--dataset",
+        tiny,
+        "--epochs",
+        "1",
+        "--log",
+        "tensorboard",
+        "--set",
+        "train.check_every=1",
+        "--out",
+        str(run),
+    )
     assert code == 0, err
     events = EventAccumulator(str(run / "tensorboard"))
     events.Reload()
@@ -67,7 +81,9 @@ def test_tensorboard_event_file_holds_scalars_and_one_grid_per_epoch(tiny, tmp_p
     assert [e.step for e in events.Scalars("step/neg_elbo")] == [1, 2, 3, 4]
     epoch_value = events.Scalars("val/neg_elbo")
     metrics = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
-    assert [e.step for e in epoch_value] == [1] and epoch_value[0].value == pytest.approx(metrics[0]["val"]["neg_elbo"], rel=1e-5)
+    assert [e.step for e in epoch_value] == [1] and epoch_value[0].value == pytest.approx(
+        metrics[0]["val"]["neg_elbo"], rel=1e-5
+    )
     grids = events.Images("samples")
     assert [e.step for e in grids] == [0, 1]  # before training, then after each epoch
     assert grids[-1].width > 28 * 7 and grids[-1].encoded_image_string.startswith(b"\x89PNG")
@@ -78,7 +94,19 @@ def test_tensorboard_event_file_holds_scalars_and_one_grid_per_epoch(tiny, tmp_p
 
 def test_missing_tensorboard_is_one_line_naming_the_extra(tiny, tmp_path, capsys, monkeypatch):
     monkeypatch.setitem(sys.modules, "tensorboard", None)  # import tensorboard raises ImportError
-    code, _, err = run_cli(capsys, "train", "vae", "--dataset", tiny, "--epochs", "1", "--log", "tensorboard", "--out", str(tmp_path / "run"))
+    code, _, err = run_cli(
+        capsys,
+        "train",
+        "vae",
+        "--dataset",
+        tiny,
+        "--epochs",
+        "1",
+        "--log",
+        "tensorboard",
+        "--out",
+        str(tmp_path / "run"),
+    )
     lines = [line for line in err.strip().splitlines() if line.strip()]
     assert code == 1 and lines[0].startswith("error:") and "Traceback" not in err
     assert "genkit[tensorboard]" in " ".join(lines)
@@ -101,8 +129,17 @@ def test_plugin_logger_gets_steps_at_checks_epochs_and_grids(tiny, tmp_path):
         def message(self, text):
             warnings.append(text)
 
-    genkit.train("vae", overrides={"train.dataset": tiny, "train.epochs": 2, "train.check_every": 2, "train.log": ["recorder", "flaky", "recorder"]},
-                 out=tmp_path / "run", reporter=Collect())
+    genkit.train(
+        "vae",
+        overrides={
+            "train.dataset": tiny,
+            "train.epochs": 2,
+            "train.check_every": 2,
+            "train.log": ["recorder", "flaky", "recorder"],
+        },
+        out=tmp_path / "run",
+        reporter=Collect(),
+    )
     assert CALLS[0] == ("start", "vae", 2, "run")
     assert CALLS[-1] == ("close",)
     # 4 steps an epoch, checked every 2: global steps 2, 4 (epoch 1) and 6, 8 (epoch 2).
@@ -110,7 +147,9 @@ def test_plugin_logger_gets_steps_at_checks_epochs_and_grids(tiny, tmp_path):
     assert all(c[2] == ["kl", "neg_elbo", "recon"] for c in CALLS if c[0] == "step")
     assert [c[1] for c in CALLS if c[0] == "epoch"] == [1, 2]
     assert [c[2] for c in CALLS if c[0] == "images"] == [0, 1, 2]
-    assert {c[3] for c in CALLS if c[0] == "images"} == {(64, 1, 28, 28)} and {c[4] for c in CALLS if c[0] == "images"} == {"cpu"}
+    assert {c[3] for c in CALLS if c[0] == "images"} == {(64, 1, 28, 28)} and {
+        c[4] for c in CALLS if c[0] == "images"
+    } == {"cpu"}
     # A logger that raises is dropped after its first failure, with one warning; training goes on.
     assert [c for c in CALLS if c[0] == "flaky step"] == [("flaky step", 2)]
     assert len([w for w in warnings if "logger 'flaky' failed" in w]) == 1
@@ -152,13 +191,20 @@ def test_the_mlflow_logger_of_the_plugin_guide_works(tiny, tmp_path, monkeypatch
     info = get_plugin_manager().register_plugin(hooks, "mlflow")
     assert info.status == "ok" and info.provides == {"loggers": ["mlflow"]}, info.error
 
-    genkit.train("vae", overrides={"train.dataset": tiny, "train.epochs": 1, "train.check_every": 2, "train.log": ["mlflow"]}, out=tmp_path / "run", reporter=quiet)
+    genkit.train(
+        "vae",
+        overrides={"train.dataset": tiny, "train.epochs": 1, "train.check_every": 2, "train.log": ["mlflow"]},
+        out=tmp_path / "run",
+        reporter=quiet,
+    )
     names = [c[0] for c in calls]
     assert names[0] == "start_run" and names[-1] == "end_run" and calls[0][2] == {"run_name": "run"}
     assert calls[1][0] == "log_params" and calls[1][1][0]["model.latent_dim"] == 20
     assert [c[2]["step"] for c in calls if c[0] == "log_metrics" and "step/neg_elbo" in c[1][0]] == [2, 4]
     images = [c[1] for c in calls if c[0] == "log_image"]
-    assert [name for _, name in images] == ["samples/epoch000.png", "samples/epoch001.png"] and images[0][0].shape[2] == 3
+    assert [name for _, name in images] == ["samples/epoch000.png", "samples/epoch001.png"] and images[0][0].shape[
+        2
+    ] == 3
 
 
 def test_loggers_leave_the_training_path_unchanged(tiny, tmp_path, quiet):
@@ -166,6 +212,11 @@ def test_loggers_leave_the_training_path_unchanged(tiny, tmp_path, quiet):
     get_plugin_manager().register_plugin(LoggerPlugin(), "recorder-plugin")
     rows = []
     for name, log in (("plain", []), ("logged", ["recorder"])):
-        result = genkit.train("vae", overrides={"train.dataset": tiny, "train.epochs": 3, "train.check_every": 1, "train.log": log}, out=tmp_path / name, reporter=quiet)
+        result = genkit.train(
+            "vae",
+            overrides={"train.dataset": tiny, "train.epochs": 3, "train.check_every": 1, "train.log": log},
+            out=tmp_path / name,
+            reporter=quiet,
+        )
         rows.append([(r["train"], r["val"]) for r in result.metrics])
     assert rows[0] == rows[1]

@@ -50,7 +50,9 @@ class Recorder(genkit.GenerativeModel):
 class RecorderPlugin:
     @genkit.hookimpl
     def register_models(self, register):
-        register(genkit.ModelSpec(name="recorder", config=NoConfig, build=Recorder, description="multi-step contract test"))
+        register(
+            genkit.ModelSpec(name="recorder", config=NoConfig, build=Recorder, description="multi-step contract test")
+        )
 
 
 def test_carry_passes_the_last_repeat_value_and_each_backward_stays_with_its_optimizer(tiny, quiet):
@@ -70,7 +72,18 @@ def test_carry_passes_the_last_repeat_value_and_each_backward_stays_with_its_opt
             )
         )
 
-    result = genkit.train("recorder", overrides={"train.dataset": "tiny:128", "train.epochs": 1, "train.batch_size": 64, "train.val_size": 32, "train.grid_samples": 4}, reporter=quiet, on_step=after_step)
+    result = genkit.train(
+        "recorder",
+        overrides={
+            "train.dataset": "tiny:128",
+            "train.epochs": 1,
+            "train.batch_size": 64,
+            "train.val_size": 32,
+            "train.grid_samples": 4,
+        },
+        reporter=quiet,
+        on_step=after_step,
+    )
     assert checks and all(all(c) for c in checks), checks
     assert len(result.model.seen) == 2 * len(checks)  # two discriminator repeats per step
     assert {"d_loss", "g_loss"} <= set(result.metrics[-1]["val"])  # validation runs the same chain

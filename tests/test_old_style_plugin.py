@@ -67,7 +67,9 @@ def test_an_old_style_plugin_trains_samples_and_reloads(tiny, quiet, tmp_path):
 
     info = get_plugin_manager().register_plugin(OldPlugin(), "oldae")
     assert info.status == "ok", info.error
-    result = genkit.train("oldae", overrides={"train.dataset": tiny, "train.epochs": 1, "train.val_size": 64}, reporter=quiet)
+    result = genkit.train(
+        "oldae", overrides={"train.dataset": tiny, "train.epochs": 1, "train.val_size": 64}, reporter=quiet
+    )
     assert {True, False} <= set(result.model.seen_train_flags)  # train=True in training, False in validation
     assert (result.run.path / "samples_end.png").is_file()
     picture = genkit.sample(result.run.path, 4, sampler="zeros", temperature=0.5, out=tmp_path / "zeros.png")

@@ -43,12 +43,20 @@ class NoLikelihoodPlugin:
         class Config(BaseModel):
             model_config = ConfigDict(extra="forbid")
 
-        register(genkit.ModelSpec(name="nolikelihood", config=Config, build=NoLikelihood, description="test model without a likelihood"))
+        register(
+            genkit.ModelSpec(
+                name="nolikelihood", config=Config, build=NoLikelihood, description="test model without a likelihood"
+            )
+        )
 
 
 def test_ood_refused_for_a_model_without_likelihood(tiny, quiet, cli):
     genkit.register_plugin(NoLikelihoodPlugin(), "nolikelihood-test")
-    run = genkit.train("nolikelihood", overrides={"train.dataset": f"{tiny}:64", "train.epochs": 1, "train.val_size": 8}, reporter=quiet).run
+    run = genkit.train(
+        "nolikelihood",
+        overrides={"train.dataset": f"{tiny}:64", "train.epochs": 1, "train.val_size": 8},
+        reporter=quiet,
+    ).run
     code, _, err = cli("score", str(run.path), "--ood", "mnist", "--dataset", tiny)
     assert code == 1
     lines = [line for line in err.splitlines() if line.strip()]
@@ -57,13 +65,20 @@ def test_ood_refused_for_a_model_without_likelihood(tiny, quiet, cli):
 
 
 def test_ood_for_the_bernoulli_vae(tiny, quiet, cli, data_dir):
-    run = genkit.train("vae", overrides={"train.dataset": tiny, "train.epochs": 1, "train.val_size": 32}, sets=["model.hidden=64"], reporter=quiet).run
+    run = genkit.train(
+        "vae",
+        overrides={"train.dataset": tiny, "train.epochs": 1, "train.val_size": 32},
+        sets=["model.hidden=64"],
+        reporter=quiet,
+    ).run
     report = genkit.score_ood(run.path, "fashion-mnist", dataset=tiny, limit=48, samples=2)
     assert report.inlier_bpd.shape == (48,) and report.outlier_bpd.shape == (48,)
     assert torch.isfinite(report.inlier_bpd).all() and torch.isfinite(report.outlier_bpd).all()
     assert report.auroc == genkit.auroc(report.inlier_bpd, report.outlier_bpd)
     assert report.plot.is_file() and report.plot.parent == run.path
-    code, printed, _ = cli("score", str(run.path), "--ood", "fashion-mnist", "--dataset", tiny, "--limit", "32", "-k", "2", "--json")
+    code, printed, _ = cli(
+        "score", str(run.path), "--ood", "fashion-mnist", "--dataset", tiny, "--limit", "32", "-k", "2", "--json"
+    )
     assert code == 0
     # a binarized model's figure is bits per binarized pixel, never called bpd
     assert '"auroc"' in printed and "bits_per_binarized_pixel_fashion-mnist" in printed and '"bpd_' not in printed
@@ -74,6 +89,11 @@ def test_ood_for_the_bernoulli_vae(tiny, quiet, cli, data_dir):
 
 
 def test_ood_needs_a_different_dataset(tiny, quiet):
-    run = genkit.train("vae", overrides={"train.dataset": tiny, "train.epochs": 1, "train.val_size": 32}, sets=["model.hidden=32"], reporter=quiet).run
+    run = genkit.train(
+        "vae",
+        overrides={"train.dataset": tiny, "train.epochs": 1, "train.val_size": 32},
+        sets=["model.hidden=32"],
+        reporter=quiet,
+    ).run
     with pytest.raises(genkit.GenkitError, match="must differ"):
         genkit.score_ood(run.path, tiny, dataset=tiny)

@@ -20,7 +20,9 @@ def expected_grid(images: torch.Tensor, nrow: int, pad: int) -> np.ndarray:
     return canvas[..., 0] if c == 1 else canvas
 
 
-@pytest.mark.parametrize("n, c, nrow, pad", [(5, 1, 3, 1), (7, 3, None, 2), (1, 1, None, 1), (2, 1, 4, 1), (6, 3, 6, 0)])
+@pytest.mark.parametrize(
+    "n, c, nrow, pad", [(5, 1, 3, 1), (7, 3, None, 2), (1, 1, None, 1), (2, 1, 4, 1), (6, 3, 6, 0)]
+)
 def test_tile_matches_a_hand_computed_grid(n, c, nrow, pad):
     images = torch.rand(n, c, 4, 5, generator=torch.Generator().manual_seed(n))
     got = tile(images, nrow, pad)

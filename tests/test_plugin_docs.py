@@ -46,7 +46,11 @@ def test_doc_example_trains_samples_interpolates_and_checkpoints(tmp_path, bars_
         (package / rel).parent.mkdir(parents=True, exist_ok=True)
         (package / rel).write_text(text)
     site = tmp_path / "site"
-    subprocess.run([uv, "pip", "install", "--quiet", "--python", sys.executable, "--target", str(site), "--no-deps", str(package)], check=True, timeout=300)
+    subprocess.run(
+        [uv, "pip", "install", "--quiet", "--python", sys.executable, "--target", str(site), "--no-deps", str(package)],
+        check=True,
+        timeout=300,
+    )
     monkeypatch.syspath_prepend(str(site))
     importlib.invalidate_caches()
     reset_plugin_manager()
@@ -60,7 +64,20 @@ def test_doc_example_trains_samples_interpolates_and_checkpoints(tmp_path, bars_
 
     plugins = {p["name"]: p for p in json.loads(genkit("plugins", "--json").out)}
     assert plugins["minivae"]["status"] == "ok" and plugins["minivae"]["provides"] == {"models": ["minivae"]}
-    genkit("train", "minivae", "--dataset", dataset, "--epochs", "2", "--batch-size", "16", "--set", "model.latent_dim=2", "--out", str(run))
+    genkit(
+        "train",
+        "minivae",
+        "--dataset",
+        dataset,
+        "--epochs",
+        "2",
+        "--batch-size",
+        "16",
+        "--set",
+        "model.latent_dim=2",
+        "--out",
+        str(run),
+    )
     assert (run / "checkpoints" / "last.safetensors").is_file() and (run / "checkpoints" / "best.safetensors").is_file()
     genkit("sample", str(run), "-n", "8")
     genkit("interpolate", str(run), "--steps", "3")

@@ -51,7 +51,9 @@ def install(monkeypatch, request):
     """``install(*fake_entry_points)``: the installed plugins plus these, loaded afresh (with ``tiny``)."""
 
     def do(*fakes):
-        monkeypatch.setattr(plugin_module, "_entry_points", lambda: sorted([*REAL_ENTRY_POINTS(), *fakes], key=lambda e: e.name))
+        monkeypatch.setattr(
+            plugin_module, "_entry_points", lambda: sorted([*REAL_ENTRY_POINTS(), *fakes], key=lambda e: e.name)
+        )
         reset_plugin_manager()
         request.getfixturevalue("tiny")
         return {p.name: p for p in get_plugin_manager().plugins}
@@ -98,7 +100,9 @@ def test_hook_that_raises_marks_only_that_plugin_broken(install):
     def register_models(register):
         raise ValueError("boom")
 
-    found = install(FakeEntryPoint("raiser", plugin(register_models=register_models, register_datasets=register_datasets)))
+    found = install(
+        FakeEntryPoint("raiser", plugin(register_models=register_models, register_datasets=register_datasets))
+    )
     assert found["raiser"].status == "broken"
     assert found["raiser"].error == "register_models: ValueError: boom"
     # nothing of a half-registered plugin is kept
@@ -129,9 +133,15 @@ def test_incompatible_hook_version_is_broken_and_newer_minor_loads_with_a_warnin
 
 
 def test_duplicate_model_name_is_an_error_naming_both_packages(install, cli):
-    copycat = plugin(register_models=lambda register: register(genkit.ModelSpec(name="vae", config=genkit.TrainConfig, build=lambda c, d: None)))
+    copycat = plugin(
+        register_models=lambda register: register(
+            genkit.ModelSpec(name="vae", config=genkit.TrainConfig, build=lambda c, d: None)
+        )
+    )
     install(FakeEntryPoint("zcopycat", copycat, package="genkit-copycat"))
-    with pytest.raises(PluginError, match=r"model 'vae' is registered by both genkit-vae \(vae\) and genkit-copycat \(zcopycat\)"):
+    with pytest.raises(
+        PluginError, match=r"model 'vae' is registered by both genkit-vae \(vae\) and genkit-copycat \(zcopycat\)"
+    ):
         get_plugin_manager().model("vae")
     shown = report(cli)
     assert "also registered by genkit-copycat" in shown["vae"]["warnings"][0]
@@ -143,7 +153,9 @@ def test_duplicate_model_name_is_an_error_naming_both_packages(install, cli):
 
 
 def test_same_name_twice_in_one_plugin_is_broken(install):
-    twice = plugin(register_datasets=lambda register: [register(genkit.DatasetSpec("d", lambda a, b: None)) for _ in range(2)])
+    twice = plugin(
+        register_datasets=lambda register: [register(genkit.DatasetSpec("d", lambda a, b: None)) for _ in range(2)]
+    )
     assert "registers dataset 'd' twice" in install(FakeEntryPoint("twice", twice))["twice"].error
 
 
@@ -169,7 +181,18 @@ def test_genkit_plugins_allow_list(install, monkeypatch):
 
 def test_broken_plugin_leaves_every_command_working(install, cli, tmp_path):
     install(FakeEntryPoint("badimport", ImportError("No module named 'missing_dep'")))
-    code, out, err = cli("train", "vae", "--dataset", "tiny", "--epochs", "1", "--set", "train.val_size=64", "--out", str(tmp_path / "run"))
+    code, out, err = cli(
+        "train",
+        "vae",
+        "--dataset",
+        "tiny",
+        "--epochs",
+        "1",
+        "--set",
+        "train.val_size=64",
+        "--out",
+        str(tmp_path / "run"),
+    )
     assert code == 0, err
     assert "plugin 'badimport' (genkit-badimport) failed to load" in err
     code, out, err = cli("sample", str(tmp_path / "run"), "-n", "4")
@@ -208,9 +231,16 @@ def test_a_plugin_dataset_trains_any_model(install, quiet):
         x = torch.randint(0, 256, (300, 3, 8, 8), dtype=torch.uint8, generator=g)
         return genkit.ImageDataset(name="noise", train_x=x[:240], test_x=x[240:], source="generated")
 
-    found = install(FakeEntryPoint("noise", plugin(register_datasets=lambda register: register(genkit.DatasetSpec("noise", load, "random RGB")))))
+    found = install(
+        FakeEntryPoint(
+            "noise",
+            plugin(register_datasets=lambda register: register(genkit.DatasetSpec("noise", load, "random RGB"))),
+        )
+    )
     assert found["noise"].provides == {"datasets": ["noise"]}
-    result = genkit.train("vae", overrides={"train.dataset": "noise", "train.epochs": 1, "train.val_size": 40}, reporter=quiet)
+    result = genkit.train(
+        "vae", overrides={"train.dataset": "noise", "train.epochs": 1, "train.val_size": 40}, reporter=quiet
+    )
     assert result.run.read_json("manifest.json")["dataset"] == "noise"
     pic = genkit.sample(result.run.path, 4)
     assert pic.images.shape == (4, 3, 8, 8)

@@ -20,7 +20,9 @@ def test_cpu_runs_fp32_and_auto_means_fp32():
 
 @pytest.mark.parametrize("requested", ["bf16", "fp16"])
 def test_mixed_precision_is_refused_off_cuda(requested):
-    with pytest.raises(ConfigError, match=rf"train.precision: {requested} mixed precision needs a CUDA device \(training on cpu\)"):
+    with pytest.raises(
+        ConfigError, match=rf"train.precision: {requested} mixed precision needs a CUDA device \(training on cpu\)"
+    ):
         resolve_precision(requested, CPU)
     with pytest.raises(ConfigError, match="training on mps"):
         resolve_precision(requested, torch.device("mps"))
@@ -45,7 +47,12 @@ def test_unknown_precision_is_a_config_error_naming_the_field():
 
 def test_bf16_on_cpu_stops_before_a_run_directory_is_made(tiny, quiet, tmp_path):
     with pytest.raises(ConfigError, match="needs a CUDA device"):
-        genkit.train("vae", overrides={"train.dataset": tiny, "train.device": "cpu", "train.precision": "bf16"}, out=tmp_path / "run", reporter=quiet)
+        genkit.train(
+            "vae",
+            overrides={"train.dataset": tiny, "train.device": "cpu", "train.precision": "bf16"},
+            out=tmp_path / "run",
+            reporter=quiet,
+        )
     assert not (tmp_path / "run").exists()
 
 
@@ -73,7 +80,13 @@ def test_the_mixed_precision_step_runs_and_saves_its_scaler(tiny, quiet, tmp_pat
     name = "bf16" if dtype == torch.bfloat16 else "fp16"
     forced = Precision(name, "cpu", dtype)
     monkeypatch.setattr(trainer, "resolve_precision", lambda requested, device: forced)
-    result = genkit.train("vae", overrides={"train.dataset": tiny, "train.epochs": 1, "train.device": "cpu", "train.batch_size": 64}, sets=["model.hidden=32"], out=tmp_path / name, reporter=quiet)
+    result = genkit.train(
+        "vae",
+        overrides={"train.dataset": tiny, "train.epochs": 1, "train.device": "cpu", "train.batch_size": 64},
+        sets=["model.hidden=32"],
+        out=tmp_path / name,
+        reporter=quiet,
+    )
     row = result.metrics[-1]
     assert all(torch.isfinite(torch.tensor(v)) for v in row["train"].values())
     scalers = load_checkpoint(result.run.last_checkpoint).meta["grad_scalers"]

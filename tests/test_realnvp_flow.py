@@ -6,12 +6,12 @@ import math
 
 import pytest
 import torch
+from genkit_realnvp.config import RealNVPConfig
+from genkit_realnvp.flow import MultiScaleFlow
+from genkit_realnvp.model import RealNVP
+from genkit_realnvp.preprocess import logit_transform
 
 import genkit
-from genkit_realnvp.config import RealNVPConfig
-from genkit_realnvp.model import RealNVP
-from genkit_realnvp.flow import MultiScaleFlow
-from genkit_realnvp.preprocess import logit_transform
 
 
 def randomised(flow: MultiScaleFlow, seed: int = 0) -> MultiScaleFlow:
@@ -88,7 +88,10 @@ def test_untrained_bpd_matches_hand_computation():
 
 
 def test_dequantization_draws_are_averaged_and_repeat():
-    model = RealNVP(RealNVPConfig(hidden=8, res_blocks=0, checkerboard_couplings=1, channel_couplings=1), genkit.DataInfo("mnist", (1, 28, 28)))
+    model = RealNVP(
+        RealNVPConfig(hidden=8, res_blocks=0, checkerboard_couplings=1, channel_couplings=1),
+        genkit.DataInfo("mnist", (1, 28, 28)),
+    )
     x = torch.randint(0, 256, (4, 1, 28, 28), dtype=torch.uint8)
     batch = model.prepare_batch(genkit.Batch(x=x), generator=torch.Generator().manual_seed(0))
     assert torch.equal(torch.floor(batch.x * 256), x.float())  # integer pixels recoverable exactly
@@ -99,7 +102,10 @@ def test_dequantization_draws_are_averaged_and_repeat():
 
 
 def test_decode_handles_temperature_and_encode_inverts_it():
-    model = RealNVP(RealNVPConfig(hidden=8, res_blocks=1, checkerboard_couplings=1, channel_couplings=1), genkit.DataInfo("mnist", (1, 28, 28)))
+    model = RealNVP(
+        RealNVPConfig(hidden=8, res_blocks=1, checkerboard_couplings=1, channel_couplings=1),
+        genkit.DataInfo("mnist", (1, 28, 28)),
+    )
     randomised(model.flow).float()
     for t in (0.0, 0.7, 1.0, 3.0):
         images = model.decode(torch.randn(5, *model.latent_shape) * t)

@@ -16,7 +16,9 @@ def untrained_test_bpd(step: str) -> float:
     from genkit_realnvp.model import RealNVP
 
     data = genkit.load_dataset("tiny")
-    model = RealNVP(RealNVPConfig(step=step, **{k.split(".")[1]: v for k, v in SMALL.items()}), genkit.DataInfo("tiny", (1, 28, 28)))
+    model = RealNVP(
+        RealNVPConfig(step=step, **{k.split(".")[1]: v for k, v in SMALL.items()}), genkit.DataInfo("tiny", (1, 28, 28))
+    )
     torch.manual_seed(0)
     model.on_train_start(model.prepare_batch(genkit.Batch(x=data.train_x[:448])))
     with torch.no_grad():
@@ -25,7 +27,11 @@ def untrained_test_bpd(step: str) -> float:
 
 
 def test_training_lowers_bpd_and_checkpoint_round_trips(tiny, quiet):
-    result = genkit.train("realnvp", overrides={"train.dataset": tiny, "train.epochs": 2, "train.val_size": 64, "train.batch_size": 32, **SMALL}, reporter=quiet)
+    result = genkit.train(
+        "realnvp",
+        overrides={"train.dataset": tiny, "train.epochs": 2, "train.val_size": 64, "train.batch_size": 32, **SMALL},
+        reporter=quiet,
+    )
     rows = result.metrics
     assert [r["epoch"] for r in rows] == [1, 2]
     assert all({"bpd"} <= set(r["train"]) and {"bpd"} <= set(r["val"]) for r in rows)
@@ -51,13 +57,26 @@ def test_training_lowers_bpd_and_checkpoint_round_trips(tiny, quiet):
 
 
 def test_glow_steps_train_and_reload(tiny, quiet):
-    result = genkit.train("realnvp", overrides={"train.dataset": tiny, "train.epochs": 1, "train.val_size": 64, "model.step": "glow", "model.glow_steps": 2, **SMALL}, reporter=quiet)
+    result = genkit.train(
+        "realnvp",
+        overrides={
+            "train.dataset": tiny,
+            "train.epochs": 1,
+            "train.val_size": 64,
+            "model.step": "glow",
+            "model.glow_steps": 2,
+            **SMALL,
+        },
+        reporter=quiet,
+    )
     loaded = genkit.load(result.run.path)
     convs = [m for m in loaded.model.modules() if type(m).__name__ == "InvConv1x1"]
     assert len(convs) == 4  # two scales of two steps
     saved = load_checkpoint(loaded.checkpoint).group("model")
     # The LU's permutation and signs come from a random rotation: they must come back from the file.
-    assert all(torch.equal(saved[k], loaded.model.state_dict()[k].cpu()) for k in saved if k.endswith(("perm", "sign_s")))
+    assert all(
+        torch.equal(saved[k], loaded.model.state_dict()[k].cpu()) for k in saved if k.endswith(("perm", "sign_s"))
+    )
     # A model built afresh (another random rotation) scores the same only once the file's tensors are in.
     from genkit_realnvp.model import RealNVP
 

@@ -14,7 +14,12 @@ import genkit
 
 @pytest.fixture
 def vae_run(tiny, quiet, tmp_path):
-    genkit.train("vae", overrides={"train.dataset": tiny, "train.epochs": 1, "train.val_size": 64, "model.hidden": 32}, reporter=quiet, out=tmp_path / "run")
+    genkit.train(
+        "vae",
+        overrides={"train.dataset": tiny, "train.epochs": 1, "train.val_size": 64, "model.hidden": 32},
+        reporter=quiet,
+        out=tmp_path / "run",
+    )
     return tmp_path / "run"
 
 
@@ -44,6 +49,28 @@ def test_the_seed_controls_the_latent_noise_and_scoring_leaves_the_callers_rng_a
 
 def test_two_processes_print_identical_figures(vae_run, tmp_path):
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
-    cmd = [sys.executable, "-m", "genkit", "score", str(vae_run), "-m", "elbo", "-m", "nll", "-k", "3", "--limit", "32", "--dataset", "mnist", "--device", "cpu", "--json"]
-    outs = [json.loads(subprocess.run(cmd, capture_output=True, text=True, env=env, check=True).stdout)["metrics"] for _ in range(2)]
+    cmd = [
+        sys.executable,
+        "-m",
+        "genkit",
+        "score",
+        str(vae_run),
+        "-m",
+        "elbo",
+        "-m",
+        "nll",
+        "-k",
+        "3",
+        "--limit",
+        "32",
+        "--dataset",
+        "mnist",
+        "--device",
+        "cpu",
+        "--json",
+    ]
+    outs = [
+        json.loads(subprocess.run(cmd, capture_output=True, text=True, env=env, check=True).stdout)["metrics"]
+        for _ in range(2)
+    ]
     assert outs[0] == outs[1]

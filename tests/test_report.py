@@ -16,8 +16,14 @@ from genkit.cli import main
 from genkit.report import write_report
 
 CHROMIUM_FLAGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-    "--disable-component-update", "--disable-sync",
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
 ]
 # Put into a copy of the page in the test only: records, once the page has loaded, which
 # images failed to decode and any script error, where --dump-dom shows them.
@@ -53,14 +59,21 @@ def test_report_of_two_runs_in_headless_chromium(tiny, tmp_path, quiet, capsys):
     browser = chromium()
     runs = []
     for latent in (2, 8):
-        result = genkit.train("vae", overrides={"train.dataset": tiny, "train.epochs": 1, "model.latent_dim": latent}, out=tmp_path / f"vae-z{latent}", reporter=quiet)
+        result = genkit.train(
+            "vae",
+            overrides={"train.dataset": tiny, "train.epochs": 1, "model.latent_dim": latent},
+            out=tmp_path / f"vae-z{latent}",
+            reporter=quiet,
+        )
         genkit.score(result.run.path, ["elbo"], limit=64, device="cpu")
         runs.append(result.run.path)
     page = tmp_path / "report.html"
     code, out, err = run_cli(capsys, "report", *map(str, runs), "--out", str(page))
     assert code == 0 and "wrote" in out, err
     html = page.read_text()
-    assert not re.search(r"""(src|href)\s*=\s*["'](?!data:|#)""", html)  # every picture is embedded: no network, no other file
+    assert not re.search(
+        r"""(src|href)\s*=\s*["'](?!data:|#)""", html
+    )  # every picture is embedded: no network, no other file
 
     probed = tmp_path / "probed.html"
     probed.write_text(html.replace("<head>", "<head>" + LOAD_PROBE, 1))  # first, to hear every error
@@ -77,16 +90,52 @@ def test_report_of_two_runs_in_headless_chromium(tiny, tmp_path, quiet, capsys):
     assert len(re.findall(r'<td class="num">\d+\.\d{4}</td>', table)) >= 4  # every run has its scores
 
     shot = tmp_path / "report.png"
-    subprocess.run([*common, "--window-size=1280,1600", f"--screenshot={shot}", page.as_uri()], capture_output=True, timeout=120, check=True)
+    subprocess.run(
+        [*common, "--window-size=1280,1600", f"--screenshot={shot}", page.as_uri()],
+        capture_output=True,
+        timeout=120,
+        check=True,
+    )
     assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and shot.stat().st_size > 20_000
 
 
-def make_run(root: Path, name: str, model: str, dataset: str, terms: list[str], status: dict, scores=None, grid=None, config_extra=None) -> Path:
+def make_run(
+    root: Path,
+    name: str,
+    model: str,
+    dataset: str,
+    terms: list[str],
+    status: dict,
+    scores=None,
+    grid=None,
+    config_extra=None,
+) -> Path:
     run = root / name
     run.mkdir(parents=True)
-    (run / "manifest.json").write_text(json.dumps({"model": model, "dataset": dataset, "epochs": 3, "monitor": terms[0], "created": f"2026-11-24T10:00:0{len(list(root.iterdir()))}"}))
-    (run / "config.json").write_text(json.dumps({"model": {"name": model, **(config_extra or {})}, "train": {"epochs": 3, "lr": 0.001}}))
-    rows = [{"epoch": e, "train": {t: 10.0 / e for t in terms}, "val": {t: 11.0 / e for t in terms}, "seconds": 1.0, "images_per_second": 100.0} for e in (1, 2)]
+    (run / "manifest.json").write_text(
+        json.dumps(
+            {
+                "model": model,
+                "dataset": dataset,
+                "epochs": 3,
+                "monitor": terms[0],
+                "created": f"2026-11-24T10:00:0{len(list(root.iterdir()))}",
+            }
+        )
+    )
+    (run / "config.json").write_text(
+        json.dumps({"model": {"name": model, **(config_extra or {})}, "train": {"epochs": 3, "lr": 0.001}})
+    )
+    rows = [
+        {
+            "epoch": e,
+            "train": {t: 10.0 / e for t in terms},
+            "val": {t: 11.0 / e for t in terms},
+            "seconds": 1.0,
+            "images_per_second": 100.0,
+        }
+        for e in (1, 2)
+    ]
     (run / "metrics.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
     (run / "status.json").write_text(json.dumps(status))
     if scores is not None:
@@ -113,17 +162,39 @@ def png_bytes(label: str) -> bytes:
 
 
 def test_report_compares_models_on_shared_terms_and_shows_status(tmp_path):
-    vae = make_run(tmp_path / "runs", "vae-a", "vae", "mnist", ["neg_elbo", "kl"], {"status": "finished", "epoch": 2, "step": 0},
-                   scores=[{"dataset": "mnist", "metrics": {"neg_elbo_nats": 120.0}}, {"dataset": "mnist", "metrics": {"neg_elbo_nats": 99.5}}],
-                   grid=["samples_start.png", "samples_epoch1.png", "samples_end.png"], config_extra={"note": "<script>alert(1)</script>"})
-    gan = make_run(tmp_path / "runs", "gan-b", "gan", "mnist", ["g_loss", "kl"], {"status": "diverged", "epoch": 1, "step": 40, "reason": "g_loss = nan"})
+    vae = make_run(
+        tmp_path / "runs",
+        "vae-a",
+        "vae",
+        "mnist",
+        ["neg_elbo", "kl"],
+        {"status": "finished", "epoch": 2, "step": 0},
+        scores=[
+            {"dataset": "mnist", "metrics": {"neg_elbo_nats": 120.0}},
+            {"dataset": "mnist", "metrics": {"neg_elbo_nats": 99.5}},
+        ],
+        grid=["samples_start.png", "samples_epoch1.png", "samples_end.png"],
+        config_extra={"note": "<script>alert(1)</script>"},
+    )
+    gan = make_run(
+        tmp_path / "runs",
+        "gan-b",
+        "gan",
+        "mnist",
+        ["g_loss", "kl"],
+        {"status": "diverged", "epoch": 1, "step": 40, "reason": "g_loss = nan"},
+    )
     page = write_report([vae, gan], tmp_path / "out" / "report.html")
     html = page.read_text()
     shared, some = html.split("Terms only some runs log")
     assert 'alt="kl"' in shared and 'alt="neg_elbo"' not in shared  # compared on the term both log
     assert 'alt="neg_elbo"' in some and 'alt="g_loss"' in some
     assert "diverged (g_loss = nan); last good state at epoch 1, step 40" in html
-    assert html.count('class="grid"') == 1 and 'alt="samples of vae-a (samples_end.png)"' in html and "no sample grid" in html
+    assert (
+        html.count('class="grid"') == 1
+        and 'alt="samples of vae-a (samples_end.png)"' in html
+        and "no sample grid" in html
+    )
     assert "99.5000" in html and "120.0000" not in html  # the latest score of each metric
     assert "<script>alert(1)</script>" not in html and "&lt;script&gt;alert(1)&lt;/script&gt;" in html
 

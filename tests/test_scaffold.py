@@ -29,7 +29,11 @@ EXAMPLE = REPO / "examples" / "plugins" / "genkit-ae"
 def test_names_derived_from_the_plugin_name():
     fields = plugin_fields("my-ae")
     assert {k: fields[k] for k in ("name", "dist", "module", "cls", "title", "kind")} == {
-        "name": "my-ae", "dist": "genkit-my-ae", "module": "genkit_my_ae", "cls": "MyAe", "title": "My ae",
+        "name": "my-ae",
+        "dist": "genkit-my-ae",
+        "module": "genkit_my_ae",
+        "cls": "MyAe",
+        "title": "My ae",
         "kind": "latent",
     }
     chosen = plugin_fields("pix", package="acme-pixels", kind="sampler")
@@ -54,7 +58,11 @@ def test_hook_modules_import_only_genkit(kind):
 
 def test_example_plugin_is_exactly_what_the_command_writes():
     files = render("ae")
-    on_disk = {str(p.relative_to(EXAMPLE)): p.read_text() for p in EXAMPLE.rglob("*") if p.is_file() and "__pycache__" not in p.parts and ".egg-info" not in str(p)}
+    on_disk = {
+        str(p.relative_to(EXAMPLE)): p.read_text()
+        for p in EXAMPLE.rglob("*")
+        if p.is_file() and "__pycache__" not in p.parts and ".egg-info" not in str(p)
+    }
     assert on_disk == files
 
 
@@ -92,9 +100,20 @@ def test_generated_packages_install_and_their_tests_pass_unchanged(installed_all
     packages, env, _ = installed_all
     # One pytest process for the three packages: starting one (torch, genkit) is much of the cost.
     done = subprocess.run(
-        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider",
-         "-rA", *[str(p / "tests") for p in packages.values()]],
-        cwd=packages["latent"].parent, env=env, capture_output=True, text=True, timeout=600,
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-p",
+            "no:cacheprovider",
+            "-rA",
+            *[str(p / "tests") for p in packages.values()],
+        ],
+        cwd=packages["latent"].parent,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
     )
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-2000:]
     for kind, (name, count) in GENERATED.items():
@@ -123,7 +142,21 @@ def test_generated_plugin_trains_samples_interpolates_and_checkpoints_through_th
     plugins = {p["name"]: p for p in json.loads(genkit("plugins", "--json"))}
     assert plugins["my-ae"]["status"] == "ok" and plugins["my-ae"]["package"] == "genkit-my-ae"
     dataset = bars_folder(tmp_path / "bars")
-    genkit("train", "--config", str(package / "configs" / "my-ae.toml"), "--dataset", dataset, "--epochs", "2", "--batch-size", "16", "--set", "model.hidden=64", "--out", str(run))
+    genkit(
+        "train",
+        "--config",
+        str(package / "configs" / "my-ae.toml"),
+        "--dataset",
+        dataset,
+        "--epochs",
+        "2",
+        "--batch-size",
+        "16",
+        "--set",
+        "model.hidden=64",
+        "--out",
+        str(run),
+    )
     assert (run / "checkpoints" / "last.safetensors").is_file() and (run / "checkpoints" / "best.safetensors").is_file()
     genkit("sample", str(run), "-n", "9")
     genkit("interpolate", str(run), "--steps", "3")

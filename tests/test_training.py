@@ -23,7 +23,14 @@ def test_elbo_improves_with_training(tiny, quiet):
     assert val[-1] < val[0] - 20  # nats per image
     lines = (result.run.path / "metrics.jsonl").read_text().splitlines()
     assert len(lines) == 4 and json.loads(lines[0])["epoch"] == 1
-    for name in ("curves.png", "samples_start.png", "samples_epoch2.png", "samples_end.png", "config.json", "manifest.json"):
+    for name in (
+        "curves.png",
+        "samples_start.png",
+        "samples_epoch2.png",
+        "samples_end.png",
+        "config.json",
+        "manifest.json",
+    ):
         assert (result.run.path / name).is_file(), name
     manifest = json.loads((result.run.path / "manifest.json").read_text())
     assert manifest["seed"] == 0 and manifest["versions"]["torch"] == torch.__version__
@@ -79,7 +86,12 @@ def test_diverging_loss_stops_with_a_clear_message_and_keeps_the_last_good_check
                 trainer.model.decoder[-1].bias.fill_(float("nan"))
 
     with pytest.raises(DivergenceError, match="diverged at epoch 2.*last good checkpoint"):
-        genkit.train(resume=tmp_path / "run", overrides={"train.epochs": 2, "train.check_every": 2}, reporter=quiet, on_step=poison)
+        genkit.train(
+            resume=tmp_path / "run",
+            overrides={"train.epochs": 2, "train.check_every": 2},
+            reporter=quiet,
+            on_step=poison,
+        )
     assert (tmp_path / "run" / "checkpoints" / "last.safetensors").read_bytes() == before
     assert json.loads((tmp_path / "run" / "status.json").read_text())["status"] == "diverged"
     assert good.metrics
@@ -89,7 +101,9 @@ def test_no_data_anywhere_falls_back_to_the_embedded_subset(monkeypatch, quiet, 
     monkeypatch.delenv("GENKIT_DATA_DIR", raising=False)
     messages = []
     quiet.message = messages.append
-    result = genkit.train("vae", overrides={"train.epochs": 1, "train.val_size": 500}, reporter=quiet, out=tmp_path / "run")
+    result = genkit.train(
+        "vae", overrides={"train.epochs": 1, "train.val_size": 500}, reporter=quiet, out=tmp_path / "run"
+    )
     assert any("embedded MNIST subset" in m for m in messages)
     manifest = json.loads((tmp_path / "run" / "manifest.json").read_text())
     assert manifest["embedded_data"] is True and "embedded" in manifest["data_source"]

@@ -1,10 +1,10 @@
 """The VAE's bound and likelihood estimate against hand computations."""
 
 import torch
+from genkit_vae.model import BernoulliVAE, VAEConfig
 from torch.distributions import Bernoulli, Normal, kl_divergence
 
 import genkit
-from genkit_vae.model import BernoulliVAE, VAEConfig
 
 INFO = genkit.DataInfo("toy", (1, 2, 3), 10)
 

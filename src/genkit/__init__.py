@@ -13,20 +13,34 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
-from .errors import GenkitError
-from .hookspecs import HOOK_SPEC_VERSION, hookimpl
-from .spec import DatasetSpec, EvaluatorSpec, LoggerSpec, ModelSpec, SamplerSpec
+from .errors import GenkitError as GenkitError
+from .hookspecs import HOOK_SPEC_VERSION as HOOK_SPEC_VERSION
+from .hookspecs import hookimpl as hookimpl
+from .spec import DatasetSpec as DatasetSpec
+from .spec import EvaluatorSpec as EvaluatorSpec
+from .spec import LoggerSpec as LoggerSpec
+from .spec import ModelSpec as ModelSpec
+from .spec import SamplerSpec as SamplerSpec
 
 __version__ = "0.1.0"
 
 #: Public names loaded on first access, by the module that defines them.
 _LAZY = {
     # the model contract (torch)
-    "Batch": "model", "DataInfo": "model", "GenerativeModel": "model", "LossTerms": "model", "Update": "model",
-    "BoundModel": "capabilities", "EncoderModel": "capabilities", "LatentModel": "capabilities",
+    "Batch": "model",
+    "DataInfo": "model",
+    "GenerativeModel": "model",
+    "LossTerms": "model",
+    "Update": "model",
+    "BoundModel": "capabilities",
+    "EncoderModel": "capabilities",
+    "LatentModel": "capabilities",
     "LikelihoodModel": "capabilities",
-    "EvalContext": "evaluation", "EvalResult": "evaluation", "Evaluator": "evaluation",
-    "ImageClassifier": "evaluation", "bits_per_dim": "evaluation",
+    "EvalContext": "evaluation",
+    "EvalResult": "evaluation",
+    "Evaluator": "evaluation",
+    "ImageClassifier": "evaluation",
+    "bits_per_dim": "evaluation",
     "Sampler": "sampling",
     "Logger": "loggers",
     "adam": "optim",
@@ -34,24 +48,61 @@ _LAZY = {
     "auroc": "ood",
     # data and configuration
     "TrainConfig": "config",
-    "ImageDataset": "data.datasets", "load_dataset": "data",
+    "ImageDataset": "data.datasets",
+    "load_dataset": "data",
     "cache_dir": "data.sources",
     "find_classifier": "plugins",
     # the Python API
-    "LoadedModel": "api", "OODReport": "api", "Picture": "api", "ScoreReport": "api", "info": "api",
-    "interpolate": "api", "list_plugins": "api", "list_runs": "api", "load": "api", "manifold": "api",
-    "sample": "api", "score": "api", "score_ood": "api", "train": "api",
+    "LoadedModel": "api",
+    "OODReport": "api",
+    "Picture": "api",
+    "ScoreReport": "api",
+    "info": "api",
+    "interpolate": "api",
+    "list_plugins": "api",
+    "list_runs": "api",
+    "load": "api",
+    "manifold": "api",
+    "sample": "api",
+    "score": "api",
+    "score_ood": "api",
+    "train": "api",
     "write_report": "report",
     # shared pieces for plugins, tests and notebooks
-    "LEVELS": "maths", "binarize": "maths", "cycled_labels": "maths", "discretization_nats": "maths",
-    "gaussian_kl": "maths", "nats_to_bpd": "maths", "reparameterize": "maths",
-    "ArtifactError": "artifacts", "load_artifact": "artifacts", "save_artifact": "artifacts",
-    "resolve_device": "device", "Reporter": "training.reporting",
-    "save_columns": "plots", "save_curves": "plots", "save_grid": "plots", "save_histograms": "plots", "save_rows": "plots",
-    "register_plugin": "plugins", "register_subset": "data.subsets",
+    "LEVELS": "maths",
+    "binarize": "maths",
+    "cycled_labels": "maths",
+    "discretization_nats": "maths",
+    "gaussian_kl": "maths",
+    "nats_to_bpd": "maths",
+    "reparameterize": "maths",
+    "ArtifactError": "artifacts",
+    "load_artifact": "artifacts",
+    "save_artifact": "artifacts",
+    "resolve_device": "device",
+    "Reporter": "training.reporting",
+    "save_columns": "plots",
+    "save_curves": "plots",
+    "save_grid": "plots",
+    "save_histograms": "plots",
+    "save_rows": "plots",
+    "register_plugin": "plugins",
+    "register_subset": "data.subsets",
 }
 
-__all__ = sorted(["DatasetSpec", "EvaluatorSpec", "GenkitError", "HOOK_SPEC_VERSION", "LoggerSpec", "ModelSpec", "SamplerSpec", "hookimpl", *_LAZY])
+__all__ = sorted(
+    [
+        "DatasetSpec",
+        "EvaluatorSpec",
+        "GenkitError",
+        "HOOK_SPEC_VERSION",
+        "LoggerSpec",
+        "ModelSpec",
+        "SamplerSpec",
+        "hookimpl",
+        *_LAZY,
+    ]
+)
 
 
 def __getattr__(name: str) -> Any:
@@ -69,27 +120,41 @@ def __dir__() -> list[str]:
 
 if TYPE_CHECKING:  # for editors and type checkers; nothing here runs
     from .api import (  # noqa: F401
-        LoadedModel, OODReport, Picture, ScoreReport, info, interpolate, list_plugins, list_runs, load, manifold,
-        sample, score, score_ood, train,
+        LoadedModel,
+        OODReport,
+        Picture,
+        ScoreReport,
+        info,
+        interpolate,
+        list_plugins,
+        list_runs,
+        load,
+        manifold,
+        sample,
+        score,
+        score_ood,
+        train,
     )
+    from .artifacts import ArtifactError, load_artifact, save_artifact  # noqa: F401
     from .capabilities import BoundModel, EncoderModel, LatentModel, LikelihoodModel  # noqa: F401
     from .config import TrainConfig  # noqa: F401
     from .data import load_dataset  # noqa: F401
     from .data.datasets import ImageDataset  # noqa: F401
     from .data.sources import cache_dir  # noqa: F401
+    from .data.subsets import register_subset  # noqa: F401
+    from .device import resolve_device  # noqa: F401
     from .estimators import importance_weighted_log_likelihood  # noqa: F401
     from .evaluation import EvalContext, EvalResult, Evaluator, ImageClassifier, bits_per_dim  # noqa: F401
+    from .loggers import Logger  # noqa: F401
+    from .maths import LEVELS, binarize, cycled_labels, discretization_nats, gaussian_kl, nats_to_bpd, reparameterize  # noqa: F401
     from .model import Batch, DataInfo, GenerativeModel, LossTerms, Update  # noqa: F401
     from .ood import auroc  # noqa: F401
     from .optim import adam  # noqa: F401
-    from .plugins import find_classifier  # noqa: F401
-    from .loggers import Logger  # noqa: F401
+    from .plots import save_columns, save_curves, save_grid, save_histograms, save_rows  # noqa: F401
+    from .plugins import (
+        find_classifier,  # noqa: F401
+        register_plugin,  # noqa: F401
+    )
     from .report import write_report  # noqa: F401
     from .sampling import Sampler  # noqa: F401
-    from .artifacts import ArtifactError, load_artifact, save_artifact  # noqa: F401
-    from .data.subsets import register_subset  # noqa: F401
-    from .device import resolve_device  # noqa: F401
-    from .maths import LEVELS, binarize, cycled_labels, discretization_nats, gaussian_kl, nats_to_bpd, reparameterize  # noqa: F401
-    from .plots import save_columns, save_curves, save_grid, save_histograms, save_rows  # noqa: F401
-    from .plugins import register_plugin  # noqa: F401
     from .training.reporting import Reporter  # noqa: F401

@@ -46,7 +46,9 @@ def save_artifact(path: str | Path, tensors: dict[str, torch.Tensor], meta: dict
     return path
 
 
-def load_artifact(path: str | Path, *, name: str, device: str | torch.device = "cpu") -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
+def load_artifact(
+    path: str | Path, *, name: str, device: str | torch.device = "cpu"
+) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
     """The tensors (on ``device``) and the metadata saved under ``name`` by :func:`save_artifact`.
 
     Raises :class:`ArtifactError` with one line for a missing, corrupt or foreign file.

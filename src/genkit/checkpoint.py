@@ -102,7 +102,9 @@ def _open(path: Path, tensors: bool, device: str = "cpu") -> Checkpoint:
             header = f.metadata() or {}
             loaded = {k: f.get_tensor(k) for k in f.keys()} if tensors else {}
     except Exception as exc:  # safetensors reports corruption with several exception types
-        raise CheckpointError(f"{path} is corrupt or truncated (not a readable safetensors file: {_first_line(exc)})") from None
+        raise CheckpointError(
+            f"{path} is corrupt or truncated (not a readable safetensors file: {_first_line(exc)})"
+        ) from None
     if _META_KEY not in header:
         raise CheckpointError(f"{path} is a safetensors file but not a genkit checkpoint (no genkit metadata)")
     try:
@@ -123,10 +125,14 @@ def _reject_foreign_formats(path: Path) -> None:
     # A safetensors file is an 8-byte header length then a JSON header; its first
     # byte alone (the length's low byte, 0x80 for one length in 256) says nothing.
     if head[8:9] != b"{" and (head[:1] == b"\x80" or head[:2] == b"PK"):
-        raise CheckpointError(f"{path} looks like a pickle or torch.save file; genkit only opens safetensors checkpoints and never unpickles")
+        raise CheckpointError(
+            f"{path} looks like a pickle or torch.save file; genkit only opens safetensors checkpoints and never unpickles"
+        )
     header_len = int.from_bytes(head[:8], "little")
     if header_len > path.stat().st_size - 8:
-        raise CheckpointError(f"{path} is truncated or not a safetensors file (header of {header_len} bytes in a {path.stat().st_size}-byte file)")
+        raise CheckpointError(
+            f"{path} is truncated or not a safetensors file (header of {header_len} bytes in a {path.stat().st_size}-byte file)"
+        )
 
 
 def _first_line(exc: Exception) -> str:

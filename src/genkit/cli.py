@@ -21,7 +21,6 @@ import os
 import sys
 import traceback
 from pathlib import Path
-from typing import List, Optional
 
 import typer
 from rich.console import Console
@@ -46,13 +45,23 @@ DEVICE_HELP = "auto (CUDA if present, else CPU), cpu, cuda or cuda:N"
 # filled in by main() once plugins are loaded.
 SAMPLER = typer.Option(None, "--sampler", help="how to draw (default: the model's own sampler)")
 METRIC = typer.Option([], "--metric", "-m", help="metric name; repeat for several (default: the model's)")
-STEPS = typer.Option(None, "--steps", min=1, help="solver steps, for samplers that take them (diffusion, flow matching)")
-GUIDANCE = typer.Option(None, "--guidance", min=0.0, help="classifier-free guidance weight, for conditional samplers that take it")
-TEMPERATURE = typer.Option(None, "--temperature", "-t", min=0.0, help="scale of the prior's standard deviation (prior sampler; default 1)")
+STEPS = typer.Option(
+    None, "--steps", min=1, help="solver steps, for samplers that take them (diffusion, flow matching)"
+)
+GUIDANCE = typer.Option(
+    None, "--guidance", min=0.0, help="classifier-free guidance weight, for conditional samplers that take it"
+)
+TEMPERATURE = typer.Option(
+    None, "--temperature", "-t", min=0.0, help="scale of the prior's standard deviation (prior sampler; default 1)"
+)
 
 
 @app.callback()
-def _root(debug: bool = typer.Option(False, "--debug", help=f"show the traceback of an unexpected error (or set {DEBUG_ENV}=1)")):
+def _root(
+    debug: bool = typer.Option(
+        False, "--debug", help=f"show the traceback of an unexpected error (or set {DEBUG_ENV}=1)"
+    ),
+):
     """genkit: train, sample and score deep generative models on images."""
     global _debug
     _debug = debug
@@ -60,22 +69,37 @@ def _root(debug: bool = typer.Option(False, "--debug", help=f"show the traceback
 
 @app.command()
 def train(
-    model: Optional[str] = typer.Argument(None, help="model name (see `genkit plugins`); may come from --config"),
-    config: Optional[Path] = typer.Option(None, "--config", help="TOML file with [model] and [train] tables"),
-    dataset: Optional[str] = typer.Option(None, "--dataset", help="mnist, fashion-mnist, folder:PATH, or a plugin's dataset"),
-    data_dir: Optional[str] = typer.Option(None, "--data-dir", help="directory holding the dataset files"),
-    epochs: Optional[int] = typer.Option(None, "--epochs"),
-    batch_size: Optional[int] = typer.Option(None, "--batch-size"),
-    lr: Optional[float] = typer.Option(None, "--lr"),
-    device: Optional[str] = typer.Option(None, "--device", help=DEVICE_HELP),
-    seed: Optional[int] = typer.Option(None, "--seed"),
-    out_dir: Optional[Path] = typer.Option(None, "--out", help="run directory (default runs/MODEL-TIMESTAMP)"),
-    resume: Optional[str] = typer.Option(None, "--resume", help="continue this run directory or checkpoint"),
-    set_: List[str] = typer.Option([], "--set", help="override any config value: model.latent_dim=2, train.val_size=5000"),
-    precision: Optional[str] = typer.Option(None, "--precision", help="fp32, bf16, fp16 or auto (mixed precision needs CUDA)"),
-    compile_: Optional[bool] = typer.Option(None, "--compile/--no-compile", help="run the objectives through torch.compile"),
-    nproc: Optional[int] = typer.Option(None, "--nproc", min=1, help="train with N processes on this machine (launches torchrun; one per GPU, or gloo on CPU)"),
-    log: List[str] = typer.Option([], "--log", help="also log to this logger, e.g. tensorboard (RUN/tensorboard/); repeat for several"),
+    model: str | None = typer.Argument(None, help="model name (see `genkit plugins`); may come from --config"),
+    config: Path | None = typer.Option(None, "--config", help="TOML file with [model] and [train] tables"),
+    dataset: str | None = typer.Option(
+        None, "--dataset", help="mnist, fashion-mnist, folder:PATH, or a plugin's dataset"
+    ),
+    data_dir: str | None = typer.Option(None, "--data-dir", help="directory holding the dataset files"),
+    epochs: int | None = typer.Option(None, "--epochs"),
+    batch_size: int | None = typer.Option(None, "--batch-size"),
+    lr: float | None = typer.Option(None, "--lr"),
+    device: str | None = typer.Option(None, "--device", help=DEVICE_HELP),
+    seed: int | None = typer.Option(None, "--seed"),
+    out_dir: Path | None = typer.Option(None, "--out", help="run directory (default runs/MODEL-TIMESTAMP)"),
+    resume: str | None = typer.Option(None, "--resume", help="continue this run directory or checkpoint"),
+    set_: list[str] = typer.Option(
+        [], "--set", help="override any config value: model.latent_dim=2, train.val_size=5000"
+    ),
+    precision: str | None = typer.Option(
+        None, "--precision", help="fp32, bf16, fp16 or auto (mixed precision needs CUDA)"
+    ),
+    compile_: bool | None = typer.Option(
+        None, "--compile/--no-compile", help="run the objectives through torch.compile"
+    ),
+    nproc: int | None = typer.Option(
+        None,
+        "--nproc",
+        min=1,
+        help="train with N processes on this machine (launches torchrun; one per GPU, or gloo on CPU)",
+    ),
+    log: list[str] = typer.Option(
+        [], "--log", help="also log to this logger, e.g. tensorboard (RUN/tensorboard/); repeat for several"
+    ),
 ):
     """Train a model; writes a run directory with curves, sample grids and checkpoints."""
     if nproc is not None and nproc > 1:
@@ -85,28 +109,37 @@ def train(
     from . import api
 
     overrides = {
-        "train.dataset": dataset, "train.data_dir": data_dir, "train.epochs": epochs, "train.batch_size": batch_size,
-        "train.lr": lr, "train.device": device, "train.seed": seed, "train.precision": precision, "train.compile": compile_,
+        "train.dataset": dataset,
+        "train.data_dir": data_dir,
+        "train.epochs": epochs,
+        "train.batch_size": batch_size,
+        "train.lr": lr,
+        "train.device": device,
+        "train.seed": seed,
+        "train.precision": precision,
+        "train.compile": compile_,
         "train.log": log or None,
     }
     result = api.train(model, config=config, overrides=overrides, sets=set_, resume=resume, out=out_dir)
     last = result.metrics[-1] if result.metrics else {}
     if int(os.environ.get("RANK", "0")) != 0:
         return  # under torchrun, rank 0 reports for the job
-    out.print(f"[green]done[/green]: {result.run.path} ({len(result.metrics)} epochs; final val {json.dumps(last.get('val', {}))})")
+    out.print(
+        f"[green]done[/green]: {result.run.path} ({len(result.metrics)} epochs; final val {json.dumps(last.get('val', {}))})"
+    )
 
 
 @app.command()
 def sample(
     target: str = typer.Argument(..., help=TARGET_HELP),
     n: int = typer.Option(25, "-n", min=1, help="number of samples"),
-    sampler: Optional[str] = SAMPLER,
-    steps: Optional[int] = STEPS,
-    guidance: Optional[float] = GUIDANCE,
-    temperature: Optional[float] = TEMPERATURE,
-    label: Optional[int] = typer.Option(None, "--label", help="class to draw (label-conditional models)"),
+    sampler: str | None = SAMPLER,
+    steps: int | None = STEPS,
+    guidance: float | None = GUIDANCE,
+    temperature: float | None = TEMPERATURE,
+    label: int | None = typer.Option(None, "--label", help="class to draw (label-conditional models)"),
     seed: int = typer.Option(0, "--seed"),
-    out_file: Optional[Path] = typer.Option(None, "--out", help="PNG to write (default RUN/samples.png)"),
+    out_file: Path | None = typer.Option(None, "--out", help="PNG to write (default RUN/samples.png)"),
     device: str = typer.Option("auto", "--device", help=DEVICE_HELP),
 ):
     """Draw samples from a trained model as a grid."""
@@ -115,8 +148,17 @@ def sample(
     with _progress() as progress:
         task = progress.add_task("sampling", total=None)
         pic = api.sample(
-            target, n, temperature=temperature, steps=steps, guidance=guidance, seed=seed, label=label, sampler=sampler,
-            out=out_file, device=device, progress=lambda done, total: progress.update(task, completed=done, total=total),
+            target,
+            n,
+            temperature=temperature,
+            steps=steps,
+            guidance=guidance,
+            seed=seed,
+            label=label,
+            sampler=sampler,
+            out=out_file,
+            device=device,
+            progress=lambda done, total: progress.update(task, completed=done, total=total),
         )
     out.print(f"wrote {pic.path}")
 
@@ -126,17 +168,27 @@ def interpolate(
     target: str = typer.Argument(..., help=TARGET_HELP),
     steps: int = typer.Option(7, "--steps", min=1, help="images between the two ends"),
     method: str = typer.Option("both", "--method", help="linear, spherical or both"),
-    from_class: Optional[int] = typer.Option(None, "--from-class"),
-    to_class: Optional[int] = typer.Option(None, "--to-class"),
+    from_class: int | None = typer.Option(None, "--from-class"),
+    to_class: int | None = typer.Option(None, "--to-class"),
     seed: int = typer.Option(0, "--seed"),
-    data_dir: Optional[str] = typer.Option(None, "--data-dir"),
-    out_file: Optional[Path] = typer.Option(None, "--out", help="PNG to write (default RUN/interpolation.png)"),
+    data_dir: str | None = typer.Option(None, "--data-dir"),
+    out_file: Path | None = typer.Option(None, "--out", help="PNG to write (default RUN/interpolation.png)"),
     device: str = typer.Option("auto", "--device", help=DEVICE_HELP),
 ):
     """Decode a path between two latent points of different classes."""
     from . import api
 
-    pic = api.interpolate(target, steps, method=method, from_class=from_class, to_class=to_class, seed=seed, out=out_file, device=device, data_dir=data_dir)
+    pic = api.interpolate(
+        target,
+        steps,
+        method=method,
+        from_class=from_class,
+        to_class=to_class,
+        seed=seed,
+        out=out_file,
+        device=device,
+        data_dir=data_dir,
+    )
     out.print(f"wrote {pic.path}")
 
 
@@ -144,7 +196,7 @@ def interpolate(
 def manifold(
     target: str = typer.Argument(..., help=TARGET_HELP),
     side: int = typer.Option(20, "--side", min=2, help="grid points per axis"),
-    out_file: Optional[Path] = typer.Option(None, "--out", help="PNG to write (default RUN/manifold.png)"),
+    out_file: Path | None = typer.Option(None, "--out", help="PNG to write (default RUN/manifold.png)"),
     device: str = typer.Option("auto", "--device", help=DEVICE_HELP),
 ):
     """Decode a grid over a 2-D latent space into one image."""
@@ -157,16 +209,24 @@ def manifold(
 @app.command()
 def score(
     target: str = typer.Argument(..., help=TARGET_HELP),
-    metric: List[str] = METRIC,
-    samples: Optional[int] = typer.Option(None, "--samples", "-k", min=1, help="importance or dequantization samples per image"),
-    dataset: Optional[str] = typer.Option(None, "--dataset", help="score on another dataset's test split"),
-    data_dir: Optional[str] = typer.Option(None, "--data-dir"),
-    limit: Optional[int] = typer.Option(None, "--limit", min=1, help="score only the first N test images"),
-    seed: int = typer.Option(0, "--seed", help="seed of every evaluator's randomness (binarization, latent noise): the same seed gives the same figures"),
-    sampler: Optional[str] = SAMPLER,
-    steps: Optional[int] = STEPS,
-    guidance: Optional[float] = GUIDANCE,
-    ood: Optional[str] = typer.Option(None, "--ood", help="outlier dataset: bpd histograms of both test splits, their means and the AUROC"),
+    metric: list[str] = METRIC,
+    samples: int | None = typer.Option(
+        None, "--samples", "-k", min=1, help="importance or dequantization samples per image"
+    ),
+    dataset: str | None = typer.Option(None, "--dataset", help="score on another dataset's test split"),
+    data_dir: str | None = typer.Option(None, "--data-dir"),
+    limit: int | None = typer.Option(None, "--limit", min=1, help="score only the first N test images"),
+    seed: int = typer.Option(
+        0,
+        "--seed",
+        help="seed of every evaluator's randomness (binarization, latent noise): the same seed gives the same figures",
+    ),
+    sampler: str | None = SAMPLER,
+    steps: int | None = STEPS,
+    guidance: float | None = GUIDANCE,
+    ood: str | None = typer.Option(
+        None, "--ood", help="outlier dataset: bpd histograms of both test splits, their means and the AUROC"
+    ),
     as_json: bool = typer.Option(False, "--json", help="print the metrics as JSON"),
     device: str = typer.Option("auto", "--device", help=DEVICE_HELP),
 ):
@@ -176,6 +236,7 @@ def score(
     from . import api
 
     with _progress() as progress:
+
         def start(name: str, total: int):
             task = progress.add_task(f"scoring {name}", total=total)
             return lambda k: progress.update(task, advance=k)
@@ -183,14 +244,43 @@ def score(
         if ood:
             if metric and metric != ["bpd"]:
                 raise ConfigError("--ood scores by bits per dimension of the model's data; leave out --metric")
-            report = api.score_ood(target, ood, dataset=dataset, samples=samples, data_dir=data_dir, limit=limit, seed=seed, device=device, progress=start)
+            report = api.score_ood(
+                target,
+                ood,
+                dataset=dataset,
+                samples=samples,
+                data_dir=data_dir,
+                limit=limit,
+                seed=seed,
+                device=device,
+                progress=start,
+            )
             return _print_ood(report, as_json)
         report = api.score(
-            target, metric or None, samples=samples, dataset=dataset, data_dir=data_dir, limit=limit, seed=seed, device=device,
-            sampler=sampler, sampler_options={"steps": steps, "guidance": guidance}, progress=start,
+            target,
+            metric or None,
+            samples=samples,
+            dataset=dataset,
+            data_dir=data_dir,
+            limit=limit,
+            seed=seed,
+            device=device,
+            sampler=sampler,
+            sampler_options={"steps": steps, "guidance": guidance},
+            progress=start,
         )
     if as_json:
-        out.print_json(json.dumps({"model": report.model, "dataset": report.dataset, "examples": report.examples, "metrics": report.metrics(), "notes": report.notes()}))
+        out.print_json(
+            json.dumps(
+                {
+                    "model": report.model,
+                    "dataset": report.dataset,
+                    "examples": report.examples,
+                    "metrics": report.metrics(),
+                    "notes": report.notes(),
+                }
+            )
+        )
         return
     table = Table(title=f"{report.model} on {report.dataset} test ({report.examples} images, {report.seconds:.1f}s)")
     table.add_column("metric")
@@ -206,12 +296,29 @@ def _print_ood(report, as_json: bool) -> None:
     from rich.table import Table
 
     if as_json:
-        out.print_json(json.dumps({"model": report.model, "inlier": report.inlier, "outlier": report.outlier, "samples": report.samples, "unit": report.unit, "metrics": report.metrics(), "plot": str(report.plot)}))
+        out.print_json(
+            json.dumps(
+                {
+                    "model": report.model,
+                    "inlier": report.inlier,
+                    "outlier": report.outlier,
+                    "samples": report.samples,
+                    "unit": report.unit,
+                    "metrics": report.metrics(),
+                    "plot": str(report.plot),
+                }
+            )
+        )
         return
-    table = Table(title=f"{report.model}: {report.unit} as an outlier score (K = {report.samples}, {report.seconds:.1f}s)")
+    table = Table(
+        title=f"{report.model}: {report.unit} as an outlier score (K = {report.samples}, {report.seconds:.1f}s)"
+    )
     for col in ("test split", "images", f"mean {report.unit}"):
         table.add_column(col, justify="right" if col != "test split" else "left")
-    for name, values in ((f"{report.inlier} (inlier)", report.inlier_bpd), (f"{report.outlier} (outlier)", report.outlier_bpd)):
+    for name, values in (
+        (f"{report.inlier} (inlier)", report.inlier_bpd),
+        (f"{report.outlier} (outlier)", report.outlier_bpd),
+    ):
         table.add_row(name, str(values.numel()), f"{values.mean().item():.4f}")
     out.print(table)
     out.print(f"AUROC (higher {report.unit} = outlier): {report.auroc:.4f}")
@@ -230,7 +337,20 @@ def info(target: str = typer.Argument(..., help=TARGET_HELP), as_json: bool = ty
         out.print_json(json.dumps(data, default=str))
         return
     table = Table(show_header=False, title=f"{data['model']}: {data['checkpoint']}")
-    for key in ("model", "run", "data", "progress", "interrupted", "capabilities", "metrics", "samplers", "model_config", "train_config", "details", "versions"):
+    for key in (
+        "model",
+        "run",
+        "data",
+        "progress",
+        "interrupted",
+        "capabilities",
+        "metrics",
+        "samplers",
+        "model_config",
+        "train_config",
+        "details",
+        "versions",
+    ):
         table.add_row(key, json.dumps(data[key], default=str) if not isinstance(data[key], str) else data[key])
     for s in data["scores"][-3:]:
         table.add_row("score", json.dumps(s.get("metrics"), default=str))
@@ -239,9 +359,11 @@ def info(target: str = typer.Argument(..., help=TARGET_HELP), as_json: bool = ty
 
 @app.command()
 def runs(
-    model: Optional[str] = typer.Option(None, "--model", help="only runs of this model"),
-    dataset: Optional[str] = typer.Option(None, "--dataset", help="only runs on this dataset"),
-    status: Optional[str] = typer.Option(None, "--status", help="only runs that are running, finished, interrupted, diverged or unknown"),
+    model: str | None = typer.Option(None, "--model", help="only runs of this model"),
+    dataset: str | None = typer.Option(None, "--dataset", help="only runs on this dataset"),
+    status: str | None = typer.Option(
+        None, "--status", help="only runs that are running, finished, interrupted, diverged or unknown"
+    ),
     limit: int = typer.Option(20, "--limit", min=1),
     as_json: bool = typer.Option(False, "--json", help="print the runs as JSON"),
 ):
@@ -269,7 +391,9 @@ def runs(
 
 @app.command()
 def report(
-    targets: List[str] = typer.Argument(..., help="runs to compare: run directories, checkpoints or model names (the most recent run)"),
+    targets: list[str] = typer.Argument(
+        ..., help="runs to compare: run directories, checkpoints or model names (the most recent run)"
+    ),
     out_file: Path = typer.Option(Path("report.html"), "--out", help="HTML file to write"),
 ):
     """Write one self-contained HTML page comparing runs: curves, sample grids, scores, configs."""
@@ -308,21 +432,27 @@ def plugins(
         if p["error"]:
             out.print(f"[red]{p['name']}[/red] ({p['package']}): {p['error']}", highlight=False, soft_wrap=True)
         for warning in p["warnings"]:
-            out.print(f"[yellow]{p['name']}[/yellow] ({p['package']}): warning: {warning}", highlight=False, soft_wrap=True)
+            out.print(
+                f"[yellow]{p['name']}[/yellow] ({p['package']}): warning: {warning}", highlight=False, soft_wrap=True
+            )
     if timing:
-        out.print("A hook module that imports torch (or other heavy libraries) at module level slows every genkit command; "
-                  "name models and metrics by 'module:attribute' paths instead (docs/plugins.md).", highlight=False)
+        out.print(
+            "A hook module that imports torch (or other heavy libraries) at module level slows every genkit command; "
+            "name models and metrics by 'module:attribute' paths instead (docs/plugins.md).",
+            highlight=False,
+        )
 
 
 @app.command("new-plugin")
 def new_plugin(
     name: str = typer.Argument(..., help="the model's name, e.g. my-ae (package genkit-my-ae)"),
     out_dir: Path = typer.Option(Path("."), "--out", help="directory to create the package in"),
-    package: Optional[str] = typer.Option(
+    package: str | None = typer.Option(
         None, "--package", help="distribution name (default genkit-NAME); its module is the name with _ for -"
     ),
     kind: str = typer.Option(
-        "latent", "--kind",
+        "latent",
+        "--kind",
         help="latent: an autoencoder with a Gaussian over its codes (prior sampler); likelihood: independent "
         "256-level pixels scored by nll and bpd; sampler: an autoregressive model with no latent space and "
         "its own sampler",
@@ -332,13 +462,30 @@ def new_plugin(
     from .scaffold import new_plugin as scaffold
 
     root = scaffold(name, out_dir, package=package, kind=kind)
-    out.print(f"created {root}\nnext: pip install -e {root} (or uv pip install -e {root}), then: genkit plugins; genkit train {name}; pytest {root}")
+    out.print(
+        f"created {root}\nnext: pip install -e {root} (or uv pip install -e {root}), then: genkit plugins; genkit train {name}; pytest {root}"
+    )
 
 
 def _progress():
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
 
-    return Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), TimeRemainingColumn(), console=err, transient=True)
+    return Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        TimeRemainingColumn(),
+        console=err,
+        transient=True,
+    )
 
 
 def _describe_plugin_options(manager) -> None:
@@ -356,7 +503,11 @@ def _warn_broken_plugins(manager, argv: list[str]) -> None:
     if argv[:1] == ["plugins"] or any(a in ("-h", "--help") for a in argv) or "_GENKIT_COMPLETE" in os.environ:
         return
     for p in manager.broken():
-        err.print(f"[yellow]warning:[/yellow] plugin '{p.name}' ({p.package}) failed to load: {p.error}; see `genkit plugins`, or set {PLUGINS_ENV} to skip it", highlight=False, soft_wrap=True)
+        err.print(
+            f"[yellow]warning:[/yellow] plugin '{p.name}' ({p.package}) failed to load: {p.error}; see `genkit plugins`, or set {PLUGINS_ENV} to skip it",
+            highlight=False,
+            soft_wrap=True,
+        )
 
 
 def _blame(exc: BaseException) -> str:
@@ -391,7 +542,9 @@ def main(argv: list[str] | None = None) -> None:
     except GenkitError as exc:
         from rich.markup import escape
 
-        err.print(f"[red]error:[/red] {escape(str(exc))}", highlight=False, soft_wrap=True)  # a message is text, not markup
+        err.print(
+            f"[red]error:[/red] {escape(str(exc))}", highlight=False, soft_wrap=True
+        )  # a message is text, not markup
         sys.exit(1)
     except KeyboardInterrupt:
         err.print("[red]aborted[/red]")
@@ -401,8 +554,10 @@ def main(argv: list[str] | None = None) -> None:
             raise
         first = (str(exc).strip().splitlines() or [""])[0]
         err.print(
-            f"[red]error:[/red] {_blame(exc)} raised {type(exc).__name__}" + (f": {first}" if first else "")
+            f"[red]error:[/red] {_blame(exc)} raised {type(exc).__name__}"
+            + (f": {first}" if first else "")
             + f" (run with --debug or {DEBUG_ENV}=1 for the traceback)",
-            highlight=False, soft_wrap=True,
+            highlight=False,
+            soft_wrap=True,
         )
         sys.exit(1)

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Any, Literal, Optional
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -37,22 +37,40 @@ class TrainConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     dataset: str = Field("mnist", description="dataset name (see `genkit plugins`), e.g. mnist, fashion-mnist")
-    data_dir: Optional[str] = Field(None, description="where the dataset files are; default GENKIT_DATA_DIR, then the user cache")
+    data_dir: str | None = Field(
+        None, description="where the dataset files are; default GENKIT_DATA_DIR, then the user cache"
+    )
     epochs: int = Field(40, gt=0, description="passes over the training split")
     batch_size: int = Field(128, gt=0, description="examples per optimizer step")
     lr: float = Field(1e-3, gt=0, description="learning rate of every optimizer")
-    val_size: int = Field(10_000, ge=0, description="training images held out for validation (capped at a sixth of the set)")
+    val_size: int = Field(
+        10_000, ge=0, description="training images held out for validation (capped at a sixth of the set)"
+    )
     seed: int = Field(0, description="seed of all randomness in the run")
-    device: str = Field("auto", description="auto (CUDA if present, else CPU), cpu, cuda or cuda:N (MPS is not supported)")
+    device: str = Field(
+        "auto", description="auto (CUDA if present, else CPU), cpu, cuda or cuda:N (MPS is not supported)"
+    )
     grid_samples: int = Field(64, gt=0, le=400, description="samples in each grid saved during training")
     divergence_threshold: float = Field(1e8, gt=0, description="a logged loss term above this (or NaN) stops training")
-    check_every: int = Field(100, gt=0, description="steps between checks for a diverged loss (each check waits for the device)")
-    precision: Literal["fp32", "bf16", "fp16", "auto"] = Field(
-        "fp32", description="fp32, or mixed precision on CUDA: bf16 autocast, fp16 autocast with a gradient scaler, or auto (bf16 where the GPU has it, else fp16; fp32 off CUDA); bf16/fp16 without CUDA is an error"
+    check_every: int = Field(
+        100, gt=0, description="steps between checks for a diverged loss (each check waits for the device)"
     )
-    compile: bool = Field(False, description="run each objective (forward and backward) through torch.compile; the first epoch pays the compilation")
-    tf32: bool = Field(False, description="let fp32 matrix products use TF32 tensor cores on CUDA GPUs that have them (opt-in: faster, less exact; no effect elsewhere; the global flags are restored after training)")
-    log: list[str] = Field(default_factory=list, description='loggers called during training besides metrics.jsonl and the PNGs, e.g. ["tensorboard"] (see `genkit plugins`)')
+    precision: Literal["fp32", "bf16", "fp16", "auto"] = Field(
+        "fp32",
+        description="fp32, or mixed precision on CUDA: bf16 autocast, fp16 autocast with a gradient scaler, or auto (bf16 where the GPU has it, else fp16; fp32 off CUDA); bf16/fp16 without CUDA is an error",
+    )
+    compile: bool = Field(
+        False,
+        description="run each objective (forward and backward) through torch.compile; the first epoch pays the compilation",
+    )
+    tf32: bool = Field(
+        False,
+        description="let fp32 matrix products use TF32 tensor cores on CUDA GPUs that have them (opt-in: faster, less exact; no effect elsewhere; the global flags are restored after training)",
+    )
+    log: list[str] = Field(
+        default_factory=list,
+        description='loggers called during training besides metrics.jsonl and the PNGs, e.g. ["tensorboard"] (see `genkit plugins`)',
+    )
 
 
 def read_toml(path: str | Path) -> dict[str, Any]:
@@ -104,10 +122,14 @@ def layered(file_data: dict[str, Any], overrides: dict[str, Any]) -> tuple[str |
 
 
 def _toml_type(value: Any) -> str:
-    return {str: "a string", bool: "a boolean", int: "an integer", float: "a float", list: "an array"}.get(type(value), type(value).__name__)
+    return {str: "a string", bool: "a boolean", int: "an integer", float: "a float", list: "an array"}.get(
+        type(value), type(value).__name__
+    )
 
 
-def validate(cls: type[BaseModel], values: dict[str, Any], section: str, defaults: dict[str, Any] | None = None) -> BaseModel:
+def validate(
+    cls: type[BaseModel], values: dict[str, Any], section: str, defaults: dict[str, Any] | None = None
+) -> BaseModel:
     """Build ``cls`` from values, turning pydantic's report into one line naming the field."""
     merged = {**(defaults or {}), **values}
     try:

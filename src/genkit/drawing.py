@@ -8,7 +8,8 @@ its ``default_sampler``) is served the same way everywhere.
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import torch
 
@@ -40,12 +41,16 @@ def choose_sampler(model, name: str | None = None, model_name: str = "this model
     """The sampler called ``name`` (default: the model's), checked to apply to ``model``."""
     chosen = name or default_sampler_name(model)
     if chosen is None:
-        raise CapabilityError(f"'{model_name}' cannot sample: it has no latent space and names no default sampler; {_HOW_TO_SAMPLE}")
+        raise CapabilityError(
+            f"'{model_name}' cannot sample: it has no latent space and names no default sampler; {_HOW_TO_SAMPLE}"
+        )
     sampler = get_plugin_manager().sampler(chosen)
     reason = _reason(sampler, model)
     if reason:
         others = ", ".join(applicable_samplers(model)) or "none"
-        raise CapabilityError(f"sampler '{chosen}' does not apply to '{model_name}': {reason} (samplers that apply: {others})")
+        raise CapabilityError(
+            f"sampler '{chosen}' does not apply to '{model_name}': {reason} (samplers that apply: {others})"
+        )
     return chosen, sampler
 
 
@@ -96,7 +101,9 @@ def check_images(images: Any, n: int, shape: tuple[int, ...], sampler: str) -> N
     if not isinstance(images, torch.Tensor):
         raise PluginError(f"sampler '{sampler}'{owner} returned {type(images).__name__}, not a tensor of images")
     if tuple(images.shape) != (n, *shape):
-        raise PluginError(f"sampler '{sampler}'{owner} returned a tensor of shape {list(images.shape)}; expected {[n, *shape]}")
+        raise PluginError(
+            f"sampler '{sampler}'{owner} returned a tensor of shape {list(images.shape)}; expected {[n, *shape]}"
+        )
     if not images.is_floating_point():
         raise PluginError(f"sampler '{sampler}'{owner} returned {images.dtype} images; expected floats in [0, 1]")
     finite = torch.isfinite(images)
@@ -104,7 +111,9 @@ def check_images(images: Any, n: int, shape: tuple[int, ...], sampler: str) -> N
         raise PluginError(f"sampler '{sampler}'{owner} returned non-finite values (NaN or inf)")
     low, high = float(images.min()), float(images.max())
     if low < -1e-3 or high > 1 + 1e-3:
-        raise PluginError(f"sampler '{sampler}'{owner} returned values in [{low:.3g}, {high:.3g}]; images must be in [0, 1]")
+        raise PluginError(
+            f"sampler '{sampler}'{owner} returned values in [{low:.3g}, {high:.3g}]; images must be in [0, 1]"
+        )
 
 
 def _reason(sampler: Sampler, model) -> str | None:

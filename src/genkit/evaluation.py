@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Callable, Iterator, Protocol, runtime_checkable
+from typing import Protocol, runtime_checkable
 
 import torch
 
@@ -52,7 +53,9 @@ class EvalContext:
         model's own default (its ``likelihood_samples`` attribute), else 1."""
         return self.samples or int(getattr(self.model, "likelihood_samples", 1) or 1)
 
-    def draw(self, n: int, *, condition: torch.Tensor | None = None, generator: torch.Generator | None = None) -> torch.Tensor:
+    def draw(
+        self, n: int, *, condition: torch.Tensor | None = None, generator: torch.Generator | None = None
+    ) -> torch.Tensor:
         """``n`` samples of the model in [0, 1], through the chosen sampler.
 
         A context made by hand (without ``sampler``) draws a latent model from its prior.
@@ -63,7 +66,9 @@ class EvalContext:
             return PriorSampler().sample(self.model, n, condition=condition, generator=generator)
         raise CapabilityError("this metric needs samples, and no sampler was given for this model")
 
-    def batches(self, x: torch.Tensor | None = None, y: torch.Tensor | None = None, batch_size: int | None = None) -> Iterator[Batch]:
+    def batches(
+        self, x: torch.Tensor | None = None, y: torch.Tensor | None = None, batch_size: int | None = None
+    ) -> Iterator[Batch]:
         """Prepared batches in a fixed order with a fixed generator: the same
         test-time randomness (binarization, dequantization) on every call."""
         x = self.x if x is None else x
@@ -108,7 +113,9 @@ class Evaluator:
             if not isinstance(model, proto):
                 return self.missing or f"metric '{self.name}' needs {proto.__name__}"
         if self.needs_samples and default_sampler_name(model) is None:
-            return "it needs samples, and this model cannot sample (it has no latent space and names no default sampler)"
+            return (
+                "it needs samples, and this model cannot sample (it has no latent space and names no default sampler)"
+            )
         return None
 
     def evaluate(self, ctx: EvalContext) -> EvalResult:
@@ -151,7 +158,9 @@ def bits_per_dim(nats: torch.Tensor, model) -> torch.Tensor:
 
 class NegativeELBO(Evaluator):
     name = "elbo"
-    description = "negative evidence lower bound on the test split, in nats (and in bits per dimension of the model's data)"
+    description = (
+        "negative evidence lower bound on the test split, in nats (and in bits per dimension of the model's data)"
+    )
     requires = (BoundModel,)
     missing = "this model has no evidence lower bound (it is not a VAE-style model)"
 
@@ -184,7 +193,9 @@ class NegativeLogLikelihood(Evaluator):
     def __init__(self, name: str):
         self.name = name
         if name == "bpd":
-            self.description = "bits per dimension of 8-bit images (negative log-likelihood / (pixels ln 2)) on the test split"
+            self.description = (
+                "bits per dimension of 8-bit images (negative log-likelihood / (pixels ln 2)) on the test split"
+            )
 
     def unsupported_reason(self, model) -> str | None:
         reason = super().unsupported_reason(model)

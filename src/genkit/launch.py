@@ -28,7 +28,17 @@ def torchrun_command(nproc: int, argv: list[str]) -> list[str]:
     ``--standalone`` lets torchrun pick a free local port for the rendezvous,
     so several jobs can share a machine.
     """
-    return [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node", str(nproc), "-m", "genkit", *without_nproc(argv)]
+    return [
+        sys.executable,
+        "-m",
+        "torch.distributed.run",
+        "--standalone",
+        "--nproc-per-node",
+        str(nproc),
+        "-m",
+        "genkit",
+        *without_nproc(argv),
+    ]
 
 
 def launch_torchrun(nproc: int, argv: list[str]) -> int:

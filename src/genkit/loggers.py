@@ -16,7 +16,8 @@ This module imports neither torch nor any logging library.
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from .errors import GenkitError
 
@@ -81,7 +82,9 @@ class LoggerGroup:
                 raise  # a user error (a missing extra) stops the run with its one line
             except Exception as exc:
                 self.loggers.remove(logger)
-                self.warn(f"logger '{logger.name}' failed in {method} ({type(exc).__name__}: {exc}); it is off for the rest of this run")
+                self.warn(
+                    f"logger '{logger.name}' failed in {method} ({type(exc).__name__}: {exc}); it is off for the rest of this run"
+                )
                 if method != "close":
                     self._close(logger)
 

@@ -9,7 +9,7 @@ before use, so a well-formed file with the wrong shapes inside is one
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, StrictStr, ValidationError, field_validator
 
@@ -27,9 +27,9 @@ class _Strict(BaseModel):
 class DataMeta(_Strict):
     name: StrictStr
     shape: tuple[StrictInt, StrictInt, StrictInt]
-    num_classes: Optional[StrictInt] = None
-    source: Optional[StrictStr] = None
-    embedded: Optional[StrictBool] = None
+    num_classes: StrictInt | None = None
+    source: StrictStr | None = None
+    embedded: StrictBool | None = None
 
     @field_validator("shape")
     @classmethod
@@ -52,7 +52,7 @@ class ProgressMeta(BaseModel):
     epoch: StrictInt = Field(0, ge=0)
     step: StrictInt = Field(0, ge=0)
     global_step: StrictInt = Field(0, ge=0)
-    best: Optional[float] = None
+    best: float | None = None
 
 
 class OptimizerMeta(_Strict):
@@ -69,9 +69,9 @@ class OptimizerMeta(_Strict):
 
 
 class PluginMeta(_Strict):
-    name: Optional[StrictStr] = None
-    package: Optional[StrictStr] = None
-    version: Optional[StrictStr] = None
+    name: StrictStr | None = None
+    package: StrictStr | None = None
+    version: StrictStr | None = None
 
 
 class CheckpointMeta(_Strict):
@@ -82,16 +82,16 @@ class CheckpointMeta(_Strict):
     model_settings: dict[str, Any] = Field(alias="model_config")
     train_config: dict[str, Any]
     data: DataMeta
-    conditioning: Optional[StrictStr] = None
+    conditioning: StrictStr | None = None
     progress: ProgressMeta = ProgressMeta()
     optimizers: dict[str, OptimizerMeta] = {}
-    term_names: Optional[list[StrictStr]] = None
-    grad_scalers: Optional[dict[str, dict[str, Any]]] = None
+    term_names: list[StrictStr] | None = None
+    grad_scalers: dict[str, dict[str, Any]] | None = None
     world_size: StrictInt = Field(1, ge=1)
     epoch_count: StrictInt = Field(0, ge=0)
     interrupted: StrictBool = False
-    plugin: Optional[PluginMeta] = None
-    versions: Optional[dict[str, Optional[StrictStr]]] = None
+    plugin: PluginMeta | None = None
+    versions: dict[str, StrictStr | None] | None = None
 
 
 def format_version(meta: dict[str, Any], path: Path | str) -> int:
@@ -128,5 +128,9 @@ def _describe(exc: ValidationError) -> str:
     if err.get("type") == "missing":
         return f"genkit metadata lacks '{where}'"
     given = err.get("input")
-    shown = f" (got {given!r})"[:120] if not isinstance(given, (dict, list)) else f" (got a JSON {'object' if isinstance(given, dict) else 'array'})"
+    shown = (
+        f" (got {given!r})"[:120]
+        if not isinstance(given, (dict, list))
+        else f" (got a JSON {'object' if isinstance(given, dict) else 'array'})"
+    )
     return f"genkit metadata field '{where}' is invalid: {err.get('msg', 'bad value')}{shown}"

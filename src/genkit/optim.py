@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Iterable
+from collections.abc import Iterable
 
 import torch
 
 
-def adam(params: Iterable[torch.nn.Parameter], lr: float, betas: tuple[float, float] = (0.9, 0.999), **kwargs) -> torch.optim.Adam:
+def adam(
+    params: Iterable[torch.nn.Parameter], lr: float, betas: tuple[float, float] = (0.9, 0.999), **kwargs
+) -> torch.optim.Adam:
     """Adam using the fused kernel where PyTorch has one for the parameters' device.
 
     The fused kernel updates every parameter in one pass; the default

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 import matplotlib
 
@@ -52,10 +52,14 @@ def save_grid(images: torch.Tensor, path: str | Path, title: str | None = None, 
     return _save(fig, path)
 
 
-def save_rows(rows: Sequence[torch.Tensor], path: str | Path, labels: Sequence[str] | None = None, title: str | None = None) -> Path:
+def save_rows(
+    rows: Sequence[torch.Tensor], path: str | Path, labels: Sequence[str] | None = None, title: str | None = None
+) -> Path:
     """Rows of images (an interpolation, a completion figure), each row labelled on the left."""
     ncol = max(r.shape[0] for r in rows)
-    fig, axes = plt.subplots(len(rows), 1, figsize=(max(4.0, 0.9 * ncol), 1.0 * len(rows) + (0.5 if title else 0.1)), squeeze=False)
+    fig, axes = plt.subplots(
+        len(rows), 1, figsize=(max(4.0, 0.9 * ncol), 1.0 * len(rows) + (0.5 if title else 0.1)), squeeze=False
+    )
     for i, (ax, row) in enumerate(zip(axes[:, 0], rows)):
         _show(ax, tile(row, nrow=ncol))
         if labels:
@@ -65,7 +69,9 @@ def save_rows(rows: Sequence[torch.Tensor], path: str | Path, labels: Sequence[s
     return _save(fig, path)
 
 
-def save_columns(columns: Sequence[torch.Tensor], path: str | Path, titles: Sequence[str], title: str | None = None) -> Path:
+def save_columns(
+    columns: Sequence[torch.Tensor], path: str | Path, titles: Sequence[str], title: str | None = None
+) -> Path:
     """A table of images: column j shows ``columns[j]`` (``[rows, C, H, W]``), one image per row,
     under the heading ``titles[j]`` (a completion figure: observed part, samples, truth)."""
     rows, cols = columns[0].shape[0], len(columns)

@@ -12,9 +12,10 @@ from __future__ import annotations
 
 import os
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from importlib import metadata
-from typing import Any, Callable
+from typing import Any
 
 import pluggy
 
@@ -93,7 +94,9 @@ class Registry:
             for p in self._clashes[name]:
                 others = " and ".join(o.package for o in self._clashes[name] if o is not p)
                 p.warnings = [w for w in p.warnings if not w.startswith(f"{self.kind[:-1]} '{name}' ")]
-                p.warnings.append(f"{self.kind[:-1]} '{name}' is also registered by {others}; it cannot be used until one is uninstalled")
+                p.warnings.append(
+                    f"{self.kind[:-1]} '{name}' is also registered by {others}; it cannot be used until one is uninstalled"
+                )
             return
         self._items[name] = item
         self._owner[name] = owner
@@ -164,7 +167,15 @@ class PluginManager:
                 info.import_seconds = time.perf_counter() - started
             self.register_plugin(module, info)
         for name in sorted((allow or set()) - seen):
-            self.plugins.append(PluginInfo(name=name, package="-", version="-", status="not found", error=f"named in {PLUGINS_ENV} but no installed package provides it"))
+            self.plugins.append(
+                PluginInfo(
+                    name=name,
+                    package="-",
+                    version="-",
+                    status="not found",
+                    error=f"named in {PLUGINS_ENV} but no installed package provides it",
+                )
+            )
 
     def register_plugin(self, plugin: object, info: PluginInfo | str) -> PluginInfo:
         """Register a module or object implementing genkit hooks (also used by tests)."""
@@ -183,7 +194,9 @@ class PluginManager:
         info.hooks = sorted(h.name for h in self.pm.get_hookcallers(plugin) or [])
         unknown = [h for h in info.hooks if h not in _KNOWN_HOOKS]
         if unknown:
-            info.warnings.append(f"this genkit (hook spec {hookspecs.HOOK_SPEC_VERSION}) has no hook {', '.join(unknown)}; ignored")
+            info.warnings.append(
+                f"this genkit (hook spec {hookspecs.HOOK_SPEC_VERSION}) has no hook {', '.join(unknown)}; ignored"
+            )
         others = [p for p in self.pm.get_plugins() if p is not plugin]
         staged: list[tuple[str, str, Any]] = []
         for kind, hook_name in HOOKS.items():
@@ -268,7 +281,9 @@ class PluginManager:
                 required = "evaluate" if kind == "evaluators" else "sample"
                 if not callable(getattr(made, required, None)):
                     owner = self.registries[kind].owner(name)
-                    raise PluginError(f"{kind[:-1]} '{name}' from {owner.package} has no {required}() method (subclass genkit.{'Evaluator' if kind == 'evaluators' else 'Sampler'})")
+                    raise PluginError(
+                        f"{kind[:-1]} '{name}' from {owner.package} has no {required}() method (subclass genkit.{'Evaluator' if kind == 'evaluators' else 'Sampler'})"
+                    )
                 if not getattr(made, "name", None):
                     made.name = name
                 item = made
@@ -296,6 +311,7 @@ class PluginManager:
 
 _KNOWN_HOOKS = {name for name in dir(hookspecs) if name.startswith("register_")}
 
+
 def _check_registrations(kind: str, collected: list[tuple[str, Any]]) -> None:
     """Raise if a registration is not what its kind must be: checked at load time,
     so a mistake shows in ``genkit plugins`` rather than deep inside a command.
@@ -304,26 +320,42 @@ def _check_registrations(kind: str, collected: list[tuple[str, Any]]) -> None:
     seen: set[str] = set()
     for name, item in collected:
         if not isinstance(name, str) or not name.strip() or name != name.strip() or ":" in name:
-            raise PluginError(f"a {kind[:-1]} registration has an invalid name {name!r} (give a non-empty name without ':' or surrounding spaces)")
+            raise PluginError(
+                f"a {kind[:-1]} registration has an invalid name {name!r} (give a non-empty name without ':' or surrounding spaces)"
+            )
         if name in seen:
             raise PluginError(f"registers {kind[:-1]} '{name}' twice")
         seen.add(name)
         if kind == "models" and not (
-            isinstance(item, ModelSpec) and _class_or_ref(item.config) and _callable_or_ref(item.build)
+            isinstance(item, ModelSpec)
+            and _class_or_ref(item.config)
+            and _callable_or_ref(item.build)
             and (item.accepts is None or _callable_or_ref(item.accepts))
         ):
-            raise PluginError(f"model '{name}' must be registered as genkit.ModelSpec(name, config=<pydantic class or 'module:Class'>, build=<callable or 'module:attr'>)")
+            raise PluginError(
+                f"model '{name}' must be registered as genkit.ModelSpec(name, config=<pydantic class or 'module:Class'>, build=<callable or 'module:attr'>)"
+            )
         if kind == "datasets" and not (isinstance(item, DatasetSpec) and _callable_or_ref(item.load)):
-            raise PluginError(f"dataset '{name}' must be registered as genkit.DatasetSpec(name, load=<callable or 'module:attr'>)")
+            raise PluginError(
+                f"dataset '{name}' must be registered as genkit.DatasetSpec(name, load=<callable or 'module:attr'>)"
+            )
         if kind == "samplers" and not (
-            (isinstance(item, SamplerSpec) and _callable_or_ref(item.sampler)) or callable(getattr(item, "sample", None))
+            (isinstance(item, SamplerSpec) and _callable_or_ref(item.sampler))
+            or callable(getattr(item, "sample", None))
         ):
-            raise PluginError(f"sampler '{name}' must be registered as genkit.SamplerSpec(name, sampler='module:Class') or be a genkit.Sampler")
+            raise PluginError(
+                f"sampler '{name}' must be registered as genkit.SamplerSpec(name, sampler='module:Class') or be a genkit.Sampler"
+            )
         if kind == "evaluators" and not (
-            (isinstance(item, EvaluatorSpec) and (_callable_or_ref(item.evaluator) or hasattr(item.evaluator, "evaluate")))
+            (
+                isinstance(item, EvaluatorSpec)
+                and (_callable_or_ref(item.evaluator) or hasattr(item.evaluator, "evaluate"))
+            )
             or (callable(getattr(item, "evaluate", None)) and callable(getattr(item, "unsupported_reason", None)))
         ):
-            raise PluginError(f"evaluator '{name}' must be registered as genkit.EvaluatorSpec(name, evaluator='module:Class') or be a genkit.Evaluator")
+            raise PluginError(
+                f"evaluator '{name}' must be registered as genkit.EvaluatorSpec(name, evaluator='module:Class') or be a genkit.Evaluator"
+            )
         if kind == "loggers" and not (isinstance(item, LoggerSpec) and _callable_or_ref(item.logger)):
             raise PluginError(f"logger '{name}' must be registered as genkit.LoggerSpec(name, logger='module:Class')")
 
@@ -384,7 +416,9 @@ def _version_problem(plugin: object, info: PluginInfo) -> str | None:
     if parts[0] != ours_major:
         return f"written for genkit hook spec {declared}, this genkit provides {hookspecs.HOOK_SPEC_VERSION} (install a matching version of one or the other)"
     if len(parts) == 2 and parts[1] > ours_minor:
-        info.warnings.append(f"written for hook spec {declared}, newer than this genkit's {hookspecs.HOOK_SPEC_VERSION}; upgrade genkit for its newer features")
+        info.warnings.append(
+            f"written for hook spec {declared}, newer than this genkit's {hookspecs.HOOK_SPEC_VERSION}; upgrade genkit for its newer features"
+        )
     return None
 
 

@@ -9,8 +9,8 @@ the same figures, in one process or two).
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Iterator
 
 import torch
 

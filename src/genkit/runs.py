@@ -47,11 +47,13 @@ class Run:
     path: Path
 
     @classmethod
-    def create(cls, model_name: str, out: str | Path | None = None) -> "Run":
+    def create(cls, model_name: str, out: str | Path | None = None) -> Run:
         if out is not None:
             path = Path(out)
             if path.exists() and any(path.iterdir()):
-                raise RunNotFoundError(f"output directory {path} already exists and is not empty (use --resume to continue a run)")
+                raise RunNotFoundError(
+                    f"output directory {path} already exists and is not empty (use --resume to continue a run)"
+                )
         else:
             stamp = time.strftime("%Y%m%d-%H%M%S")
             path = runs_root() / f"{model_name}-{stamp}"
@@ -131,7 +133,9 @@ class RunSummary:
     status: str
 
 
-def list_runs(root: Path | None = None, model: str | None = None, dataset: str | None = None, status: str | None = None) -> list[RunSummary]:
+def list_runs(
+    root: Path | None = None, model: str | None = None, dataset: str | None = None, status: str | None = None
+) -> list[RunSummary]:
     """Runs under ``root``, newest first; ``model``, ``dataset`` and ``status`` keep only the runs that match."""
     if status is not None and status not in STATUSES:
         raise ConfigError(f"unknown run status '{status}' (one of: {', '.join(STATUSES)})")
@@ -141,12 +145,20 @@ def list_runs(root: Path | None = None, model: str | None = None, dataset: str |
     found = []
     for d in root.iterdir():
         manifest = Run(d).read_json("manifest.json", {}) if d.is_dir() else None
-        if not manifest or (model and manifest.get("model") != model) or (dataset and manifest.get("dataset") != dataset):
+        if (
+            not manifest
+            or (model and manifest.get("model") != model)
+            or (dataset and manifest.get("dataset") != dataset)
+        ):
             continue
         run = Run(d)
         metrics = run.read_metrics()
         monitor = str(manifest.get("monitor", "loss"))
-        vals = [m["val"][monitor] for m in metrics if isinstance(m.get("val"), dict) and isinstance(m["val"].get(monitor), (int, float))]
+        vals = [
+            m["val"][monitor]
+            for m in metrics
+            if isinstance(m.get("val"), dict) and isinstance(m["val"].get(monitor), (int, float))
+        ]
         found.append(
             RunSummary(
                 path=d,
@@ -182,7 +194,9 @@ def resolve_target(target: str | Path) -> tuple[Run, Path]:
         if runs:
             run = Run(runs[0].path)
             return run, run.last_checkpoint
-        raise RunNotFoundError(f"no run directory, checkpoint or runs of a model named '{target}' (looked in {runs_root()})")
+        raise RunNotFoundError(
+            f"no run directory, checkpoint or runs of a model named '{target}' (looked in {runs_root()})"
+        )
     raise RunNotFoundError(f"no such run or checkpoint: {target}")
 
 
@@ -200,4 +214,6 @@ def resolve_run(target: str | Path) -> Run:
         found = list_runs(model=str(target))
         if found:
             return Run(found[0].path)
-    raise RunNotFoundError(f"no run directory, checkpoint or runs of a model named '{target}' (looked in {runs_root()})")
+    raise RunNotFoundError(
+        f"no run directory, checkpoint or runs of a model named '{target}' (looked in {runs_root()})"
+    )

@@ -35,7 +35,9 @@ class Sampler:
         """Why this sampler cannot draw from ``model``, or None if it can."""
         return None
 
-    def sample(self, model, n: int, *, condition: torch.Tensor | None = None, generator: torch.Generator | None = None) -> torch.Tensor:
+    def sample(
+        self, model, n: int, *, condition: torch.Tensor | None = None, generator: torch.Generator | None = None
+    ) -> torch.Tensor:
         raise NotImplementedError
 
 
@@ -67,10 +69,19 @@ def sampler_options(sampler: Sampler) -> set[str]:
     params = inspect.signature(sampler.sample).parameters.values()
     if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params):
         return {*USER_OPTIONS, "condition", "generator", "progress"}
-    return {p.name for p in params if p.kind in (inspect.Parameter.KEYWORD_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)}
+    return {
+        p.name for p in params if p.kind in (inspect.Parameter.KEYWORD_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
+    }
 
 
-def grid_condition(model, n: int, images: torch.Tensor, labels: torch.Tensor | None, num_classes: int | None, generator: torch.Generator | None = None) -> tuple[int, torch.Tensor | None]:
+def grid_condition(
+    model,
+    n: int,
+    images: torch.Tensor,
+    labels: torch.Tensor | None,
+    num_classes: int | None,
+    generator: torch.Generator | None = None,
+) -> tuple[int, torch.Tensor | None]:
     """How many samples to draw for a training-time grid, and their condition.
 
     A label-conditional model gets every class in turn. A model conditioned on

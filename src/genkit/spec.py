@@ -16,13 +16,14 @@ from __future__ import annotations
 
 import importlib
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable, Union
+from typing import Any
 
 from .errors import PluginError
 
 #: A callable or class, or the "module:attribute" path of one.
-Ref = Union[str, Callable[..., Any], type]
+Ref = str | Callable[..., Any] | type
 
 _REF = re.compile(r"^[A-Za-z_][\w.]*:[A-Za-z_][\w.]*$")
 

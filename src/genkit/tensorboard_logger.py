@@ -34,7 +34,9 @@ class TensorBoardLogger(Logger):
         self.writer = SummaryWriter(log_dir=str(run.path / "tensorboard"))
         self._hparams = _flatten({k: config[k] for k in ("model", "train") if k in config})
         # The same config as text, readable in the Text tab while the run goes on.
-        self.writer.add_text("config", "```\n" + json.dumps({k: config.get(k) for k in ("model", "train")}, indent=2) + "\n```", 0)
+        self.writer.add_text(
+            "config", "```\n" + json.dumps({k: config.get(k) for k in ("model", "train")}, indent=2) + "\n```", 0
+        )
 
     def log_step(self, step, terms):
         for name, value in terms.items():
@@ -65,7 +67,9 @@ class TensorBoardLogger(Logger):
         second run directory), once the first epoch names the metrics they are compared on."""
         from torch.utils.tensorboard.summary import hparams
 
-        metrics = {f"{split}/{name}": value for split in ("train", "val") for name, value in (row.get(split) or {}).items()}
+        metrics = {
+            f"{split}/{name}": value for split in ("train", "val") for name, value in (row.get(split) or {}).items()
+        }
         for summary in hparams(self._hparams, metrics):
             self.writer.file_writer.add_summary(summary)
         self._hparams_written = True

@@ -39,7 +39,13 @@ def register_models(register):
 
 @genkit.hookimpl
 def register_evaluators(register):
-    register(genkit.EvaluatorSpec("completion", "genkit_cvae.evaluation:CompletionError", "mean squared error per pixel of one completion from the middle column against the grey-level test image, and the completions' pixel entropy"))
+    register(
+        genkit.EvaluatorSpec(
+            "completion",
+            "genkit_cvae.evaluation:CompletionError",
+            "mean squared error per pixel of one completion from the middle column against the grey-level test image, and the completions' pixel entropy",
+        )
+    )
 
 
 @genkit.hookimpl

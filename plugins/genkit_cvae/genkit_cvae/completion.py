@@ -48,7 +48,9 @@ def completion_figure(
     _require_source(cvae, source)
     reg = _load_regressor(regressor, cvae, source)
     data = genkit.load_dataset(cvae.meta["data"]["name"], data_dir or cvae.train_config.data_dir)
-    raw = Batch(x=data.test_x[:digits].to(cvae.device), y=None if data.test_y is None else data.test_y[:digits].to(cvae.device))
+    raw = Batch(
+        x=data.test_x[:digits].to(cvae.device), y=None if data.test_y is None else data.test_y[:digits].to(cvae.device)
+    )
 
     with torch.no_grad():
         # Both models see the very same binarized columns.
@@ -61,7 +63,12 @@ def completion_figure(
     columns = [column_picture(batch.condition, shape), *samples, regressed, raw.x.float() / 255.0]
     titles = ["column", *[f"CVAE {i + 1}" for i in range(completions)], "regressor", "truth"]
     path = Path(out) if out else cvae.run.file("completion.png")
-    return genkit.save_columns(columns, path, titles, f"{cvae.name} ({cvae.run.path.name}) vs {reg.name} ({reg.run.path.name}): completing digits from their middle column")
+    return genkit.save_columns(
+        columns,
+        path,
+        titles,
+        f"{cvae.name} ({cvae.run.path.name}) vs {reg.name} ({reg.run.path.name}): completing digits from their middle column",
+    )
 
 
 def _require_source(lm: genkit.LoadedModel, source: str) -> None:
@@ -69,7 +76,9 @@ def _require_source(lm: genkit.LoadedModel, source: str) -> None:
     if source != "column":
         raise genkit.GenkitError(f"--from {source}: only 'column' completion is supported")
     if kind != source:
-        raise genkit.GenkitError(f"'{lm.name}' is conditioned on {kind or 'nothing'}, not on the {source}; train it with model.condition = \"{source}\"")
+        raise genkit.GenkitError(
+            f"'{lm.name}' is conditioned on {kind or 'nothing'}, not on the {source}; train it with model.condition = \"{source}\""
+        )
     if lm.name == REGRESSOR:
         raise genkit.GenkitError("give the CVAE run first; the regressor goes to --regressor")
 
@@ -80,9 +89,13 @@ def _load_regressor(regressor, cvae: genkit.LoadedModel, source: str) -> genkit.
     except genkit.GenkitError as exc:
         if regressor is not None:
             raise
-        raise genkit.GenkitError(f"no regressor to compare with ({exc}); train one with `genkit train regressor` on the same dataset, or pass --regressor RUN") from None
+        raise genkit.GenkitError(
+            f"no regressor to compare with ({exc}); train one with `genkit train regressor` on the same dataset, or pass --regressor RUN"
+        ) from None
     if reg.model.conditioning != source or not callable(getattr(reg.model, "complete", None)):
         raise genkit.GenkitError(f"--regressor {regressor}: '{reg.name}' does not complete images from the {source}")
     if reg.meta["data"]["name"] != cvae.meta["data"]["name"]:
-        raise genkit.GenkitError(f"the regressor was trained on {reg.meta['data']['name']}, the CVAE on {cvae.meta['data']['name']}")
+        raise genkit.GenkitError(
+            f"the regressor was trained on {reg.meta['data']['name']}, the CVAE on {cvae.meta['data']['name']}"
+        )
     return reg

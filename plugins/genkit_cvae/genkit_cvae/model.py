@@ -24,12 +24,17 @@ from .networks import mlp
 class CVAEConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    condition: Literal["label", "column"] = Field("label", description="what the model is conditioned on: the class label, or the binarized middle column of the image")
+    condition: Literal["label", "column"] = Field(
+        "label",
+        description="what the model is conditioned on: the class label, or the binarized middle column of the image",
+    )
     latent_dim: int = Field(20, gt=0, description="size of z")
     hidden: int = Field(500, gt=0, description="width of every hidden layer")
     layers: int = Field(1, gt=0, description="hidden layers in the encoder and in the decoder")
     activation: Literal["relu", "tanh"] = Field("relu", description="hidden nonlinearity")
-    iw_chunk: int = Field(50_000, gt=0, description="decoder rows per pass when estimating log p(x|c) with many samples")
+    iw_chunk: int = Field(
+        50_000, gt=0, description="decoder rows per pass when estimating log p(x|c) with many samples"
+    )
 
 
 class ConditionalVAE(genkit.GenerativeModel):
@@ -114,4 +119,11 @@ class ConditionalVAE(genkit.GenerativeModel):
 
     def describe(self):
         cfg = self.config
-        return {**super().describe(), "condition": cfg.condition, "latent_dim": cfg.latent_dim, "hidden": cfg.hidden, "layers": cfg.layers, "decoder": "Bernoulli (logits)"}
+        return {
+            **super().describe(),
+            "condition": cfg.condition,
+            "latent_dim": cfg.latent_dim,
+            "hidden": cfg.hidden,
+            "layers": cfg.layers,
+            "decoder": "Bernoulli (logits)",
+        }

@@ -66,4 +66,10 @@ class ColumnRegressor(genkit.GenerativeModel):
 
     def describe(self):
         cfg = self.config
-        return {**super().describe(), "condition": "column", "hidden": cfg.hidden, "layers": cfg.layers, "output": "Bernoulli means"}
+        return {
+            **super().describe(),
+            "condition": "column",
+            "hidden": cfg.hidden,
+            "layers": cfg.layers,
+            "output": "Bernoulli means",
+        }

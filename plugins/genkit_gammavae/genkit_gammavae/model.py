@@ -26,11 +26,19 @@ LOG_2PI = math.log(2 * math.pi)
 class GammaVAEConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    kappa: int = Field(64, gt=0, description="width of the fully connected feature between the convolutions and z (the paper sweeps 16 to 512)")
+    kappa: int = Field(
+        64,
+        gt=0,
+        description="width of the fully connected feature between the convolutions and z (the paper sweeps 16 to 512)",
+    )
     latent_dim: int = Field(64, gt=0, description="size of z")
     width: int = Field(64, gt=0, description="channels of the first convolution; the next two have 2x and 4x")
     init_log_gamma: float = Field(0.0, description="initial log of the decoder variance gamma")
-    gamma_lr_scale: float = Field(10.0, gt=0, description="learning rate of log gamma relative to the networks' (a faster gamma lets short runs reach its fitted value)")
+    gamma_lr_scale: float = Field(
+        10.0,
+        gt=0,
+        description="learning rate of log gamma relative to the networks' (a faster gamma lets short runs reach its fitted value)",
+    )
     likelihood_samples: int = Field(100, gt=0, description="default K of the importance-weighted log p(x) estimate")
     iw_chunk: int = Field(4096, gt=0, description="decoder rows per pass when estimating log p(x) with many samples")
 
@@ -107,7 +115,13 @@ class GammaVAE(genkit.GenerativeModel):
         recon, kl, mse = self.terms(batch.x)
         recon, kl = recon.mean(), kl.mean()
         loss = recon + kl
-        terms = {"neg_elbo": loss.detach(), "recon": recon.detach(), "kl": kl.detach(), "mse": mse.mean().detach(), "gamma": self.gamma.detach()}
+        terms = {
+            "neg_elbo": loss.detach(),
+            "recon": recon.detach(),
+            "kl": kl.detach(),
+            "mse": mse.mean().detach(),
+            "gamma": self.gamma.detach(),
+        }
         return LossTerms(loss=loss, terms=terms)
 
     def updates(self) -> list[Update]:
@@ -151,4 +165,12 @@ class GammaVAE(genkit.GenerativeModel):
 
     def describe(self):
         cfg = self.config
-        return {**super().describe(), "kappa": cfg.kappa, "latent_dim": cfg.latent_dim, "width": cfg.width, "padded_side": self.side, "gamma": float(self.gamma.detach()), "decoder": "Gaussian, learned scalar variance gamma"}
+        return {
+            **super().describe(),
+            "kappa": cfg.kappa,
+            "latent_dim": cfg.latent_dim,
+            "width": cfg.width,
+            "padded_side": self.side,
+            "gamma": float(self.gamma.detach()),
+            "decoder": "Gaussian, learned scalar variance gamma",
+        }

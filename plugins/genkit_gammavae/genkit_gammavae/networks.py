@@ -15,7 +15,11 @@ def _down(cin: int, cout: int) -> list[nn.Module]:
 
 
 def _up(cin: int, cout: int) -> list[nn.Module]:
-    return [nn.ConvTranspose2d(cin, cout, 5, stride=2, padding=2, output_padding=1, bias=False), nn.BatchNorm2d(cout), nn.ReLU()]
+    return [
+        nn.ConvTranspose2d(cin, cout, 5, stride=2, padding=2, output_padding=1, bias=False),
+        nn.BatchNorm2d(cout),
+        nn.ReLU(),
+    ]
 
 
 class ConvEncoder(nn.Module):
@@ -49,9 +53,12 @@ class ConvDecoder(nn.Module):
         super().__init__()
         c1, c2, c3 = width, 2 * width, 4 * width
         self.start = (c3, side // 8, side // 8)
-        self.fc = nn.Sequential(nn.Linear(latent_dim, kappa), nn.ReLU(), nn.Linear(kappa, c3 * (side // 8) ** 2), nn.ReLU())
+        self.fc = nn.Sequential(
+            nn.Linear(latent_dim, kappa), nn.ReLU(), nn.Linear(kappa, c3 * (side // 8) ** 2), nn.ReLU()
+        )
         self.deconvs = nn.Sequential(
-            *_up(c3, c2), *_up(c2, c1),
+            *_up(c3, c2),
+            *_up(c2, c1),
             nn.ConvTranspose2d(c1, channels, 5, stride=2, padding=2, output_padding=1),
             nn.Sigmoid(),
         )

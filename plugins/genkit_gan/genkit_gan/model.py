@@ -25,14 +25,20 @@ from .networks import build_networks
 class GANConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    architecture: Literal["mlp", "dcgan"] = Field("mlp", description="mlp: the classic fully connected pair; dcgan: convolutional")
+    architecture: Literal["mlp", "dcgan"] = Field(
+        "mlp", description="mlp: the classic fully connected pair; dcgan: convolutional"
+    )
     latent_dim: int = Field(100, gt=0, description="size of the standard normal latent z")
     generator_loss: Literal["non-saturating", "saturating"] = Field(
-        "non-saturating", description="non-saturating: minimise -log D(G(z)); saturating: minimise log(1 - D(G(z))) (the minimax form, which stalls early)"
+        "non-saturating",
+        description="non-saturating: minimise -log D(G(z)); saturating: minimise log(1 - D(G(z))) (the minimax form, which stalls early)",
     )
     d_steps: int = Field(1, gt=0, description="discriminator updates per generator update")
     channels: int = Field(64, gt=0, description="feature maps of the first convolution (dcgan only)")
-    conditional: bool = Field(False, description="class-conditional GAN: both networks also take the label, through a learned embedding, and sampling takes --label")
+    conditional: bool = Field(
+        False,
+        description="class-conditional GAN: both networks also take the label, through a learned embedding, and sampling takes --label",
+    )
     label_embedding: int = Field(10, gt=0, description="size of the generator's label embedding (conditional only)")
     beta1: float = Field(0.5, ge=0, lt=1, description="Adam beta1 of both optimizers")
     beta2: float = Field(0.999, ge=0, lt=1, description="Adam beta2 of both optimizers")
@@ -53,7 +59,9 @@ class GAN(genkit.GenerativeModel):
                 raise genkit.GenkitError(f"model.conditional needs a labelled dataset; {data.name} has no classes")
             self.conditioning = "label"
         classes = data.num_classes if config.conditional else None
-        self.generator, self.discriminator = build_networks(config.architecture, config.latent_dim, data.shape, config.channels, classes, config.label_embedding)
+        self.generator, self.discriminator = build_networks(
+            config.architecture, config.latent_dim, data.shape, config.channels, classes, config.label_embedding
+        )
         self.latent_shape = (config.latent_dim,)
 
     def _labelled(self, network, inputs: torch.Tensor, labels: torch.Tensor | None) -> torch.Tensor:
@@ -90,7 +98,10 @@ class GAN(genkit.GenerativeModel):
         }
 
     def updates(self) -> list[Update]:
-        return [Update("discriminator", self.discriminator_loss, repeats=self.config.d_steps), Update("generator", self.generator_loss)]
+        return [
+            Update("discriminator", self.discriminator_loss, repeats=self.config.d_steps),
+            Update("generator", self.generator_loss),
+        ]
 
     def discriminator_loss(self, batch: Batch) -> LossTerms:
         """-log D(x) - log(1 - D(G(z))): binary cross-entropy of real against fake.
@@ -102,12 +113,21 @@ class GAN(genkit.GenerativeModel):
         detached = fake.detach()
         if getattr(self.discriminator, "shares_batch", False):
             both = None if labels is None else torch.cat([labels, labels])
-            real_logit, fake_logit = self._labelled(self.discriminator, torch.cat([real, detached]), both).split(real.shape[0])
+            real_logit, fake_logit = self._labelled(self.discriminator, torch.cat([real, detached]), both).split(
+                real.shape[0]
+            )
         else:
-            real_logit, fake_logit = self._labelled(self.discriminator, real, labels), self._labelled(self.discriminator, detached, labels)
+            real_logit, fake_logit = (
+                self._labelled(self.discriminator, real, labels),
+                self._labelled(self.discriminator, detached, labels),
+            )
         # BCE(l, 1) = softplus(-l), BCE(l, 0) = softplus(l); the logit form is stable.
         loss = F.softplus(-real_logit).mean() + F.softplus(fake_logit).mean()
-        terms = {"d_loss": loss.detach(), "d_real": torch.sigmoid(real_logit.detach()).mean(), "d_fake": torch.sigmoid(fake_logit.detach()).mean()}
+        terms = {
+            "d_loss": loss.detach(),
+            "d_real": torch.sigmoid(real_logit.detach()).mean(),
+            "d_fake": torch.sigmoid(fake_logit.detach()).mean(),
+        }
         return LossTerms(loss=loss, terms=terms, carry=fake)
 
     def generator_loss(self, batch: Batch, fake: torch.Tensor) -> LossTerms:

@@ -8,7 +8,7 @@ Either pair can be wrapped to take a class label as well.
 from __future__ import annotations
 
 import math
-from typing import Callable
+from collections.abc import Callable
 
 import torch
 from torch import nn
@@ -69,7 +69,9 @@ class ConvGenerator(nn.Module):
         if h % 4 or w % 4:
             raise ValueError(f"the convolutional GAN needs image sides divisible by 4, got {h}x{w}")
         self.start = (2 * channels, h // 4, w // 4)
-        self.project = nn.Sequential(nn.Linear(latent_dim, math.prod(self.start)), nn.BatchNorm1d(math.prod(self.start)), nn.ReLU(inplace=True))
+        self.project = nn.Sequential(
+            nn.Linear(latent_dim, math.prod(self.start)), nn.BatchNorm1d(math.prod(self.start)), nn.ReLU(inplace=True)
+        )
         self.net = nn.Sequential(
             nn.ConvTranspose2d(2 * channels, channels, 4, stride=2, padding=1),
             nn.BatchNorm2d(channels),
@@ -124,7 +126,9 @@ class LabelConditionedDiscriminator(nn.Module):
     pixels, so the same wrapper serves the fully connected and the convolutional
     discriminator."""
 
-    def __init__(self, build: Callable[[tuple[int, int, int]], nn.Module], shape: tuple[int, int, int], num_classes: int):
+    def __init__(
+        self, build: Callable[[tuple[int, int, int]], nn.Module], shape: tuple[int, int, int], num_classes: int
+    ):
         super().__init__()
         c, h, w = shape
         self.plane = (1, h, w)
@@ -137,7 +141,12 @@ class LabelConditionedDiscriminator(nn.Module):
 
 
 def build_networks(
-    architecture: str, latent_dim: int, shape: tuple[int, int, int], channels: int, num_classes: int | None = None, embedding_dim: int = 10
+    architecture: str,
+    latent_dim: int,
+    shape: tuple[int, int, int],
+    channels: int,
+    num_classes: int | None = None,
+    embedding_dim: int = 10,
 ) -> tuple[nn.Module, nn.Module]:
     """(generator, discriminator) of the named architecture; label-conditioned when
     ``num_classes`` is given, and then both networks take the labels as a second argument."""
@@ -149,4 +158,6 @@ def build_networks(
         discriminator = lambda dshape: ConvDiscriminator(dshape, channels)  # noqa: E731
     if num_classes is None:
         return generator(latent_dim), discriminator(shape)
-    return LabelConditionedGenerator(generator, latent_dim, num_classes, embedding_dim), LabelConditionedDiscriminator(discriminator, shape, num_classes)
+    return LabelConditionedGenerator(generator, latent_dim, num_classes, embedding_dim), LabelConditionedDiscriminator(
+        discriminator, shape, num_classes
+    )

@@ -17,11 +17,23 @@ GENKIT_HOOKS = 1
 
 #: name -> (class path, description) of the judge's metrics.
 METRICS = {
-    "fd": ("FrechetDistance", "Frechet distance between the judge's penultimate features of 10,000 samples and of the test set (not Inception FID)"),
-    "coverage": ("ClassCoverage", "predicted-class histogram of 10,000 samples: classes seen, KL to uniform, smallest and largest class fraction"),
+    "fd": (
+        "FrechetDistance",
+        "Frechet distance between the judge's penultimate features of 10,000 samples and of the test set (not Inception FID)",
+    ),
+    "coverage": (
+        "ClassCoverage",
+        "predicted-class histogram of 10,000 samples: classes seen, KL to uniform, smallest and largest class fraction",
+    ),
     "confidence": ("Confidence", "mean largest class probability the judge gives the samples"),
-    "precision-recall": ("PrecisionRecall", "improved precision and recall (Kynkaanniemi et al. 2019, k=3) in the judge's feature space"),
-    "label-accuracy": ("LabelAccuracy", "label-conditional models: fraction of samples the judge classifies as the label they were drawn for"),
+    "precision-recall": (
+        "PrecisionRecall",
+        "improved precision and recall (Kynkaanniemi et al. 2019, k=3) in the judge's feature space",
+    ),
+    "label-accuracy": (
+        "LabelAccuracy",
+        "label-conditional models: fraction of samples the judge classifies as the label they were drawn for",
+    ),
 }
 
 

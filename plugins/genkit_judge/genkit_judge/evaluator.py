@@ -13,7 +13,15 @@ import torch
 
 import genkit
 
-from .metrics import JudgeOutputs, class_coverage, class_histogram, frechet_distance, judge_outputs, mean_confidence, precision_recall
+from .metrics import (
+    JudgeOutputs,
+    class_coverage,
+    class_histogram,
+    frechet_distance,
+    judge_outputs,
+    mean_confidence,
+    precision_recall,
+)
 from .store import has_judge, load_judge
 
 #: Samples per score, as is usual for Frechet distances; fewer bias the distance upwards.
@@ -51,11 +59,17 @@ class JudgeEvaluator(genkit.Evaluator):
     def outputs(self, ctx: genkit.EvalContext) -> tuple[JudgeOutputs, JudgeOutputs, int]:
         """(samples, test images, number of classes) as the judge sees them, shared across metrics."""
         key = (ctx.dataset, ctx.seed, self.num_samples, ctx.x.data_ptr(), tuple(ctx.x.shape), ctx.sampler_name)
-        if _shared.get("key") != key or _shared.get("model") is not ctx.model or _shared.get("sampler") is not ctx.sampler:
+        if (
+            _shared.get("key") != key
+            or _shared.get("model") is not ctx.model
+            or _shared.get("sampler") is not ctx.sampler
+        ):
             # A label-conditional model is asked for the judge's classes: they must be the model's.
             classes = ctx.model.data_info.num_classes if getattr(ctx.model, "conditioning", None) == "label" else None
             judge = load_judge(ctx.dataset, ctx.x.device, shape=tuple(ctx.x.shape[1:]), num_classes=classes)
-            reference = judge_outputs(judge, (ctx.x[i : i + ctx.batch_size].float() / 255.0 for i in range(0, ctx.x.shape[0], ctx.batch_size)))
+            reference = judge_outputs(
+                judge, (ctx.x[i : i + ctx.batch_size].float() / 255.0 for i in range(0, ctx.x.shape[0], ctx.batch_size))
+            )
             samples = judge_outputs(judge, _sample_batches(ctx, self.num_samples, judge.num_classes))
             _shared.clear()
             _shared.update(key=key, model=ctx.model, sampler=ctx.sampler, value=(samples, reference, judge.num_classes))
@@ -71,7 +85,9 @@ def _sample_batches(ctx: genkit.EvalContext, n: int, num_classes: int):
     generator = torch.Generator(device=ctx.x.device).manual_seed(ctx.seed)
     for start in range(0, n, ctx.batch_size):
         b = min(ctx.batch_size, n - start)
-        condition = genkit.cycled_labels(b, num_classes, start, ctx.x.device) if ctx.model.conditioning == "label" else None
+        condition = (
+            genkit.cycled_labels(b, num_classes, start, ctx.x.device) if ctx.model.conditioning == "label" else None
+        )
         images = ctx.draw(b, condition=condition, generator=generator)
         ctx.advance(b * ctx.x.shape[0] // n)
         yield images
@@ -84,7 +100,9 @@ class FrechetDistance(JudgeEvaluator):
         samples, reference, _ = self.outputs(ctx)
         return genkit.EvalResult(
             metrics={"judge_fd": frechet_distance(samples.features, reference.features)},
-            notes=[f"judge_fd: Frechet distance in the judge's {samples.features.shape[1]}-d feature space, {samples.features.shape[0]} samples vs {reference.features.shape[0]} test images; comparable only with other judge_fd values on the same dataset"],
+            notes=[
+                f"judge_fd: Frechet distance in the judge's {samples.features.shape[1]}-d feature space, {samples.features.shape[0]} samples vs {reference.features.shape[0]} test images; comparable only with other judge_fd values on the same dataset"
+            ],
         )
 
 
@@ -132,11 +150,12 @@ class LabelAccuracy(JudgeEvaluator):
 
     def evaluate(self, ctx):
         samples, _, k = self.outputs(ctx)
-        requested = genkit.cycled_labels(samples.labels.shape[0], k, device=samples.labels.device)  # as _sample_batches drew them
+        requested = genkit.cycled_labels(
+            samples.labels.shape[0], k, device=samples.labels.device
+        )  # as _sample_batches drew them
         hits = samples.labels == requested
         per_class = [hits[requested == c].float().mean().item() for c in range(k)]
         return genkit.EvalResult(
             metrics={"label_accuracy": hits.float().mean().item(), "worst_label_accuracy": min(per_class)},
             notes=["judged as requested, per label: " + " ".join(f"{c}:{a:.3f}" for c, a in enumerate(per_class))],
         )
-

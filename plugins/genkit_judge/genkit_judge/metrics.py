@@ -61,7 +61,12 @@ def class_coverage(labels: torch.Tensor, num_classes: int) -> dict[str, float]:
     p = counts / counts.sum()
     nz = p > 0
     kl = float((p[nz] * torch.log(p[nz] * num_classes)).sum())
-    return {"classes_seen": int(nz.sum()), "class_kl_uniform": kl, "class_min_fraction": float(p.min()), "class_max_fraction": float(p.max())}
+    return {
+        "classes_seen": int(nz.sum()),
+        "class_kl_uniform": kl,
+        "class_min_fraction": float(p.min()),
+        "class_max_fraction": float(p.max()),
+    }
 
 
 def class_histogram(labels: torch.Tensor, num_classes: int) -> list[float]:

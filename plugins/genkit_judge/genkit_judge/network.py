@@ -22,8 +22,11 @@ class JudgeNet(nn.Module):
         c, h, w = shape
         self.shape, self.num_classes = tuple(shape), num_classes
         self.body = nn.Sequential(
-            *_conv_block(c, 32), *_conv_block(32, 64),
-            nn.Flatten(), nn.Linear(64 * (h // 4) * (w // 4), FEATURES), nn.ReLU(inplace=True),
+            *_conv_block(c, 32),
+            *_conv_block(32, 64),
+            nn.Flatten(),
+            nn.Linear(64 * (h // 4) * (w // 4), FEATURES),
+            nn.ReLU(inplace=True),
         )
         self.dropout = nn.Dropout(0.3)
         self.head = nn.Linear(FEATURES, num_classes)
@@ -39,4 +42,9 @@ class JudgeNet(nn.Module):
 
 def _conv_block(inputs: int, outputs: int) -> list[nn.Module]:
     # Batch norm is what lifts this small net past 99% on MNIST within a few epochs.
-    return [nn.Conv2d(inputs, outputs, 3, padding=1, bias=False), nn.BatchNorm2d(outputs), nn.ReLU(inplace=True), nn.MaxPool2d(2)]
+    return [
+        nn.Conv2d(inputs, outputs, 3, padding=1, bias=False),
+        nn.BatchNorm2d(outputs),
+        nn.ReLU(inplace=True),
+        nn.MaxPool2d(2),
+    ]

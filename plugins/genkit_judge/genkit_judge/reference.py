@@ -15,7 +15,9 @@ def _batches(images: torch.Tensor, batch_size: int = 1000):
         yield images[i : i + batch_size]
 
 
-def reference_rows(dataset: str, data_dir: str | None = None, n: int = 10_000, seed: int = 0) -> dict[str, dict[str, float]]:
+def reference_rows(
+    dataset: str, data_dir: str | None = None, n: int = 10_000, seed: int = 0
+) -> dict[str, dict[str, float]]:
     """Judge metrics of ``n`` training images (the floor: what a perfect sampler
     would score, up to sampling noise) and of ``n`` uniform-noise images (a
     model that learned nothing), each against the test split.

@@ -12,7 +12,6 @@ import genkit
 
 from .network import ARCHITECTURE, JudgeNet
 
-
 _META_KEY = "genkit_judge"  # the header key of a judge file's metadata
 
 
@@ -68,7 +67,14 @@ def has_judge(dataset: str) -> bool:
 
 
 def save_judge(net: JudgeNet, dataset: str, info: dict[str, Any]) -> Path:
-    meta = {"architecture": ARCHITECTURE, "dataset": dataset, "identity": dataset_identity(dataset), "shape": list(net.shape), "num_classes": net.num_classes, **info}
+    meta = {
+        "architecture": ARCHITECTURE,
+        "dataset": dataset,
+        "identity": dataset_identity(dataset),
+        "shape": list(net.shape),
+        "num_classes": net.num_classes,
+        **info,
+    }
     return genkit.save_artifact(judge_path(dataset), net.state_dict(), meta, name=_META_KEY)
 
 
@@ -80,7 +86,12 @@ def judge_info(dataset: str) -> dict[str, Any]:
 _loaded: dict[tuple[str, str, float], JudgeNet] = {}
 
 
-def load_judge(dataset: str, device: torch.device | str = "cpu", shape: tuple[int, ...] | None = None, num_classes: int | None = None) -> JudgeNet:
+def load_judge(
+    dataset: str,
+    device: torch.device | str = "cpu",
+    shape: tuple[int, ...] | None = None,
+    num_classes: int | None = None,
+) -> JudgeNet:
     """The judge of ``dataset`` in eval mode on ``device`` (cached while the file is unchanged).
 
     ``shape`` (of one image) and ``num_classes``, when given, must be what the judge was
@@ -96,13 +107,19 @@ def load_judge(dataset: str, device: torch.device | str = "cpu", shape: tuple[in
         try:
             net.load_state_dict(tensors)
         except RuntimeError:
-            raise JudgeMissing(f"{path}: its weights do not fit a judge of {meta['shape']} images and {meta['num_classes']} classes; retrain it") from None
+            raise JudgeMissing(
+                f"{path}: its weights do not fit a judge of {meta['shape']} images and {meta['num_classes']} classes; retrain it"
+            ) from None
         _loaded[key] = net.to(device).eval()
     net = _loaded[key]
     if shape is not None and tuple(shape) != tuple(net.shape):
-        raise JudgeMissing(f"the judge of '{dataset}' was trained on images of shape {list(net.shape)}, these are {list(shape)}; retrain it with: genkit judge train --dataset {dataset}")
+        raise JudgeMissing(
+            f"the judge of '{dataset}' was trained on images of shape {list(net.shape)}, these are {list(shape)}; retrain it with: genkit judge train --dataset {dataset}"
+        )
     if num_classes is not None and num_classes != net.num_classes:
-        raise JudgeMissing(f"the judge of '{dataset}' knows {net.num_classes} classes, the data have {num_classes}; retrain it with: genkit judge train --dataset {dataset}")
+        raise JudgeMissing(
+            f"the judge of '{dataset}' knows {net.num_classes} classes, the data have {num_classes}; retrain it with: genkit judge train --dataset {dataset}"
+        )
     return net
 
 
@@ -118,8 +135,14 @@ def _read(dataset: str) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
         found = meta.get("architecture") if isinstance(meta, dict) else None
         raise JudgeMissing(f"{path} was trained for {found}, this genkit-judge needs {ARCHITECTURE}; retrain it")
     shape, classes = meta.get("shape"), meta.get("num_classes")
-    if not (isinstance(shape, list) and len(shape) == 3 and all(isinstance(v, int) and v > 0 for v in shape)) or not (isinstance(classes, int) and classes > 1):
-        raise JudgeMissing(f"{path}: its metadata has no valid image shape and class count; retrain it with: genkit judge train --dataset {dataset}")
+    if not (isinstance(shape, list) and len(shape) == 3 and all(isinstance(v, int) and v > 0 for v in shape)) or not (
+        isinstance(classes, int) and classes > 1
+    ):
+        raise JudgeMissing(
+            f"{path}: its metadata has no valid image shape and class count; retrain it with: genkit judge train --dataset {dataset}"
+        )
     if meta.get("identity", dataset_identity(dataset)) != dataset_identity(dataset):
-        raise JudgeMissing(f"{path} was trained on another dataset ({meta.get('dataset')}); retrain it with: genkit judge train --dataset {dataset}")
+        raise JudgeMissing(
+            f"{path} was trained on another dataset ({meta.get('dataset')}); retrain it with: genkit judge train --dataset {dataset}"
+        )
     return tensors, meta

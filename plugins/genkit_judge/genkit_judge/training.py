@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 import torch
 import torch.nn.functional as F
@@ -85,9 +85,24 @@ def train_judge(
     test_x, test_y = data.test_x.to(dev), data.test_y.to(dev)
     acc = accuracy(net, test_x, test_y)
     seconds = time.perf_counter() - started
-    info = {"test_accuracy": acc, "test_examples": int(test_x.shape[0]), "train_examples": int(x.shape[0]), "epochs": epochs, "source": data.source, "seconds": round(seconds, 1), "created": time.strftime("%Y-%m-%dT%H:%M:%S")}
+    info = {
+        "test_accuracy": acc,
+        "test_examples": int(test_x.shape[0]),
+        "train_examples": int(x.shape[0]),
+        "epochs": epochs,
+        "source": data.source,
+        "seconds": round(seconds, 1),
+        "created": time.strftime("%Y-%m-%dT%H:%M:%S"),
+    }
     path = save_judge(net.cpu(), dataset, info)
-    return JudgeReport(path=path, dataset=dataset, test_accuracy=acc, test_examples=int(test_x.shape[0]), epochs=epochs, seconds=seconds)
+    return JudgeReport(
+        path=path,
+        dataset=dataset,
+        test_accuracy=acc,
+        test_examples=int(test_x.shape[0]),
+        epochs=epochs,
+        seconds=seconds,
+    )
 
 
 def _shift(images: torch.Tensor, pixels: int = 2) -> torch.Tensor:

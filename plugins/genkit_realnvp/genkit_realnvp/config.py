@@ -15,7 +15,9 @@ class RealNVPConfig(BaseModel):
         description="realnvp: actnorm + affine coupling with checkerboard then channel masks; "
         "glow: actnorm + invertible 1x1 convolution (LU) + affine coupling",
     )
-    levels: int = Field(2, ge=1, description="scales; each squeezes 2x2 and all but the last factor out half the channels")
+    levels: int = Field(
+        2, ge=1, description="scales; each squeezes 2x2 and all but the last factor out half the channels"
+    )
     checkerboard_couplings: int = Field(2, ge=0, description="realnvp steps: checkerboard-masked couplings per scale")
     channel_couplings: int = Field(2, ge=0, description="realnvp steps: channel-masked couplings per scale")
     glow_steps: int = Field(8, ge=1, description="glow steps: (actnorm, 1x1 conv, coupling) steps per scale")

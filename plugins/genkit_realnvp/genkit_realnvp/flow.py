@@ -18,6 +18,7 @@ from .layers import ActNorm, AffineCoupling, InvConv1x1, channel_partition, chec
 
 def build_steps(channels: int, cfg: RealNVPConfig) -> list[nn.Module]:
     """The invertible layers of one scale, acting on ``channels`` squeezed channels."""
+
     def coupling(partition):
         return AffineCoupling(*partition, hidden=cfg.hidden, res_blocks=cfg.res_blocks, bound=cfg.log_scale_bound)
 
@@ -35,8 +36,8 @@ def build_steps(channels: int, cfg: RealNVPConfig) -> list[nn.Module]:
 
 class MultiScaleFlow(nn.Module):
     """Args:
-        shape: (C, H, W) of the input; H and W must be divisible by 2**levels.
-        cfg: the model settings.
+    shape: (C, H, W) of the input; H and W must be divisible by 2**levels.
+    cfg: the model settings.
     """
 
     def __init__(self, shape: tuple[int, int, int], cfg: RealNVPConfig):
@@ -45,7 +46,7 @@ class MultiScaleFlow(nn.Module):
         if h % (2**cfg.levels) or w % (2**cfg.levels):
             raise ValueError(f"images of {h}x{w} cannot be squeezed {cfg.levels} times (each halves height and width)")
         self.scales = nn.ModuleList()
-        for k in range(cfg.levels):
+        for _ in range(cfg.levels):
             c = 4 * c
             self.scales.append(nn.ModuleList(build_steps(c, cfg)))
             c = c // 2  # the half that goes on to the next scale

@@ -89,5 +89,13 @@ class RealNVP(genkit.GenerativeModel):
 
     def describe(self):
         cfg = self.config
-        steps = f"{cfg.glow_steps} glow steps" if cfg.step == "glow" else f"{cfg.checkerboard_couplings} checkerboard + {cfg.channel_couplings} channel couplings"
-        return {**super().describe(), "architecture": f"{cfg.levels} scales x {steps}, hidden {cfg.hidden}, {cfg.res_blocks} res blocks", "alpha": cfg.alpha}
+        steps = (
+            f"{cfg.glow_steps} glow steps"
+            if cfg.step == "glow"
+            else f"{cfg.checkerboard_couplings} checkerboard + {cfg.channel_couplings} channel couplings"
+        )
+        return {
+            **super().describe(),
+            "architecture": f"{cfg.levels} scales x {steps}, hidden {cfg.hidden}, {cfg.res_blocks} res blocks",
+            "alpha": cfg.alpha,
+        }

@@ -19,6 +19,7 @@ import math
 import torch
 
 from genkit import LEVELS
+
 # u is drawn on a grid of 2**-16: x + u is then exact in float32 (24-bit significand),
 # so the integer pixels can be recovered from y exactly for further noise draws.
 _NOISE_STEPS = 2**16

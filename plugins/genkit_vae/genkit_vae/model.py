@@ -92,4 +92,9 @@ class BernoulliVAE(genkit.GenerativeModel):
         return genkit.importance_weighted_log_likelihood(mu, logvar, log_px_given_z, samples, self.config.iw_chunk)
 
     def describe(self):
-        return {**super().describe(), "latent_dim": self.config.latent_dim, "hidden": self.config.hidden, "decoder": "Bernoulli (logits)"}
+        return {
+            **super().describe(),
+            "latent_dim": self.config.latent_dim,
+            "hidden": self.config.hidden,
+            "decoder": "Bernoulli (logits)",
+        }

@@ -6,9 +6,9 @@ from typing import Any
 
 from ..capabilities import capabilities
 from ..drawing import applicable_samplers
-from ..sampling import default_sampler_name
 from ..plugins import get_plugin_manager
 from ..runs import list_runs
+from ..sampling import default_sampler_name
 from .generation import Picture, interpolate, manifold, sample
 from .loading import LoadedModel, load
 from .scoring import OODReport, ScoreReport, applicable_metrics, score, score_ood
@@ -42,4 +42,20 @@ def list_plugins() -> list[dict[str, Any]]:
     return [p.as_dict() for p in get_plugin_manager().plugins]
 
 
-__all__ = ["LoadedModel", "OODReport", "Picture", "ScoreReport", "info", "interpolate", "list_runs", "load", "manifold", "list_plugins", "resolve_config", "sample", "score", "score_ood", "train"]
+__all__ = [
+    "LoadedModel",
+    "OODReport",
+    "Picture",
+    "ScoreReport",
+    "info",
+    "interpolate",
+    "list_runs",
+    "load",
+    "manifold",
+    "list_plugins",
+    "resolve_config",
+    "sample",
+    "score",
+    "score_ood",
+    "train",
+]

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 import torch
-
-from typing import Callable
 
 from .. import plots
 from ..capabilities import EncoderModel, LatentModel
@@ -17,8 +16,8 @@ from ..errors import CapabilityError, GenkitError
 from ..maths import cycled_labels
 from ..model import Batch
 from ..plugins import find_classifier
-from ..sampling import latent_grid, prior_latents, require_latent
 from ..sampling import interpolate as interpolate_latents
+from ..sampling import latent_grid, prior_latents, require_latent
 from .loading import LoadedModel, load
 
 
@@ -78,15 +77,37 @@ def sample(
         raise CapabilityError(f"'{lm.name}' needs a '{lm.model.conditioning}' condition to sample; use its own command")
     generator = torch.Generator(device=lm.device).manual_seed(seed)
     options = {"temperature": temperature, "steps": steps, "guidance": guidance}
-    images = draw(lm.model, n, sampler=sampler, condition=condition, generator=generator, options=options, progress=progress, model_name=lm.name)
+    images = draw(
+        lm.model,
+        n,
+        sampler=sampler,
+        condition=condition,
+        generator=generator,
+        options=options,
+        progress=progress,
+        model_name=lm.name,
+    )
     path = Path(out) if out else lm.run.file("samples.png")
     nrow = lm.data_info.num_classes if (condition is not None and label is None) else None
     shown = ", ".join(f"{k}={v:g}" for k, v in options.items() if v is not None)
-    title = f"{lm.name}: {n} samples" + (f", {shown}" if shown else "") + (f", label {label}" if label is not None else "")
+    title = (
+        f"{lm.name}: {n} samples" + (f", {shown}" if shown else "") + (f", label {label}" if label is not None else "")
+    )
     return Picture(images, plots.save_grid(images, path, title=title, nrow=nrow))
 
 
-def interpolate(target, steps: int = 7, *, method: str = "both", from_class: int | None = None, to_class: int | None = None, seed: int = 0, out: str | Path | None = None, device: str = "auto", data_dir: str | None = None) -> Picture:
+def interpolate(
+    target,
+    steps: int = 7,
+    *,
+    method: str = "both",
+    from_class: int | None = None,
+    to_class: int | None = None,
+    seed: int = 0,
+    out: str | Path | None = None,
+    device: str = "auto",
+    data_dir: str | None = None,
+) -> Picture:
     """Decode a path between two latent points (``steps`` between the two ends).
 
     A model with an encoder interpolates between two test images of different
@@ -96,7 +117,9 @@ def interpolate(target, steps: int = 7, *, method: str = "both", from_class: int
     lm = _loaded(target, device)
     require_latent(lm.model, "interpolation")
     if lm.model.conditioning is not None:
-        raise CapabilityError(f"'{lm.name}' is conditioned on a {lm.model.conditioning}; interpolating a conditional model is not supported (use genkit sample --label)")
+        raise CapabilityError(
+            f"'{lm.name}' is conditioned on a {lm.model.conditioning}; interpolating a conditional model is not supported (use genkit sample --label)"
+        )
     if steps < 1:
         raise GenkitError("--steps must be at least 1")
     z0, z1, note = _endpoints(lm, from_class, to_class, seed, data_dir)
@@ -132,7 +155,9 @@ def _endpoints(lm: LoadedModel, from_class, to_class, seed: int, data_dir: str |
     classifier = find_classifier(lm.meta["data"]["name"])
     if classifier is None:
         if from_class is not None or to_class is not None:
-            raise CapabilityError("--from-class/--to-class need an encoder or a classifier for this dataset (train the judge first)")
+            raise CapabilityError(
+                "--from-class/--to-class need an encoder or a classifier for this dataset (train the judge first)"
+            )
         z = prior_latents(model, 2, generator=gen)
         return z[0], z[1], "between two prior draws"
     with torch.no_grad():
@@ -141,7 +166,9 @@ def _endpoints(lm: LoadedModel, from_class, to_class, seed: int, data_dir: str |
     a, b = _two_classes(labels, from_class, to_class)
     ia, ib = (labels == a).nonzero(), (labels == b).nonzero()
     if len(ia) == 0 or len(ib) == 0:
-        raise CapabilityError(f"no prior sample of class {a if len(ia) == 0 else b} among 256 draws; try another --seed or class")
+        raise CapabilityError(
+            f"no prior sample of class {a if len(ia) == 0 else b} among 256 draws; try another --seed or class"
+        )
     return z[int(ia[0])], z[int(ib[0])], f"between samples judged class {a} and {b}"
 
 
@@ -181,4 +208,6 @@ def manifold(target, side: int = 20, *, out: str | Path | None = None, device: s
     with torch.no_grad():
         images = model.decode(z)
     path = Path(out) if out else lm.run.file("manifold.png")
-    return Picture(images, plots.save_grid(images, path, title=f"{lm.name}: 2-D latent manifold ({side}x{side})", nrow=side))
+    return Picture(
+        images, plots.save_grid(images, path, title=f"{lm.name}: 2-D latent manifold ({side}x{side})", nrow=side)
+    )

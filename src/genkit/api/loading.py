@@ -44,7 +44,9 @@ def build_model(spec, config, info: DataInfo, error: type[Exception], where: str
         return spec.build_model(config, info)
     except (RuntimeError, ValueError, TypeError, OverflowError, MemoryError) as exc:
         first = (str(exc).splitlines() or [type(exc).__name__])[0][:200]
-        raise error(f"{where}model '{spec.name}' cannot be built from its config ({type(exc).__name__}: {first})") from None
+        raise error(
+            f"{where}model '{spec.name}' cannot be built from its config ({type(exc).__name__}: {first})"
+        ) from None
 
 
 def load(target: str | Path, device: str = "auto") -> LoadedModel:
@@ -58,12 +60,20 @@ def load(target: str | Path, device: str = "auto") -> LoadedModel:
         package = (meta.get("plugin") or {}).get("package") or "its plugin"
         raise PluginError(f"{path} needs model '{meta['model']}' from {package}: {exc}") from None
     dev = resolve_device(device)
-    info = DataInfo(name=meta["data"]["name"], shape=tuple(meta["data"]["shape"]), num_classes=meta["data"].get("num_classes"))
+    info = DataInfo(
+        name=meta["data"]["name"], shape=tuple(meta["data"]["shape"]), num_classes=meta["data"].get("num_classes")
+    )
     with isolated_rng("cpu", 0):  # the initial weights are overwritten: their draws must not move the caller's RNG
-        model = build_model(spec, validate(spec.config_class(), meta["model_config"], "model"), info, CheckpointError, f"{path}: ")
+        model = build_model(
+            spec, validate(spec.config_class(), meta["model_config"], "model"), info, CheckpointError, f"{path}: "
+        )
     if meta.get("conditioning", model.conditioning) != model.conditioning:
-        raise CheckpointError(f"{path} was saved by a model conditioned on {meta['conditioning']!r}, but its config now builds one conditioned on {model.conditioning!r}")
+        raise CheckpointError(
+            f"{path} was saved by a model conditioned on {meta['conditioning']!r}, but its config now builds one conditioned on {model.conditioning!r}"
+        )
     load_model_weights(model, ckpt)
     model.to(dev).eval()
     train_cfg = validate(TrainConfig, meta["train_config"], "train")
-    return LoadedModel(model=model, name=spec.name, run=run, checkpoint=path, meta=meta, train_config=train_cfg, device=dev)
+    return LoadedModel(
+        model=model, name=spec.name, run=run, checkpoint=path, meta=meta, train_config=train_cfg, device=dev
+    )

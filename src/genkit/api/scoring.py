@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import re
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 import torch
 
@@ -13,10 +14,10 @@ from ..data import load_dataset
 from ..drawing import choose_sampler, draw
 from ..errors import CapabilityError, ConfigError, GenkitError, PluginError
 from ..evaluation import EvalContext, EvalResult, bits_name
-from ..sampling import default_sampler_name
 from ..ood import auroc
 from ..plugins import get_plugin_manager
 from ..rng import isolated_rng
+from ..sampling import default_sampler_name
 from .loading import LoadedModel, load
 
 
@@ -69,8 +70,12 @@ def default_metrics(name: str, spec, model, messages: list[str]) -> list[str]:
     needs = _declared_plugins(name)
     where = f"; {needs} provides them: is it installed and enabled?" if needs else "."
     if not fallback:
-        raise CapabilityError(f"no installed metric applies to '{name}': its default metrics {', '.join(absent)} are not available{where.rstrip('.')}")
-    messages.append(f"note: default metrics {', '.join(absent)} of '{name}' are not available{where} Scoring with {', '.join(fallback)}.")
+        raise CapabilityError(
+            f"no installed metric applies to '{name}': its default metrics {', '.join(absent)} are not available{where.rstrip('.')}"
+        )
+    messages.append(
+        f"note: default metrics {', '.join(absent)} of '{name}' are not available{where} Scoring with {', '.join(fallback)}."
+    )
     return fallback
 
 
@@ -122,10 +127,14 @@ def score(
         try:
             ev = pm.evaluator(name)
         except PluginError:
-            raise PluginError(f"unknown metric '{name}' (metrics for '{lm.name}': {', '.join(applicable_metrics(lm.model)) or 'none'})") from None
+            raise PluginError(
+                f"unknown metric '{name}' (metrics for '{lm.name}': {', '.join(applicable_metrics(lm.model)) or 'none'})"
+            ) from None
         reason = ev.unsupported_reason(lm.model)
         if reason:
-            raise CapabilityError(f"metric '{name}' does not apply to '{lm.name}': {reason}; metrics that apply: {', '.join(applicable_metrics(lm.model)) or 'none'}")
+            raise CapabilityError(
+                f"metric '{name}' does not apply to '{lm.name}': {reason}; metrics that apply: {', '.join(applicable_metrics(lm.model)) or 'none'}"
+            )
         evaluators.append(ev)
     ds_name = dataset or lm.meta["data"]["name"]
     data = load_dataset(ds_name, data_dir or lm.train_config.data_dir)
@@ -134,13 +143,29 @@ def score(
         x, y = x[:limit], None if y is None else y[:limit]
     x = x.to(lm.device)
     y = None if y is None else y.to(lm.device)
-    report = ScoreReport(model=lm.name, dataset=ds_name + (" (embedded subset)" if data.embedded else ""), examples=x.shape[0], messages=messages)
+    report = ScoreReport(
+        model=lm.name,
+        dataset=ds_name + (" (embedded subset)" if data.embedded else ""),
+        examples=x.shape[0],
+        messages=messages,
+    )
     draw_with = _sampler(lm, sampler, sampler_options)
     started = time.perf_counter()
     for ev in evaluators:
         advance = progress(ev.name, x.shape[0]) if progress else (lambda n: None)
         bs = batch_size or (100 if (samples or getattr(lm.model, "likelihood_samples", 1)) > 1 else 500)
-        ctx = EvalContext(model=lm.model, x=x, y=y, dataset=ds_name, batch_size=bs, samples=samples, seed=seed, advance=advance, sampler=draw_with, sampler_name=draw_with and draw_with.name)
+        ctx = EvalContext(
+            model=lm.model,
+            x=x,
+            y=y,
+            dataset=ds_name,
+            batch_size=bs,
+            samples=samples,
+            seed=seed,
+            advance=advance,
+            sampler=draw_with,
+            sampler_name=draw_with and draw_with.name,
+        )
         with isolated_rng(lm.device, seed):  # latent noise and importance samples repeat with the seed
             report.results[ev.name] = checked_result(ev.evaluate(ctx), ev.name)
     report.seconds = time.perf_counter() - started
@@ -155,7 +180,15 @@ class _Draw:
         self.lm, self.name, self.options = lm, name, options
 
     def __call__(self, n: int, *, condition=None, generator=None):
-        return draw(self.lm.model, n, sampler=self.name, condition=condition, generator=generator, options=self.options, model_name=self.lm.name)
+        return draw(
+            self.lm.model,
+            n,
+            sampler=self.name,
+            condition=condition,
+            generator=generator,
+            options=self.options,
+            model_name=self.lm.name,
+        )
 
 
 def _sampler(lm: LoadedModel, name: str | None, options: dict[str, Any] | None) -> _Draw | None:
@@ -172,13 +205,24 @@ def checked_result(result: Any, metric: str) -> EvalResult:
     """An evaluator's result, refused with one line (naming the plugin) when it breaks the contract."""
     owner = _owner_of(metric)
     if not isinstance(result, EvalResult):
-        raise PluginError(f"metric '{metric}'{owner} returned {type(result).__name__}; evaluate() must return genkit.EvalResult")
-    if not isinstance(result.metrics, dict) or not all(isinstance(k, str) and isinstance(v, (int, float)) and not isinstance(v, bool) for k, v in result.metrics.items()):
-        raise PluginError(f"metric '{metric}'{owner}: EvalResult.metrics must map names (str) to numbers (int or float)")
-    if not isinstance(result.per_example, dict) or not all(isinstance(k, str) and isinstance(v, torch.Tensor) for k, v in result.per_example.items()):
+        raise PluginError(
+            f"metric '{metric}'{owner} returned {type(result).__name__}; evaluate() must return genkit.EvalResult"
+        )
+    if not isinstance(result.metrics, dict) or not all(
+        isinstance(k, str) and isinstance(v, (int, float)) and not isinstance(v, bool)
+        for k, v in result.metrics.items()
+    ):
+        raise PluginError(
+            f"metric '{metric}'{owner}: EvalResult.metrics must map names (str) to numbers (int or float)"
+        )
+    if not isinstance(result.per_example, dict) or not all(
+        isinstance(k, str) and isinstance(v, torch.Tensor) for k, v in result.per_example.items()
+    ):
         raise PluginError(f"metric '{metric}'{owner}: EvalResult.per_example must map names (str) to tensors")
     if not isinstance(result.notes, (list, tuple)) or not all(isinstance(n, str) for n in result.notes):
-        raise PluginError(f"metric '{metric}'{owner}: EvalResult.notes must be a list of strings (got {type(result.notes).__name__})")
+        raise PluginError(
+            f"metric '{metric}'{owner}: EvalResult.notes must be a list of strings (got {type(result.notes).__name__})"
+        )
     return result
 
 
@@ -256,7 +300,9 @@ def score_ood(
         raise CapabilityError(f"'{lm.name}' cannot score outliers by bits per dimension: {reason}")
     unit = bits_name(lm.model)
     if unit is None:
-        raise CapabilityError(f"'{lm.name}' declares no likelihood_space, so its scores cannot be put in bits of a known data space; --ood needs one")
+        raise CapabilityError(
+            f"'{lm.name}' declares no likelihood_space, so its scores cannot be put in bits of a known data space; --ood needs one"
+        )
     inlier = dataset or lm.meta["data"]["name"]
     if inlier == outlier:
         raise ConfigError(f"the outlier dataset must differ from the inlier dataset ('{inlier}')")
@@ -267,21 +313,58 @@ def score_ood(
     for name in (inlier, outlier):
         data = load_dataset(name, data_dir or lm.train_config.data_dir)
         if tuple(data.test_x.shape[1:]) != tuple(lm.data_info.shape):
-            raise ConfigError(f"'{name}' has images of shape {list(data.test_x.shape[1:])}; '{lm.name}' was trained on {list(lm.data_info.shape)}")
+            raise ConfigError(
+                f"'{name}' has images of shape {list(data.test_x.shape[1:])}; '{lm.name}' was trained on {list(lm.data_info.shape)}"
+            )
         x = data.test_x[:limit] if limit else data.test_x
         advance = progress(f"{unit} on {name}", x.shape[0]) if progress else (lambda n: None)
-        ctx = EvalContext(model=lm.model, x=x.to(lm.device), y=None, dataset=name, batch_size=bs, samples=samples, seed=seed, advance=advance)
+        ctx = EvalContext(
+            model=lm.model,
+            x=x.to(lm.device),
+            y=None,
+            dataset=name,
+            batch_size=bs,
+            samples=samples,
+            seed=seed,
+            advance=advance,
+        )
         with isolated_rng(lm.device, seed):
             bpd[name] = evaluator.evaluate(ctx).per_example[unit]
     path = plot or lm.run.file(f"ood-{inlier}-vs-{outlier}.png")
     label = unit.replace("_", " ")
-    save_histograms({f"{inlier} test (inlier)": bpd[inlier].numpy(), f"{outlier} test (outlier)": bpd[outlier].numpy()}, path, label, title=f"{lm.name}: {label}, K = {k}")
-    report = OODReport(model=lm.name, inlier=inlier, outlier=outlier, inlier_bpd=bpd[inlier], outlier_bpd=bpd[outlier], auroc=auroc(bpd[inlier], bpd[outlier]), plot=path, samples=k, seconds=time.perf_counter() - started, unit=unit)
-    lm.run.append_score({
-        "checkpoint": str(lm.checkpoint), "dataset": inlier, "ood": outlier, "examples": {inlier: bpd[inlier].numel(), outlier: bpd[outlier].numel()},
-        "samples": k, "limit": limit, "likelihood_space": lm.model.likelihood_space, "metrics": report.metrics(), "plot": str(path),
-        "seconds": round(report.seconds, 2), "time": time.strftime("%Y-%m-%dT%H:%M:%S"),
-    })
+    save_histograms(
+        {f"{inlier} test (inlier)": bpd[inlier].numpy(), f"{outlier} test (outlier)": bpd[outlier].numpy()},
+        path,
+        label,
+        title=f"{lm.name}: {label}, K = {k}",
+    )
+    report = OODReport(
+        model=lm.name,
+        inlier=inlier,
+        outlier=outlier,
+        inlier_bpd=bpd[inlier],
+        outlier_bpd=bpd[outlier],
+        auroc=auroc(bpd[inlier], bpd[outlier]),
+        plot=path,
+        samples=k,
+        seconds=time.perf_counter() - started,
+        unit=unit,
+    )
+    lm.run.append_score(
+        {
+            "checkpoint": str(lm.checkpoint),
+            "dataset": inlier,
+            "ood": outlier,
+            "examples": {inlier: bpd[inlier].numel(), outlier: bpd[outlier].numel()},
+            "samples": k,
+            "limit": limit,
+            "likelihood_space": lm.model.likelihood_space,
+            "metrics": report.metrics(),
+            "plot": str(path),
+            "seconds": round(report.seconds, 2),
+            "time": time.strftime("%Y-%m-%dT%H:%M:%S"),
+        }
+    )
     return report
 
 

@@ -6,8 +6,9 @@ import platform
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import torch
 
@@ -18,16 +19,21 @@ from ..device import describe_device, resolve_device
 from ..errors import ConfigError, DataError
 from ..loggers import create_loggers
 from ..metadata import validate_metadata
-from .loading import build_model
 from ..plugins import get_plugin_manager
 from ..runs import Run, resolve_target
 from ..training import distributed
 from ..training.precision import resolve_precision
 from ..training.reporting import Reporter, RichReporter
 from ..training.trainer import Trainer, TrainResult
+from .loading import build_model
 
 
-def resolve_config(model: str | None = None, config: str | Path | None = None, overrides: dict[str, Any] | None = None, sets: list[str] | None = None):
+def resolve_config(
+    model: str | None = None,
+    config: str | Path | None = None,
+    overrides: dict[str, Any] | None = None,
+    sets: list[str] | None = None,
+):
     """The model spec, its validated config and the training config, from file, flags and ``--set`` values."""
     file_data = read_toml(config) if config else {}
     extra = dict(parse_override(s) for s in sets or [])
@@ -47,7 +53,19 @@ def resolve_config(model: str | None = None, config: str | Path | None = None, o
 
 #: Training settings a resumed run may change: how it runs, not what it learns from.
 #: Everything else (the model config, dataset, batch size, validation split, seed) is refused.
-RESUMABLE = ("epochs", "lr", "device", "precision", "compile", "tf32", "check_every", "divergence_threshold", "grid_samples", "data_dir", "log")
+RESUMABLE = (
+    "epochs",
+    "lr",
+    "device",
+    "precision",
+    "compile",
+    "tf32",
+    "check_every",
+    "divergence_threshold",
+    "grid_samples",
+    "data_dir",
+    "log",
+)
 
 
 def resolve_resume(resume, model: str | None, config, overrides: dict[str, Any] | None, sets: list[str] | None, out):
@@ -75,10 +93,14 @@ def resolve_resume(resume, model: str | None, config, overrides: dict[str, Any] 
     wanted = validate(spec.config_class(), {**saved_model, **model_values}, "model").model_dump(mode="json")
     for key, new in wanted.items():
         if new != model_cfg.model_dump(mode="json").get(key):
-            raise ConfigError(f"--resume cannot change model.{key} ({saved_model.get(key)!r} -> {new!r}): the checkpoint's weights are of the saved model; start a new run instead")
+            raise ConfigError(
+                f"--resume cannot change model.{key} ({saved_model.get(key)!r} -> {new!r}): the checkpoint's weights are of the saved model; start a new run instead"
+            )
     saved_train = validate(TrainConfig, ckpt.meta["train_config"], "train").model_dump(mode="json")
     train_cfg = validate(TrainConfig, {**saved_train, **train_values}, "train")
-    changes = {k: [saved_train.get(k), v] for k, v in train_cfg.model_dump(mode="json").items() if saved_train.get(k) != v}
+    changes = {
+        k: [saved_train.get(k), v] for k, v in train_cfg.model_dump(mode="json").items() if saved_train.get(k) != v
+    }
     for key, (old, new) in changes.items():
         if key not in RESUMABLE:
             raise ConfigError(
@@ -129,25 +151,44 @@ def train(
     return _train(spec, model_cfg, train_cfg, ckpt, run, resume, out, device, dist, reporter, on_step, changes)
 
 
-def _train(spec, model_cfg, train_cfg: TrainConfig, ckpt, run: Run | None, resume, out, device: torch.device, dist, reporter: Reporter, on_step, changes=None) -> TrainResult:
+def _train(
+    spec,
+    model_cfg,
+    train_cfg: TrainConfig,
+    ckpt,
+    run: Run | None,
+    resume,
+    out,
+    device: torch.device,
+    dist,
+    reporter: Reporter,
+    on_step,
+    changes=None,
+) -> TrainResult:
     if not dist.is_main:
         reporter = Reporter()  # one progress display per job: rank 0's
     loggers = create_loggers(train_cfg.log)  # on every rank, so a bad name stops them all alike
     with dist.local_first():  # each node reads (or downloads) its own copy
         data = load_dataset(train_cfg.dataset, train_cfg.data_dir)
     if data.embedded:
-        reporter.message(f"[yellow]No {train_cfg.dataset} files found and no download possible: training on the {data.source}.[/yellow]")
+        reporter.message(
+            f"[yellow]No {train_cfg.dataset} files found and no download possible: training on the {data.source}.[/yellow]"
+        )
     info = data.info
     largest = data.train_x.shape[0] // 6
     if train_cfg.val_size > largest:
-        reporter.message(f"[yellow]train.val_size={train_cfg.val_size} is more than a sixth of the {data.train_x.shape[0]} training images; holding out {largest}[/yellow]")
+        reporter.message(
+            f"[yellow]train.val_size={train_cfg.val_size} is more than a sixth of the {data.train_x.shape[0]} training images; holding out {largest}[/yellow]"
+        )
         train_cfg = train_cfg.model_copy(update={"val_size": largest})  # what the run records is what it did
     refusal = spec.refusal(info)
     if refusal:
         c, h, w = info.shape
         raise DataError(f"model '{spec.name}' cannot train on {data.name} ({c}x{h}x{w} images): {refusal}")
     if ckpt is not None and list(ckpt.meta["data"]["shape"]) != list(info.shape):
-        raise ConfigError(f"{resume} was trained on images of shape {ckpt.meta['data']['shape']}, this dataset has {list(info.shape)}")
+        raise ConfigError(
+            f"{resume} was trained on images of shape {ckpt.meta['data']['shape']}, this dataset has {list(info.shape)}"
+        )
     torch.manual_seed(train_cfg.seed)
     net = build_model(spec, model_cfg, info, ConfigError).to(device)
     if net.conditioning == "label" and (info.num_classes is None or data.train_y is None):
@@ -159,15 +200,31 @@ def _train(spec, model_cfg, train_cfg: TrainConfig, ckpt, run: Run | None, resum
         manifest = _manifest(spec, train_cfg, data, device, net.monitor, dist.world_size)
         if dist.is_main:
             run.write_json("manifest.json", manifest)
-            run.write_json("config.json", {"model": {"name": spec.name, **model_cfg.model_dump(mode="json")}, "train": train_cfg.model_dump(mode="json")})
+            run.write_json(
+                "config.json",
+                {
+                    "model": {"name": spec.name, **model_cfg.model_dump(mode="json")},
+                    "train": train_cfg.model_dump(mode="json"),
+                },
+            )
     else:
         manifest = run.read_json("manifest.json", {})
-        manifest.update(epochs=train_cfg.epochs, device=describe_device(device), precision=train_cfg.precision, compile=train_cfg.compile)
+        manifest.update(
+            epochs=train_cfg.epochs,
+            device=describe_device(device),
+            precision=train_cfg.precision,
+            compile=train_cfg.compile,
+        )
         progress = ckpt.meta.get("progress") or {}
-        manifest.setdefault("resumes", []).append({
-            "time": time.strftime("%Y-%m-%dT%H:%M:%S"), "from_epoch": progress.get("epoch", 0), "from_step": progress.get("step", 0),
-            "command": " ".join(sys.argv), "changed": changes or {},
-        })
+        manifest.setdefault("resumes", []).append(
+            {
+                "time": time.strftime("%Y-%m-%dT%H:%M:%S"),
+                "from_epoch": progress.get("epoch", 0),
+                "from_step": progress.get("step", 0),
+                "command": " ".join(sys.argv),
+                "changed": changes or {},
+            }
+        )
         if dist.is_main:
             run.write_json("manifest.json", manifest)
     meta = {
@@ -175,17 +232,38 @@ def _train(spec, model_cfg, train_cfg: TrainConfig, ckpt, run: Run | None, resum
         "plugin": manifest.get("plugin"),
         "model_config": model_cfg.model_dump(mode="json"),
         "train_config": train_cfg.model_dump(mode="json"),
-        "data": {"name": info.name, "shape": list(info.shape), "num_classes": info.num_classes, "source": data.source, "embedded": data.embedded},
+        "data": {
+            "name": info.name,
+            "shape": list(info.shape),
+            "num_classes": info.num_classes,
+            "source": data.source,
+            "embedded": data.embedded,
+        },
         "conditioning": net.conditioning,
         "versions": manifest.get("versions"),
     }
     ranks = f" x {dist.world_size} processes ({dist.backend})" if dist.enabled else ""
-    reporter.message(f"training {spec.name} on {data.name} ({data.source}) on {describe_device(device)}{ranks}, precision {resolve_precision(train_cfg.precision, device).name} -> {run.path}")
-    trainer = Trainer(net, train_cfg, data, run, device, meta, reporter, on_step=on_step, dist=dist, loggers=loggers if dist.is_main else [])
+    reporter.message(
+        f"training {spec.name} on {data.name} ({data.source}) on {describe_device(device)}{ranks}, precision {resolve_precision(train_cfg.precision, device).name} -> {run.path}"
+    )
+    trainer = Trainer(
+        net,
+        train_cfg,
+        data,
+        run,
+        device,
+        meta,
+        reporter,
+        on_step=on_step,
+        dist=dist,
+        loggers=loggers if dist.is_main else [],
+    )
     return trainer.fit(resume=ckpt)
 
 
-def _manifest(spec, train_cfg: TrainConfig, data, device: torch.device, monitor: str | None, world_size: int = 1) -> dict[str, Any]:
+def _manifest(
+    spec, train_cfg: TrainConfig, data, device: torch.device, monitor: str | None, world_size: int = 1
+) -> dict[str, Any]:
     owner = get_plugin_manager().registries["models"].owner(spec.name)
     return {
         "model": spec.name,
@@ -203,7 +281,12 @@ def _manifest(spec, train_cfg: TrainConfig, data, device: torch.device, monitor:
         "created": time.strftime("%Y-%m-%dT%H:%M:%S"),
         "command": " ".join(sys.argv),
         "git_commit": _git_commit(),
-        "versions": {"genkit": _genkit_version(), "torch": torch.__version__, "python": platform.python_version(), spec.name: owner.version},
+        "versions": {
+            "genkit": _genkit_version(),
+            "torch": torch.__version__,
+            "python": platform.python_version(),
+            spec.name: owner.version,
+        },
     }
 
 

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from typing import Callable
 
 import torch
 
@@ -32,9 +32,15 @@ class ImageDataset:
     def info(self) -> DataInfo:
         return DataInfo(name=self.name, shape=tuple(self.train_x.shape[1:]), num_classes=self.num_classes)
 
-    def to(self, device: torch.device) -> "ImageDataset":
+    def to(self, device: torch.device) -> ImageDataset:
         move = lambda t: None if t is None else t.to(device)  # noqa: E731
-        return replace(self, train_x=move(self.train_x), test_x=move(self.test_x), train_y=move(self.train_y), test_y=move(self.test_y))
+        return replace(
+            self,
+            train_x=move(self.train_x),
+            test_x=move(self.test_x),
+            train_y=move(self.train_y),
+            test_y=move(self.test_y),
+        )
 
 
 @dataclass
@@ -57,12 +63,30 @@ def split_validation(data: ImageDataset, val_size: int, seed: int = 20_141_220) 
     return Split(data.train_x[train], pick(data.train_y, train), data.train_x[val], pick(data.train_y, val))
 
 
-_IDX_FILES = ["train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz", "t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz"]
+_IDX_FILES = [
+    "train-images-idx3-ubyte.gz",
+    "train-labels-idx1-ubyte.gz",
+    "t10k-images-idx3-ubyte.gz",
+    "t10k-labels-idx1-ubyte.gz",
+]
 
-FASHION_CLASSES = ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"]
+FASHION_CLASSES = [
+    "T-shirt/top",
+    "Trouser",
+    "Pullover",
+    "Dress",
+    "Coat",
+    "Sandal",
+    "Shirt",
+    "Sneaker",
+    "Bag",
+    "Ankle boot",
+]
 
 
-def idx_dataset(name: str, folder: str, torchvision_class: str, embedded: bool, class_names: list[str]) -> Callable[[str | None, str | None], ImageDataset]:
+def idx_dataset(
+    name: str, folder: str, torchvision_class: str, embedded: bool, class_names: list[str]
+) -> Callable[[str | None, str | None], ImageDataset]:
     """A loader for a 28x28 grayscale, 10-class dataset in torchvision's IDX layout."""
 
     def load(data_dir: str | None, arg: str | None = None) -> ImageDataset:

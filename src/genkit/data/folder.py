@@ -38,7 +38,9 @@ _RESIZE_CHUNK = 512  # images resized per call, to bound the float copy
 def parse_folder_arg(arg: str | None) -> tuple[Path, dict[str, str]]:
     """``PATH?key=value&...`` to the path and its options."""
     if not arg:
-        raise DataError("the folder dataset needs a path: --dataset folder:PATH (options: ?size=28&channels=1&test=0.1)")
+        raise DataError(
+            "the folder dataset needs a path: --dataset folder:PATH (options: ?size=28&channels=1&test=0.1)"
+        )
     path, _, query = arg.partition("?")
     options = dict(parse_qsl(query, keep_blank_values=True, strict_parsing=False)) if query else {}
     unknown = set(options) - _OPTIONS
@@ -67,7 +69,9 @@ def load_folder(data_dir: str | None, arg: str | None) -> ImageDataset:
         order = torch.randperm(len(files), generator=torch.Generator().manual_seed(0)).tolist()
         n_test = max(1, round(len(files) * test_fraction))
         if len(files) - n_test < 1:
-            raise DataError(f"folder dataset: {root} has {len(files)} image(s); at least 2 are needed (one to train, one to test)")
+            raise DataError(
+                f"folder dataset: {root} has {len(files)} image(s); at least 2 are needed (one to train, one to test)"
+            )
         test_idx, train_idx = order[:n_test], order[n_test:]
         train_files, train_names = [files[i] for i in train_idx], [names[i] for i in train_idx]
         test_files, test_names = [files[i] for i in test_idx], [names[i] for i in test_idx]
@@ -92,9 +96,15 @@ def load_folder(data_dir: str | None, arg: str | None) -> ImageDataset:
 def _labeled_files(root: Path) -> tuple[list[Path], list[str]]:
     """Image files under ``root`` and each one's class folder ("" when unlabeled)."""
     top = sorted(p for p in root.iterdir() if _is_image(p))
-    class_dirs = sorted(d for d in root.iterdir() if d.is_dir() and not d.name.startswith(".") and any(_is_image(p) for p in d.rglob("*")))
+    class_dirs = sorted(
+        d
+        for d in root.iterdir()
+        if d.is_dir() and not d.name.startswith(".") and any(_is_image(p) for p in d.rglob("*"))
+    )
     if top and class_dirs:
-        raise DataError(f"folder dataset: {root} has images both at its top level and in subfolders ({class_dirs[0].name}/); put every image in a class folder or none")
+        raise DataError(
+            f"folder dataset: {root} has images both at its top level and in subfolders ({class_dirs[0].name}/); put every image in a class folder or none"
+        )
     if top:
         return top, [""] * len(top)
     files, names = [], []
@@ -114,7 +124,12 @@ def _is_image(path: Path) -> bool:
 def _decode_all(files: list[Path], size: tuple[int, int] | None, channels: str | None) -> torch.Tensor:
     from torchvision.io import ImageReadMode, decode_image, read_file
 
-    mode = {None: ImageReadMode.UNCHANGED, "1": ImageReadMode.GRAY, "3": ImageReadMode.RGB, "4": ImageReadMode.RGB_ALPHA}[channels]
+    mode = {
+        None: ImageReadMode.UNCHANGED,
+        "1": ImageReadMode.GRAY,
+        "3": ImageReadMode.RGB,
+        "4": ImageReadMode.RGB_ALPHA,
+    }[channels]
     images = []
     with warnings.catch_warnings():
         # torchvision 0.29 announces a future move of its decoders; they work as documented.
@@ -126,12 +141,16 @@ def _decode_all(files: list[Path], size: tuple[int, int] | None, channels: str |
                 raise DataError(f"folder dataset: cannot decode {path}: {str(exc).splitlines()[0]}") from None
     if len({im.shape[0] for im in images}) > 1:
         a, b = sorted({im.shape[0] for im in images})[:2]
-        raise DataError(f"folder dataset: images have {a} and {b} channels; add ?channels=1 (gray) or ?channels=3 (RGB) to convert them")
+        raise DataError(
+            f"folder dataset: images have {a} and {b} channels; add ?channels=1 (gray) or ?channels=3 (RGB) to convert them"
+        )
     if size is None:
         shapes = sorted({tuple(im.shape[1:]) for im in images})
         if len(shapes) > 1:
             (h0, w0), (h1, w1) = shapes[:2]
-            raise DataError(f"folder dataset: images have different sizes ({h0}x{w0} and {h1}x{w1}); add ?size=N or ?size=HxW to resize them")
+            raise DataError(
+                f"folder dataset: images have different sizes ({h0}x{w0} and {h1}x{w1}); add ?size=N or ?size=HxW to resize them"
+            )
         return torch.stack(images)
     return _resize(images, size)
 
@@ -147,7 +166,12 @@ def _resize(images: list[torch.Tensor], size: tuple[int, int]) -> torch.Tensor:
             part = idx[start : start + _RESIZE_CHUNK]
             batch = torch.stack([images[i] for i in part])
             if tuple(shape[1:]) != size:
-                batch = F.interpolate(batch.float(), size=size, mode="bilinear", antialias=True, align_corners=False).round_().clamp_(0, 255).to(torch.uint8)
+                batch = (
+                    F.interpolate(batch.float(), size=size, mode="bilinear", antialias=True, align_corners=False)
+                    .round_()
+                    .clamp_(0, 255)
+                    .to(torch.uint8)
+                )
             out[part] = batch
     return out
 

@@ -30,6 +30,8 @@ def read_idx(path: str | Path) -> torch.Tensor:
     dtype = np.dtype(_DTYPES[data[2]])
     expected = int(np.prod(shape)) * dtype.itemsize
     if len(data) - header != expected:
-        raise DataError(f"{path} is truncated or corrupt: expected {expected} bytes of data, found {len(data) - header}")
+        raise DataError(
+            f"{path} is truncated or corrupt: expected {expected} bytes of data, found {len(data) - header}"
+        )
     array = np.frombuffer(data, dtype=dtype, offset=header).reshape(shape)
     return torch.from_numpy(array.astype(array.dtype.newbyteorder("="), copy=True))

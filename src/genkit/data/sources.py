@@ -65,7 +65,9 @@ def try_download(root: Path, torchvision_class: str) -> str | None:
         socket.setdefaulttimeout(previous)
 
 
-def locate(explicit: str | None, folder: str, files: list[str], torchvision_class: str, embedded: bool) -> tuple[Path, str]:
+def locate(
+    explicit: str | None, folder: str, files: list[str], torchvision_class: str, embedded: bool
+) -> tuple[Path, str]:
     """Find a dataset's files: returns (root, source description)."""
     root, named = data_root(explicit)
     if has_files(root, folder, files):
@@ -76,7 +78,9 @@ def locate(explicit: str | None, folder: str, files: list[str], torchvision_clas
     if reason is None and has_files(root, folder, files):
         return root, f"{root} (downloaded)"
     if named:
-        raise DataError(f"no {folder} files under {root} (expected {root / folder / 'raw' / files[0]}) and download failed: {reason}")
+        raise DataError(
+            f"no {folder} files under {root} (expected {root / folder / 'raw' / files[0]}) and download failed: {reason}"
+        )
     if embedded and has_files(EMBEDDED_ROOT, folder, files):
         return EMBEDDED_ROOT, "embedded MNIST subset (6,000 train / 1,000 test images)"
     raise DataError(f"{folder} not found in {root} and download failed ({reason}); set --data-dir or {DATA_DIR_ENV}")

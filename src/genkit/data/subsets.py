@@ -5,7 +5,15 @@ from __future__ import annotations
 from .datasets import DatasetSpec, ImageDataset
 
 
-def register_subset(name: str, source: str, *, train: int | None = None, test: int | None = None, data_dir: str | None = None, description: str = "") -> str:
+def register_subset(
+    name: str,
+    source: str,
+    *,
+    train: int | None = None,
+    test: int | None = None,
+    data_dir: str | None = None,
+    description: str = "",
+) -> str:
     """Register dataset ``name``: the first ``train`` training and ``test`` test images of ``source``.
 
     ``name:N`` then takes the first N training images instead. None keeps a
@@ -26,8 +34,13 @@ def register_subset(name: str, source: str, *, train: int | None = None, test: i
                 ys = lambda y, k: None if y is None else y[:k]  # noqa: E731
                 kept = f"first {n} of" if n is not None else "all of"
                 return ImageDataset(
-                    name=name, train_x=full.train_x[:n], train_y=ys(full.train_y, n), test_x=full.test_x[:test], test_y=ys(full.test_y, test),
-                    num_classes=full.num_classes, source=f"{kept} {full.source}",
+                    name=name,
+                    train_x=full.train_x[:n],
+                    train_y=ys(full.train_y, n),
+                    test_x=full.test_x[:test],
+                    test_y=ys(full.test_y, test),
+                    num_classes=full.num_classes,
+                    source=f"{kept} {full.source}",
                 )
 
             register(DatasetSpec(name, load, description or f"the first training images of {source}"))

@@ -8,8 +8,8 @@ embedded as data URIs, so the page needs no network and no other file.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 
 def write_report(targets: Sequence[str | Path], out: str | Path = "report.html") -> Path:

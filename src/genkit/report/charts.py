@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import base64
 import io
-from typing import Sequence
+from collections.abc import Sequence
 
 import matplotlib
 
@@ -28,7 +28,14 @@ def term_chart(term: str, runs: Sequence[RunView], colours: dict[str, str]) -> s
             points = [(e, v) for e, v in points if v is not None]
             if points:
                 xs, ys = zip(*points)
-                ax.plot(xs, ys, style, color=colours[run.label], marker="." if len(xs) < 30 else None, label=f"{run.label} ({split})")
+                ax.plot(
+                    xs,
+                    ys,
+                    style,
+                    color=colours[run.label],
+                    marker="." if len(xs) < 30 else None,
+                    label=f"{run.label} ({split})",
+                )
     ax.set_title(term, fontsize=10)
     ax.set_xlabel("epoch")
     if len(epochs_seen) <= 10:  # few epochs: a tick at each, and a single epoch not stretched over fractions

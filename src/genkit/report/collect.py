@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 from ..errors import ConfigError
 from ..runs import Run, resolve_run
@@ -96,7 +97,9 @@ def last_grid(path: Path) -> Path | None:
     """The last sample grid training wrote: samples_end.png, else the latest epoch grid, else the first."""
     if (path / "samples_end.png").is_file():
         return path / "samples_end.png"
-    epochs = sorted((int(m.group(1)), p) for p in path.glob("samples_epoch*.png") if (m := _EPOCH_GRID.fullmatch(p.name)))
+    epochs = sorted(
+        (int(m.group(1)), p) for p in path.glob("samples_epoch*.png") if (m := _EPOCH_GRID.fullmatch(p.name))
+    )
     if epochs:
         return epochs[-1][1]
     start = path / "samples_start.png"

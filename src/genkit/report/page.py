@@ -5,7 +5,8 @@ from __future__ import annotations
 import base64
 import json
 import time
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import jinja2
 
@@ -19,13 +20,22 @@ def render(runs: Sequence[RunView]) -> str:
     from .charts import run_colours, term_chart
 
     colours = run_colours(runs)
-    env = jinja2.Environment(loader=jinja2.PackageLoader("genkit.report", "templates"), autoescape=True, undefined=jinja2.StrictUndefined)
+    env = jinja2.Environment(
+        loader=jinja2.PackageLoader("genkit.report", "templates"), autoescape=True, undefined=jinja2.StrictUndefined
+    )
     env.filters["cell"] = _cell
     shared, partial = _terms(runs)
     return env.get_template("report.html.j2").render(
         runs=[_run_context(run, colours[run.label]) for run in runs],
         shared_curves=[{"term": t, "uri": term_chart(t, runs, colours)} for t in shared],
-        other_curves=[{"term": t, "uri": term_chart(t, [r for r in runs if t in r.terms], colours), "runs": [r.label for r in runs if t in r.terms]} for t in partial],
+        other_curves=[
+            {
+                "term": t,
+                "uri": term_chart(t, [r for r in runs if t in r.terms], colours),
+                "runs": [r.label for r in runs if t in r.terms],
+            }
+            for t in partial
+        ],
         scores=_scores(runs),
         config=_side_by_side([r.config for r in runs]),
         manifest=_side_by_side([r.manifest for r in runs]),
@@ -37,10 +47,21 @@ def render(runs: Sequence[RunView]) -> str:
 def _run_context(run: RunView, colour: str) -> dict[str, Any]:
     grid = None
     if run.grid is not None:
-        grid = {"name": run.grid.name, "uri": "data:image/png;base64," + base64.b64encode(run.grid.read_bytes()).decode("ascii")}
+        grid = {
+            "name": run.grid.name,
+            "uri": "data:image/png;base64," + base64.b64encode(run.grid.read_bytes()).decode("ascii"),
+        }
     return {
-        "label": run.label, "colour": colour, "path": str(run.path), "model": run.model, "dataset": run.dataset,
-        "status": run.status, "status_detail": run.status_detail, "epochs_done": run.epochs_done, "epochs": run.epochs, "grid": grid,
+        "label": run.label,
+        "colour": colour,
+        "path": str(run.path),
+        "model": run.model,
+        "dataset": run.dataset,
+        "status": run.status,
+        "status_detail": run.status_detail,
+        "epochs_done": run.epochs_done,
+        "epochs": run.epochs,
+        "grid": grid,
     }
 
 
@@ -65,7 +86,13 @@ def _side_by_side(tables: list[dict[str, Any]]) -> list[dict[str, Any]]:
     for key in keys:
         values = [f.get(key, MISSING) for f in flat]
         shown = ["\u2013" if v is MISSING else v for v in values]  # an en dash: the run has no such key
-        rows.append({"key": key, "values": shown, "differs": len({json.dumps(v, default=str, sort_keys=True) for v in shown}) > 1})
+        rows.append(
+            {
+                "key": key,
+                "values": shown,
+                "differs": len({json.dumps(v, default=str, sort_keys=True) for v in shown}) > 1,
+            }
+        )
     return rows
 
 

@@ -20,10 +20,11 @@ from __future__ import annotations
 
 import atexit
 import os
+from collections.abc import Callable
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any, Callable, TypeVar
+from typing import Any, TypeVar
 
 import torch
 import torch.distributed as dist
@@ -154,12 +155,16 @@ def setup(device_spec: str, resolve: Callable[[str], torch.device]) -> tuple[Dis
     if spec.startswith("mps"):
         raise DeviceError("multi-process training needs cpu or cuda devices (MPS has no collective backend)")
     if spec.startswith("cuda:"):
-        raise DeviceError(f"device '{spec}' would put every rank on one GPU; use --device cuda (rank r uses cuda:LOCAL_RANK)")
+        raise DeviceError(
+            f"device '{spec}' would put every rank on one GPU; use --device cuda (rank r uses cuda:LOCAL_RANK)"
+        )
     if spec == "cuda":
         if not torch.cuda.is_available():
             raise DeviceError("device 'cuda' requested but CUDA is not available on this machine")
         if local_rank >= torch.cuda.device_count():
-            raise DeviceError(f"local rank {local_rank} has no GPU ({torch.cuda.device_count()} on this node); lower --nproc-per-node")
+            raise DeviceError(
+                f"local rank {local_rank} has no GPU ({torch.cuda.device_count()} on this node); lower --nproc-per-node"
+            )
         device = torch.device("cuda", local_rank)
         torch.cuda.set_device(device)  # NCCL collectives and object broadcasts use the current device
         backend = "nccl"
@@ -238,7 +243,9 @@ def _direct(objective, batch, *carry):
     return result.loss, result.terms, result.carry
 
 
-def objective_callers(model: torch.nn.Module, params: dict[str, list[torch.nn.Parameter]], ctx: DistContext) -> dict[str, Callable[..., tuple[torch.Tensor, dict[str, torch.Tensor], Any]]]:
+def objective_callers(
+    model: torch.nn.Module, params: dict[str, list[torch.nn.Parameter]], ctx: DistContext
+) -> dict[str, Callable[..., tuple[torch.Tensor, dict[str, torch.Tensor], Any]]]:
     """How the training step calls an objective of each optimizer: directly, or through DDP.
 
     ``params`` holds each optimizer's trainable parameters. Under DDP each
@@ -257,7 +264,10 @@ def objective_callers(model: torch.nn.Module, params: dict[str, list[torch.nn.Pa
 
     # device_ids=None: batches are already on the device, and DDP must not try
     # to move the objective (a callable) as if it were an input tensor.
-    return {name: DistributedDataParallel(_ObjectiveCall(ps, list(model.buffers())), device_ids=None) for name, ps in params.items()}
+    return {
+        name: DistributedDataParallel(_ObjectiveCall(ps, list(model.buffers())), device_ids=None)
+        for name, ps in params.items()
+    }
 
 
 def restore_rank_rng(ckpt: Any, ctx: DistContext, device: torch.device, seed: int, global_step: int) -> None:

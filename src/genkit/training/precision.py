@@ -10,9 +10,10 @@ fallback.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
-from typing import Any, Callable, Iterator
+from typing import Any
 
 import torch
 
@@ -40,14 +41,16 @@ class Precision:
             return nullcontext()
         return torch.autocast(device_type=self.device_type, dtype=self.dtype)
 
-    def grad_scaler(self) -> "torch.amp.GradScaler | None":
+    def grad_scaler(self) -> torch.amp.GradScaler | None:
         """A fresh gradient scaler (one per optimizer), or None when not needed."""
         if not self.needs_grad_scaler:
             return None
         return torch.amp.GradScaler(self.device_type)
 
 
-def resolve_precision(requested: str, device: torch.device, bf16_supported: Callable[[], bool] | None = None) -> Precision:
+def resolve_precision(
+    requested: str, device: torch.device, bf16_supported: Callable[[], bool] | None = None
+) -> Precision:
     """Turn the configured ``train.precision`` into what the step uses on ``device``.
 
     Args:
@@ -63,10 +66,14 @@ def resolve_precision(requested: str, device: torch.device, bf16_supported: Call
     if device.type != "cuda":
         if requested == "auto":
             return Precision("fp32", device.type)  # documented: auto means fp32 off CUDA
-        raise ConfigError(f"config error: train.precision: {requested} mixed precision needs a CUDA device (training on {device.type}); use fp32 or auto")
+        raise ConfigError(
+            f"config error: train.precision: {requested} mixed precision needs a CUDA device (training on {device.type}); use fp32 or auto"
+        )
     has_bf16 = (bf16_supported or (lambda: torch.cuda.is_bf16_supported()))()
     if requested == "bf16" and not has_bf16:
-        raise ConfigError("config error: train.precision: this GPU has no bf16 support; use fp16 (with a gradient scaler) or auto")
+        raise ConfigError(
+            "config error: train.precision: this GPU has no bf16 support; use fp16 (with a gradient scaler) or auto"
+        )
     if requested == "bf16" or (requested == "auto" and has_bf16):
         return Precision("bf16", "cuda", torch.bfloat16)
     return Precision("fp16", "cuda", torch.float16)

@@ -41,12 +41,24 @@ class RichReporter(Reporter):
     def epoch_start(self, epoch, epochs, steps, done=0):
         if self._plain:
             now = time.perf_counter()
-            self._plain_state = {"epoch": epoch, "epochs": epochs, "steps": steps, "done": done, "started": now, "last": now}
+            self._plain_state = {
+                "epoch": epoch,
+                "epochs": epochs,
+                "steps": steps,
+                "done": done,
+                "started": now,
+                "last": now,
+            }
             return
         if self._progress is None:
             self._progress = Progress(
-                TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), TimeRemainingColumn(),
-                console=self.console, transient=True,
+                TextColumn("[bold]{task.description}"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TimeElapsedColumn(),
+                TimeRemainingColumn(),
+                console=self.console,
+                transient=True,
             )
             self._progress.start()
         if self._task is not None:
@@ -61,7 +73,10 @@ class RichReporter(Reporter):
             now = time.perf_counter()
             if now - state["last"] >= self._plain_every:
                 state["last"] = now
-                self.console.print(f"epoch {state['epoch']}/{state['epochs']}: step {state['done']}/{state['steps']} ({now - state['started']:.0f}s)", highlight=False)
+                self.console.print(
+                    f"epoch {state['epoch']}/{state['epochs']}: step {state['done']}/{state['steps']} ({now - state['started']:.0f}s)",
+                    highlight=False,
+                )
             return
         # Batched updates: drawing the bar every step would cost more than a small model's step.
         self._pending += steps
@@ -73,7 +88,9 @@ class RichReporter(Reporter):
         train, val = row.get("train", {}), row.get("val", {})
         shown = ", ".join(f"{k} {v:.3f}" for k, v in list(train.items())[:4])
         v = f" | val {monitor} {val[monitor]:.3f}" if monitor in val else ""
-        self.console.print(f"epoch {row['epoch']:>3}: {shown}{v} | {row['seconds']:.1f}s, {row['images_per_second'] or 0:.0f} img/s")
+        self.console.print(
+            f"epoch {row['epoch']:>3}: {shown}{v} | {row['seconds']:.1f}s, {row['images_per_second'] or 0:.0f} img/s"
+        )
 
     def close(self):
         if self._progress is not None:

@@ -35,7 +35,15 @@ def restore_rng(ckpt: Checkpoint, device: torch.device) -> None:
         torch.cuda.set_rng_state(ckpt.tensors["state/rng/cuda"].to(torch.uint8).cpu(), device)
 
 
-def save_training_checkpoint(path, model: torch.nn.Module, optimizers: dict[str, torch.optim.Optimizer], progress: Progress, meta: dict[str, Any], extra: dict[str, torch.Tensor] | None = None, device: torch.device | None = None):
+def save_training_checkpoint(
+    path,
+    model: torch.nn.Module,
+    optimizers: dict[str, torch.optim.Optimizer],
+    progress: Progress,
+    meta: dict[str, Any],
+    extra: dict[str, torch.Tensor] | None = None,
+    device: torch.device | None = None,
+):
     tensors = {f"model/{k}": v for k, v in model.state_dict().items()}
     optim_meta = {}
     for name, opt in optimizers.items():
@@ -63,7 +71,7 @@ def strip_wrapper_prefixes(weights: dict[str, torch.Tensor], expected: set[str])
         stripped = False
         for prefix in WRAPPER_PREFIXES:
             if all(k.startswith(prefix) for k in weights) and not any(k.startswith(prefix) for k in expected):
-                weights = {k[len(prefix):]: v for k, v in weights.items()}
+                weights = {k[len(prefix) :]: v for k, v in weights.items()}
                 stripped = True
     return weights
 

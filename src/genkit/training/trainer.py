@@ -21,25 +21,34 @@ import math
 import signal
 import threading
 import time
+from collections.abc import Callable
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 import torch
 
+from ..checkpoint import Checkpoint
 from ..config import TrainConfig
 from ..data import ImageDataset, split_validation
 from ..errors import DivergenceError, GenkitError
 from ..loggers import Logger, LoggerGroup
 from ..model import Batch, GenerativeModel
-from ..runs import Run
-from ..checkpoint import Checkpoint
 from ..rng import isolated_rng as _isolated_rng
+from ..runs import Run
 from . import distributed as ddp
 from .distributed import DistContext
-from .precision import backward_twice, compiled, tf32_enabled, resolve_precision, restore_scalers, scaler_states
+from .precision import backward_twice, compiled, resolve_precision, restore_scalers, scaler_states, tf32_enabled
 from .reporting import Reporter
-from .state import Progress, load_model_weights, progress_of, restore_optimizers, restore_rng, rng_tensors, save_training_checkpoint
+from .state import (
+    Progress,
+    load_model_weights,
+    progress_of,
+    restore_optimizers,
+    restore_rng,
+    rng_tensors,
+    save_training_checkpoint,
+)
 
 
 class TrainingInterrupted(GenkitError):
@@ -71,7 +80,19 @@ class Trainer:
         loggers: the run's enabled loggers (:mod:`genkit.loggers`); give them to rank 0 only.
     """
 
-    def __init__(self, model: GenerativeModel, cfg: TrainConfig, data: ImageDataset, run: Run, device: torch.device, meta: dict[str, Any], reporter: Reporter, on_step: Callable[["Trainer"], None] | None = None, dist: DistContext = ddp.SINGLE, loggers: list[Logger] | None = None):
+    def __init__(
+        self,
+        model: GenerativeModel,
+        cfg: TrainConfig,
+        data: ImageDataset,
+        run: Run,
+        device: torch.device,
+        meta: dict[str, Any],
+        reporter: Reporter,
+        on_step: Callable[[Trainer], None] | None = None,
+        dist: DistContext = ddp.SINGLE,
+        loggers: list[Logger] | None = None,
+    ):
         self.model, self.cfg, self.run, self.device, self.meta = model, cfg, run, device, meta
         self.reporter = reporter
         self.on_step = on_step
@@ -84,7 +105,10 @@ class Trainer:
         self.scalers = {name: self.precision.grad_scaler() for name in self.optimizers}
         self.objectives = [compiled(u.objective, cfg.compile) for u in self.updates]
         # Each update's backward pass reaches only its own optimizer's parameters.
-        self.trainable = {name: [p for group in opt.param_groups for p in group["params"] if p.requires_grad] for name, opt in self.optimizers.items()}
+        self.trainable = {
+            name: [p for group in opt.param_groups for p in group["params"] if p.requires_grad]
+            for name, opt in self.optimizers.items()
+        }
         self._callers = None  # how _step calls each optimizer's objectives; set in fit() once the weights are final
         self.progress = Progress()
         self.stop_requested = False
@@ -95,7 +119,11 @@ class Trainer:
     # -- public ---------------------------------------------------------------
     def fit(self, resume: Checkpoint | None = None) -> TrainResult:
         meta = self.meta
-        config = {"model": {"name": meta["model"], **meta["model_config"]}, "train": meta["train_config"], "resumed": resume is not None}
+        config = {
+            "model": {"name": meta["model"], **meta["model_config"]},
+            "train": meta["train_config"],
+            "resumed": resume is not None,
+        }
         self.loggers.call("start", self.run, config)
         try:
             with tf32_enabled(self.device, self.cfg.tf32):
@@ -195,7 +223,13 @@ class Trainer:
         self._check_finite(means, epoch, steps - 1)
         val_terms = self._validate()
         self.progress.epoch, self.progress.step = epoch + 1, 0
-        row = {"epoch": epoch + 1, "train": train_terms, "val": val_terms, "seconds": round(seconds, 3), "images_per_second": round(images / seconds, 1) if seconds > 0 else None}
+        row = {
+            "epoch": epoch + 1,
+            "train": train_terms,
+            "val": val_terms,
+            "seconds": round(seconds, 3),
+            "images_per_second": round(images / seconds, 1) if seconds > 0 else None,
+        }
         self.reporter.epoch_end(row, model.monitor)
         return row
 
@@ -260,14 +294,20 @@ class Trainer:
                 continue
             with _isolated_rng(self.device, self.cfg.seed + k):
                 generator = torch.Generator(device=self.device).manual_seed(self.cfg.seed + k)
-                raw = Batch(x=self.split.val_x[i : i + 1000], y=None if self.split.val_y is None else self.split.val_y[i : i + 1000])
+                raw = Batch(
+                    x=self.split.val_x[i : i + 1000],
+                    y=None if self.split.val_y is None else self.split.val_y[i : i + 1000],
+                )
                 batch = self.model.prepare_batch(raw, generator=generator)
                 for name, v in self.model.validation_terms(batch).items():
                     sums[name] = sums.get(name, 0) + v.float() * len(batch)
                 n += len(batch)
         self.model.train()
         names = self.dist.broadcast_object(list(sums))  # rank 0 always holds chunk 0
-        packed = torch.stack([torch.as_tensor(sums.get(name, 0.0), dtype=torch.float32, device=self.device) for name in names] + [torch.tensor(float(n), device=self.device)])
+        packed = torch.stack(
+            [torch.as_tensor(sums.get(name, 0.0), dtype=torch.float32, device=self.device) for name in names]
+            + [torch.tensor(float(n), device=self.device)]
+        )
         packed = self.dist.all_reduce_sum(packed)
         return {name: float(v) for name, v in zip(names, (packed[:-1] / packed[-1]).tolist())}
 
@@ -301,9 +341,15 @@ class Trainer:
         i = int(bad.nonzero()[0])
         what = f"{names[i] if i < len(names) else 'a loss term'} = {values[i].item():.4g}"
         last = self.run.last_checkpoint
-        kept = f"the last good checkpoint is {last} (epoch {self.progress.epoch})" if last.is_file() else "no checkpoint was written before it"
+        kept = (
+            f"the last good checkpoint is {last} (epoch {self.progress.epoch})"
+            if last.is_file()
+            else "no checkpoint was written before it"
+        )
         self._set_status("diverged", reason=what)
-        raise DivergenceError(f"training diverged at epoch {epoch + 1}, step {step + 1} ({what}); {kept}. Try a lower --lr (genkit train --resume RUN --lr VALUE applies it to the restored optimizers).")
+        raise DivergenceError(
+            f"training diverged at epoch {epoch + 1}, step {step + 1} ({what}); {kept}. Try a lower --lr (genkit train --resume RUN --lr VALUE applies it to the restored optimizers)."
+        )
 
     def _end_of_epoch(self, epoch: int, metrics: list[dict[str, Any]]) -> None:
         row = metrics[-1]
@@ -338,7 +384,13 @@ class Trainer:
                 extra.update({f"state/rng/rank{rank}/{k.rsplit('/', 1)[-1]}": v for k, v in states.items()})
         if not self.dist.is_main:
             return
-        meta = {**self.meta, "term_names": self._term_names, "grad_scalers": scaler_states(self.scalers), "world_size": self.dist.world_size, **meta}
+        meta = {
+            **self.meta,
+            "term_names": self._term_names,
+            "grad_scalers": scaler_states(self.scalers),
+            "world_size": self.dist.world_size,
+            **meta,
+        }
         # The unwrapped model is saved, so keys never carry DDP's "module." prefix.
         save_training_checkpoint(path, self.model, self.optimizers, self.progress, meta, extra, self.device)
 
@@ -353,7 +405,9 @@ class Trainer:
         if default_sampler_name(self.model) is None:
             if not self._said_no_grids:
                 self._said_no_grids = True
-                self.reporter.message("no sample grids: this model has no latent space and names no default sampler (docs/plugins.md, Samplers)")
+                self.reporter.message(
+                    "no sample grids: this model has no latent space and names no default sampler (docs/plugins.md, Samplers)"
+                )
             return
         n = self.cfg.grid_samples
         self.model.eval()
@@ -373,7 +427,9 @@ class Trainer:
 
     def _data_init(self) -> None:
         x = self.split.train_x[: min(512, self.split.train_x.shape[0])]
-        batch = self.model.prepare_batch(Batch(x=x, y=None if self.split.train_y is None else self.split.train_y[: x.shape[0]]))
+        batch = self.model.prepare_batch(
+            Batch(x=x, y=None if self.split.train_y is None else self.split.train_y[: x.shape[0]])
+        )
         with torch.no_grad():
             self.model.on_train_start(batch)
 
@@ -394,15 +450,23 @@ class Trainer:
             ddp.restore_rank_rng(ckpt, self.dist, self.device, self.cfg.seed, self.progress.global_step)
 
     # -- interruption ---------------------------------------------------------------
-    def _interrupt(self, epoch_sums: torch.Tensor | None = None, epoch_count: int = 0, at_epoch_end: bool = False) -> None:
+    def _interrupt(
+        self, epoch_sums: torch.Tensor | None = None, epoch_count: int = 0, at_epoch_end: bool = False
+    ) -> None:
         if epoch_sums is not None and self.dist.enabled:  # save the sums over all ranks
             packed = self.dist.all_reduce_sum(torch.cat([epoch_sums, epoch_sums.new_tensor([epoch_count])]))
             epoch_sums, epoch_count = packed[:-1], int(packed[-1])
         extra = {} if epoch_sums is None else {"state/epoch_sums": epoch_sums}
         self._save(self.run.last_checkpoint, extra=extra, epoch_count=epoch_count, interrupted=True)
         self._set_status("interrupted")
-        where = f"after epoch {self.progress.epoch}" if at_epoch_end else f"in epoch {self.progress.epoch + 1} at step {self.progress.step}"
-        raise TrainingInterrupted(f"interrupted {where}; state saved to {self.run.last_checkpoint}. Resume with: genkit train {self.meta['model']} --resume {self.run.path}")
+        where = (
+            f"after epoch {self.progress.epoch}"
+            if at_epoch_end
+            else f"in epoch {self.progress.epoch + 1} at step {self.progress.step}"
+        )
+        raise TrainingInterrupted(
+            f"interrupted {where}; state saved to {self.run.last_checkpoint}. Resume with: genkit train {self.meta['model']} --resume {self.run.path}"
+        )
 
     @contextmanager
     def _interruptible(self):
@@ -427,7 +491,9 @@ class Trainer:
     def _set_status(self, status: str, **extra) -> None:
         if not self.dist.is_main:
             return
-        self.run.write_json("status.json", {"status": status, "epoch": self.progress.epoch, "step": self.progress.step, **extra})
+        self.run.write_json(
+            "status.json", {"status": status, "epoch": self.progress.epoch, "step": self.progress.step, **extra}
+        )
 
 
 def _has_graph(value: Any) -> bool:
@@ -446,8 +512,14 @@ def _check_loss_terms(logged: list[dict[str, torch.Tensor]], model: str) -> None
     for terms in logged:
         for name, value in terms.items():
             if not isinstance(value, torch.Tensor) or value.numel() != 1:
-                what = f"a tensor of shape {list(value.shape)}" if isinstance(value, torch.Tensor) else type(value).__name__
-                raise GenkitError(f"model '{model}': loss term '{name}' must be a scalar tensor (a batch mean), got {what}")
+                what = (
+                    f"a tensor of shape {list(value.shape)}"
+                    if isinstance(value, torch.Tensor)
+                    else type(value).__name__
+                )
+                raise GenkitError(
+                    f"model '{model}': loss term '{name}' must be a scalar tensor (a batch mean), got {what}"
+                )
 
 
 def _steps_per_epoch(n: int, batch_size: int, world_size: int) -> int:
@@ -456,4 +528,3 @@ def _steps_per_epoch(n: int, batch_size: int, world_size: int) -> int:
     steps = math.ceil(n / batch_size)
     last = n - (steps - 1) * batch_size
     return steps - 1 if world_size > 1 and last < world_size else steps
-

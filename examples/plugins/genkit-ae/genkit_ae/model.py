@@ -30,7 +30,9 @@ class AeConfig(BaseModel):
 
     latent_dim: int = Field(16, gt=0, description="size of the latent code; 2 gives a drawable manifold")
     hidden: int = Field(256, gt=0, description="units in each of the two hidden layers of encoder and decoder")
-    stats_momentum: float = Field(0.02, gt=0, le=1, description="weight of each batch in the running mean and covariance of the codes")
+    stats_momentum: float = Field(
+        0.02, gt=0, le=1, description="weight of each batch in the running mean and covariance of the codes"
+    )
 
 
 def accepts(data: genkit.DataInfo) -> str | None:
