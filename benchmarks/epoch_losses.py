@@ -1,4 +1,5 @@
-"""One epoch of each built-in model on the first images of the embedded MNIST subset under a fixed seed: the logged terms.
+"""One epoch of each built-in model on the first images of the embedded MNIST subset under a fixed
+seed: the logged terms.
 
 A check that a refactoring keeps training exactly as it was: run it before and after and
 compare the printed JSON (the terms must match to the last digit unless a change explains it).

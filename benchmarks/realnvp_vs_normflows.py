@@ -120,7 +120,8 @@ def main() -> None:
             images[name] += xb.shape[0]
         step += 1
     print(
-        f"budget {args.budget:.0f} s of training steps each, batch {args.batch_size}, torch threads {torch.get_num_threads()}"
+        f"budget {args.budget:.0f} s of training steps each, batch {args.batch_size}, torch threads "
+        f"{torch.get_num_threads()}"
     )
     for name, model in contenders.items():
         params = sum(p.numel() for p in model.model.parameters())

@@ -107,7 +107,8 @@ def main() -> None:
     data = subset(full, args.images)
     n_full = full.train_x.shape[0]
     print(
-        f"device {describe_device(device)}; {args.dataset}: {data.train_x.shape[0]} of {n_full} training images; torch {torch.__version__}"
+        f"device {describe_device(device)}; {args.dataset}: {data.train_x.shape[0]} of {n_full} training "
+        f"images; torch {torch.__version__}"
     )
     if skipped:
         print(f"not measured here (need a CUDA GPU): {', '.join(skipped)}")

@@ -97,7 +97,10 @@ def test_completion_answers_with_commands():
 
 
 def test_import_genkit_alone_does_not_import_torch():
-    code = "import sys, genkit; genkit.ModelSpec; genkit.SamplerSpec; genkit.hookimpl; print(sorted(m for m in ('torch', 'scipy', 'matplotlib') if m in sys.modules))"
+    code = (
+        "import sys, genkit; genkit.ModelSpec; genkit.SamplerSpec; genkit.hookimpl; "
+        "print(sorted(m for m in ('torch', 'scipy', 'matplotlib') if m in sys.modules))"
+    )
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0 and proc.stdout.strip() == "[]", proc.stderr
 

@@ -126,12 +126,14 @@ def _reject_foreign_formats(path: Path) -> None:
     # byte alone (the length's low byte, 0x80 for one length in 256) says nothing.
     if head[8:9] != b"{" and (head[:1] == b"\x80" or head[:2] == b"PK"):
         raise CheckpointError(
-            f"{path} looks like a pickle or torch.save file; genkit only opens safetensors checkpoints and never unpickles"
+            f"{path} looks like a pickle or torch.save file; genkit only opens safetensors checkpoints and never "
+            "unpickles"
         )
     header_len = int.from_bytes(head[:8], "little")
     if header_len > path.stat().st_size - 8:
         raise CheckpointError(
-            f"{path} is truncated or not a safetensors file (header of {header_len} bytes in a {path.stat().st_size}-byte file)"
+            f"{path} is truncated or not a safetensors file (header of {header_len} bytes in a "
+            f"{path.stat().st_size}-byte file)"
         )
 
 

@@ -125,7 +125,8 @@ def train(
     if int(os.environ.get("RANK", "0")) != 0:
         return  # under torchrun, rank 0 reports for the job
     out.print(
-        f"[green]done[/green]: {result.run.path} ({len(result.metrics)} epochs; final val {json.dumps(last.get('val', {}))})"
+        f"[green]done[/green]: {result.run.path} ({len(result.metrics)} epochs; final val "
+        f"{json.dumps(last.get('val', {}))})"
     )
 
 
@@ -463,7 +464,8 @@ def new_plugin(
 
     root = scaffold(name, out_dir, package=package, kind=kind)
     out.print(
-        f"created {root}\nnext: pip install -e {root} (or uv pip install -e {root}), then: genkit plugins; genkit train {name}; pytest {root}"
+        f"created {root}\nnext: pip install -e {root} (or uv pip install -e {root}), then: genkit plugins; genkit "
+        f"train {name}; pytest {root}"
     )
 
 
@@ -504,7 +506,8 @@ def _warn_broken_plugins(manager, argv: list[str]) -> None:
         return
     for p in manager.broken():
         err.print(
-            f"[yellow]warning:[/yellow] plugin '{p.name}' ({p.package}) failed to load: {p.error}; see `genkit plugins`, or set {PLUGINS_ENV} to skip it",
+            f"[yellow]warning:[/yellow] plugin '{p.name}' ({p.package}) failed to load: {p.error}; see `genkit "
+            f"plugins`, or set {PLUGINS_ENV} to skip it",
             highlight=False,
             soft_wrap=True,
         )

@@ -57,19 +57,30 @@ class TrainConfig(BaseModel):
     )
     precision: Literal["fp32", "bf16", "fp16", "auto"] = Field(
         "fp32",
-        description="fp32, or mixed precision on CUDA: bf16 autocast, fp16 autocast with a gradient scaler, or auto (bf16 where the GPU has it, else fp16; fp32 off CUDA); bf16/fp16 without CUDA is an error",
+        description=(
+            "fp32, or mixed precision on CUDA: bf16 autocast, fp16 autocast with a gradient scaler, or auto (bf16 "
+            "where the GPU has it, else fp16; fp32 off CUDA); bf16/fp16 without CUDA is an error"
+        ),
     )
     compile: bool = Field(
         False,
-        description="run each objective (forward and backward) through torch.compile; the first epoch pays the compilation",
+        description=(
+            "run each objective (forward and backward) through torch.compile; the first epoch pays the compilation"
+        ),
     )
     tf32: bool = Field(
         False,
-        description="let fp32 matrix products use TF32 tensor cores on CUDA GPUs that have them (opt-in: faster, less exact; no effect elsewhere; the global flags are restored after training)",
+        description=(
+            "let fp32 matrix products use TF32 tensor cores on CUDA GPUs that have them (opt-in: faster, less "
+            "exact; no effect elsewhere; the global flags are restored after training)"
+        ),
     )
     log: list[str] = Field(
         default_factory=list,
-        description='loggers called during training besides metrics.jsonl and the PNGs, e.g. ["tensorboard"] (see `genkit plugins`)',
+        description=(
+            'loggers called during training besides metrics.jsonl and the PNGs, e.g. ["tensorboard"] (see `genkit '
+            "plugins`)"
+        ),
     )
 
 

@@ -203,8 +203,14 @@ class NegativeLogLikelihood(Evaluator):
             return reason
         space = getattr(model, "likelihood_space", None)
         if space is None:
-            return "bits per dimension are defined for a likelihood of 8-bit images, and this model does not declare its likelihood_space; use 'nll' (nats)"
-        return f"bits per dimension are defined for 8-bit images and this model's likelihood is of {space} data; use 'nll' (nats and {BITS_NAMES[space]})"
+            return (
+                "bits per dimension are defined for a likelihood of 8-bit images, and this model does not declare "
+                "its likelihood_space; use 'nll' (nats)"
+            )
+        return (
+            f"bits per dimension are defined for 8-bit images and this model's likelihood is of {space} data; use "
+            f"'nll' (nats and {BITS_NAMES[space]})"
+        )
 
     @torch.no_grad()
     def evaluate(self, ctx: EvalContext) -> EvalResult:

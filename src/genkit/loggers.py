@@ -83,7 +83,8 @@ class LoggerGroup:
             except Exception as exc:
                 self.loggers.remove(logger)
                 self.warn(
-                    f"logger '{logger.name}' failed in {method} ({type(exc).__name__}: {exc}); it is off for the rest of this run"
+                    f"logger '{logger.name}' failed in {method} ({type(exc).__name__}: {exc}); it is off for the "
+                    "rest of this run"
                 )
                 if method != "close":
                     self._close(logger)

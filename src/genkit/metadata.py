@@ -105,7 +105,8 @@ def format_version(meta: dict[str, Any], path: Path | str) -> int:
         writer = versions.get("genkit") if isinstance(versions, dict) else None
         by = f" (written by genkit {writer})" if isinstance(writer, str) else ""
         raise CheckpointError(
-            f"{path} is in checkpoint format {version}{by}; this genkit reads format {FORMAT_VERSION} and older: upgrade genkit to load it"
+            f"{path} is in checkpoint format {version}{by}; this genkit reads format {FORMAT_VERSION} and older: "
+            "upgrade genkit to load it"
         )
     return int(version)
 

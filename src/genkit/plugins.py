@@ -95,7 +95,8 @@ class Registry:
                 others = " and ".join(o.package for o in self._clashes[name] if o is not p)
                 p.warnings = [w for w in p.warnings if not w.startswith(f"{self.kind[:-1]} '{name}' ")]
                 p.warnings.append(
-                    f"{self.kind[:-1]} '{name}' is also registered by {others}; it cannot be used until one is uninstalled"
+                    f"{self.kind[:-1]} '{name}' is also registered by {others}; it cannot be used until one is "
+                    "uninstalled"
                 )
             return
         self._items[name] = item
@@ -282,7 +283,8 @@ class PluginManager:
                 if not callable(getattr(made, required, None)):
                     owner = self.registries[kind].owner(name)
                     raise PluginError(
-                        f"{kind[:-1]} '{name}' from {owner.package} has no {required}() method (subclass genkit.{'Evaluator' if kind == 'evaluators' else 'Sampler'})"
+                        f"{kind[:-1]} '{name}' from {owner.package} has no {required}() method (subclass "
+                        f"genkit.{'Evaluator' if kind == 'evaluators' else 'Sampler'})"
                     )
                 if not getattr(made, "name", None):
                     made.name = name
@@ -321,7 +323,8 @@ def _check_registrations(kind: str, collected: list[tuple[str, Any]]) -> None:
     for name, item in collected:
         if not isinstance(name, str) or not name.strip() or name != name.strip() or ":" in name:
             raise PluginError(
-                f"a {kind[:-1]} registration has an invalid name {name!r} (give a non-empty name without ':' or surrounding spaces)"
+                f"a {kind[:-1]} registration has an invalid name {name!r} (give a non-empty name without ':' or "
+                "surrounding spaces)"
             )
         if name in seen:
             raise PluginError(f"registers {kind[:-1]} '{name}' twice")
@@ -333,7 +336,8 @@ def _check_registrations(kind: str, collected: list[tuple[str, Any]]) -> None:
             and (item.accepts is None or _callable_or_ref(item.accepts))
         ):
             raise PluginError(
-                f"model '{name}' must be registered as genkit.ModelSpec(name, config=<pydantic class or 'module:Class'>, build=<callable or 'module:attr'>)"
+                f"model '{name}' must be registered as genkit.ModelSpec(name, config=<pydantic class or "
+                "'module:Class'>, build=<callable or 'module:attr'>)"
             )
         if kind == "datasets" and not (isinstance(item, DatasetSpec) and _callable_or_ref(item.load)):
             raise PluginError(
@@ -344,7 +348,8 @@ def _check_registrations(kind: str, collected: list[tuple[str, Any]]) -> None:
             or callable(getattr(item, "sample", None))
         ):
             raise PluginError(
-                f"sampler '{name}' must be registered as genkit.SamplerSpec(name, sampler='module:Class') or be a genkit.Sampler"
+                f"sampler '{name}' must be registered as genkit.SamplerSpec(name, sampler='module:Class') or be a "
+                "genkit.Sampler"
             )
         if kind == "evaluators" and not (
             (
@@ -354,7 +359,8 @@ def _check_registrations(kind: str, collected: list[tuple[str, Any]]) -> None:
             or (callable(getattr(item, "evaluate", None)) and callable(getattr(item, "unsupported_reason", None)))
         ):
             raise PluginError(
-                f"evaluator '{name}' must be registered as genkit.EvaluatorSpec(name, evaluator='module:Class') or be a genkit.Evaluator"
+                f"evaluator '{name}' must be registered as genkit.EvaluatorSpec(name, evaluator='module:Class') or "
+                "be a genkit.Evaluator"
             )
         if kind == "loggers" and not (isinstance(item, LoggerSpec) and _callable_or_ref(item.logger)):
             raise PluginError(f"logger '{name}' must be registered as genkit.LoggerSpec(name, logger='module:Class')")
@@ -414,10 +420,14 @@ def _version_problem(plugin: object, info: PluginInfo) -> str | None:
     if not parts or len(parts) > 2:
         return f"declares an unreadable hook version GENKIT_HOOKS = {declared!r}"
     if parts[0] != ours_major:
-        return f"written for genkit hook spec {declared}, this genkit provides {hookspecs.HOOK_SPEC_VERSION} (install a matching version of one or the other)"
+        return (
+            f"written for genkit hook spec {declared}, this genkit provides {hookspecs.HOOK_SPEC_VERSION} (install a "
+            "matching version of one or the other)"
+        )
     if len(parts) == 2 and parts[1] > ours_minor:
         info.warnings.append(
-            f"written for hook spec {declared}, newer than this genkit's {hookspecs.HOOK_SPEC_VERSION}; upgrade genkit for its newer features"
+            f"written for hook spec {declared}, newer than this genkit's {hookspecs.HOOK_SPEC_VERSION}; upgrade "
+            "genkit for its newer features"
         )
     return None
 

@@ -43,7 +43,8 @@ def register_evaluators(register):
         genkit.EvaluatorSpec(
             "completion",
             "genkit_cvae.evaluation:CompletionError",
-            "mean squared error per pixel of one completion from the middle column against the grey-level test image, and the completions' pixel entropy",
+            "mean squared error per pixel of one completion from the middle column against the grey-level "
+            "test image, and the completions' pixel entropy",
         )
     )
 

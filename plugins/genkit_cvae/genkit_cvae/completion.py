@@ -67,7 +67,8 @@ def completion_figure(
         columns,
         path,
         titles,
-        f"{cvae.name} ({cvae.run.path.name}) vs {reg.name} ({reg.run.path.name}): completing digits from their middle column",
+        f"{cvae.name} ({cvae.run.path.name}) vs {reg.name} ({reg.run.path.name}): completing digits from "
+        "their middle column",
     )
 
 
@@ -77,7 +78,8 @@ def _require_source(lm: genkit.LoadedModel, source: str) -> None:
         raise genkit.GenkitError(f"--from {source}: only 'column' completion is supported")
     if kind != source:
         raise genkit.GenkitError(
-            f"'{lm.name}' is conditioned on {kind or 'nothing'}, not on the {source}; train it with model.condition = \"{source}\""
+            f"'{lm.name}' is conditioned on {kind or 'nothing'}, not on the {source}; train it with "
+            f'model.condition = "{source}"'
         )
     if lm.name == REGRESSOR:
         raise genkit.GenkitError("give the CVAE run first; the regressor goes to --regressor")
@@ -90,7 +92,8 @@ def _load_regressor(regressor, cvae: genkit.LoadedModel, source: str) -> genkit.
         if regressor is not None:
             raise
         raise genkit.GenkitError(
-            f"no regressor to compare with ({exc}); train one with `genkit train regressor` on the same dataset, or pass --regressor RUN"
+            f"no regressor to compare with ({exc}); train one with `genkit train regressor` on the same "
+            "dataset, or pass --regressor RUN"
         ) from None
     if reg.model.conditioning != source or not callable(getattr(reg.model, "complete", None)):
         raise genkit.GenkitError(f"--regressor {regressor}: '{reg.name}' does not complete images from the {source}")

@@ -58,12 +58,14 @@ class CompletionError(genkit.Evaluator):
             "completion_pixel_entropy": ent_all.mean().item(),
         }
         notes = [
-            "completion_mse: per pixel, pixel values in [0, 1], against the grey-level image; one completion per digit (z from the prior for a CVAE)"
+            "completion_mse: per pixel, pixel values in [0, 1], against the grey-level image; one completion "
+            "per digit (z from the prior for a CVAE)"
         ]
         if classifier is not None:
             metrics["completion_judge_confidence"] = torch.cat(confidence).mean().item()
             metrics["completion_judge_accuracy"] = torch.cat(agrees).mean().item()
             notes.append(
-                "completion_judge_*: the dataset's classifier on the completions: its mean top-class probability, and how often it names the true digit's class"
+                "completion_judge_*: the dataset's classifier on the completions: its mean top-class "
+                "probability, and how often it names the true digit's class"
             )
         return genkit.EvalResult(metrics=metrics, per_example={"completion_mse": mse_all.cpu()}, notes=notes)

@@ -37,7 +37,10 @@ class GammaVAEConfig(BaseModel):
     gamma_lr_scale: float = Field(
         10.0,
         gt=0,
-        description="learning rate of log gamma relative to the networks' (a faster gamma lets short runs reach its fitted value)",
+        description=(
+            "learning rate of log gamma relative to the networks' (a faster gamma lets short runs reach its "
+            "fitted value)"
+        ),
     )
     likelihood_samples: int = Field(100, gt=0, description="default K of the importance-weighted log p(x) estimate")
     iw_chunk: int = Field(4096, gt=0, description="decoder rows per pass when estimating log p(x) with many samples")

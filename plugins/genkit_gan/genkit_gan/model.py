@@ -31,13 +31,19 @@ class GANConfig(BaseModel):
     latent_dim: int = Field(100, gt=0, description="size of the standard normal latent z")
     generator_loss: Literal["non-saturating", "saturating"] = Field(
         "non-saturating",
-        description="non-saturating: minimise -log D(G(z)); saturating: minimise log(1 - D(G(z))) (the minimax form, which stalls early)",
+        description=(
+            "non-saturating: minimise -log D(G(z)); saturating: minimise log(1 - D(G(z))) (the minimax form, "
+            "which stalls early)"
+        ),
     )
     d_steps: int = Field(1, gt=0, description="discriminator updates per generator update")
     channels: int = Field(64, gt=0, description="feature maps of the first convolution (dcgan only)")
     conditional: bool = Field(
         False,
-        description="class-conditional GAN: both networks also take the label, through a learned embedding, and sampling takes --label",
+        description=(
+            "class-conditional GAN: both networks also take the label, through a learned embedding, and "
+            "sampling takes --label"
+        ),
     )
     label_embedding: int = Field(10, gt=0, description="size of the generator's label embedding (conditional only)")
     beta1: float = Field(0.5, ge=0, lt=1, description="Adam beta1 of both optimizers")

@@ -19,7 +19,8 @@ GENKIT_HOOKS = 1
 METRICS = {
     "fd": (
         "FrechetDistance",
-        "Frechet distance between the judge's penultimate features of 10,000 samples and of the test set (not Inception FID)",
+        "Frechet distance between the judge's penultimate features of 10,000 samples and of the test set "
+        "(not Inception FID)",
     ),
     "coverage": (
         "ClassCoverage",

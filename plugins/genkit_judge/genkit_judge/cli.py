@@ -37,7 +37,8 @@ def train(
         on_epoch=lambda e, loss, s: _err.print(f"judge epoch {e}/{epochs}: loss {loss:.4f} ({s:.1f}s)"),
     )
     _out.print(
-        f"[green]judge for {dataset}[/green]: test accuracy {report.test_accuracy:.4f} on {report.test_examples} test images ({report.seconds:.0f}s) -> {report.path}"
+        f"[green]judge for {dataset}[/green]: test accuracy {report.test_accuracy:.4f} on "
+        f"{report.test_examples} test images ({report.seconds:.0f}s) -> {report.path}"
     )
 
 

@@ -37,7 +37,10 @@ class JudgeEvaluator(genkit.Evaluator):
     def unsupported_reason(self, model) -> str | None:
         reason = super().unsupported_reason(model)
         if reason is None and getattr(model, "conditioning", None) not in (None, "label"):
-            return f"the judge draws unconditional or label-conditional samples; this model needs a '{model.conditioning}' condition"
+            return (
+                "the judge draws unconditional or label-conditional samples; this model needs a "
+                f"'{model.conditioning}' condition"
+            )
         return reason
 
     # -- the classifier interface genkit's interpolation looks for -------------------
@@ -101,7 +104,9 @@ class FrechetDistance(JudgeEvaluator):
         return genkit.EvalResult(
             metrics={"judge_fd": frechet_distance(samples.features, reference.features)},
             notes=[
-                f"judge_fd: Frechet distance in the judge's {samples.features.shape[1]}-d feature space, {samples.features.shape[0]} samples vs {reference.features.shape[0]} test images; comparable only with other judge_fd values on the same dataset"
+                f"judge_fd: Frechet distance in the judge's {samples.features.shape[1]}-d feature space, "
+                f"{samples.features.shape[0]} samples vs {reference.features.shape[0]} test images; "
+                "comparable only with other judge_fd values on the same dataset"
             ],
         )
 

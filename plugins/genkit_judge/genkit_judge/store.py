@@ -108,17 +108,20 @@ def load_judge(
             net.load_state_dict(tensors)
         except RuntimeError:
             raise JudgeMissing(
-                f"{path}: its weights do not fit a judge of {meta['shape']} images and {meta['num_classes']} classes; retrain it"
+                f"{path}: its weights do not fit a judge of {meta['shape']} images and {meta['num_classes']} "
+                "classes; retrain it"
             ) from None
         _loaded[key] = net.to(device).eval()
     net = _loaded[key]
     if shape is not None and tuple(shape) != tuple(net.shape):
         raise JudgeMissing(
-            f"the judge of '{dataset}' was trained on images of shape {list(net.shape)}, these are {list(shape)}; retrain it with: genkit judge train --dataset {dataset}"
+            f"the judge of '{dataset}' was trained on images of shape {list(net.shape)}, these are "
+            f"{list(shape)}; retrain it with: genkit judge train --dataset {dataset}"
         )
     if num_classes is not None and num_classes != net.num_classes:
         raise JudgeMissing(
-            f"the judge of '{dataset}' knows {net.num_classes} classes, the data have {num_classes}; retrain it with: genkit judge train --dataset {dataset}"
+            f"the judge of '{dataset}' knows {net.num_classes} classes, the data have {num_classes}; retrain "
+            f"it with: genkit judge train --dataset {dataset}"
         )
     return net
 
@@ -139,10 +142,12 @@ def _read(dataset: str) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
         isinstance(classes, int) and classes > 1
     ):
         raise JudgeMissing(
-            f"{path}: its metadata has no valid image shape and class count; retrain it with: genkit judge train --dataset {dataset}"
+            f"{path}: its metadata has no valid image shape and class count; retrain it with: genkit judge "
+            f"train --dataset {dataset}"
         )
     if meta.get("identity", dataset_identity(dataset)) != dataset_identity(dataset):
         raise JudgeMissing(
-            f"{path} was trained on another dataset ({meta.get('dataset')}); retrain it with: genkit judge train --dataset {dataset}"
+            f"{path} was trained on another dataset ({meta.get('dataset')}); retrain it with: genkit judge "
+            f"train --dataset {dataset}"
         )
     return tensors, meta

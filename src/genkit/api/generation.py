@@ -118,7 +118,8 @@ def interpolate(
     require_latent(lm.model, "interpolation")
     if lm.model.conditioning is not None:
         raise CapabilityError(
-            f"'{lm.name}' is conditioned on a {lm.model.conditioning}; interpolating a conditional model is not supported (use genkit sample --label)"
+            f"'{lm.name}' is conditioned on a {lm.model.conditioning}; interpolating a conditional model is not "
+            "supported (use genkit sample --label)"
         )
     if steps < 1:
         raise GenkitError("--steps must be at least 1")

@@ -69,7 +69,8 @@ def load(target: str | Path, device: str = "auto") -> LoadedModel:
         )
     if meta.get("conditioning", model.conditioning) != model.conditioning:
         raise CheckpointError(
-            f"{path} was saved by a model conditioned on {meta['conditioning']!r}, but its config now builds one conditioned on {model.conditioning!r}"
+            f"{path} was saved by a model conditioned on {meta['conditioning']!r}, but its config now builds one "
+            f"conditioned on {model.conditioning!r}"
         )
     load_model_weights(model, ckpt)
     model.to(dev).eval()

@@ -71,10 +71,12 @@ def default_metrics(name: str, spec, model, messages: list[str]) -> list[str]:
     where = f"; {needs} provides them: is it installed and enabled?" if needs else "."
     if not fallback:
         raise CapabilityError(
-            f"no installed metric applies to '{name}': its default metrics {', '.join(absent)} are not available{where.rstrip('.')}"
+            f"no installed metric applies to '{name}': its default metrics {', '.join(absent)} are not "
+            f"available{where.rstrip('.')}"
         )
     messages.append(
-        f"note: default metrics {', '.join(absent)} of '{name}' are not available{where} Scoring with {', '.join(fallback)}."
+        f"note: default metrics {', '.join(absent)} of '{name}' are not available{where} Scoring with "
+        f"{', '.join(fallback)}."
     )
     return fallback
 
@@ -128,12 +130,14 @@ def score(
             ev = pm.evaluator(name)
         except PluginError:
             raise PluginError(
-                f"unknown metric '{name}' (metrics for '{lm.name}': {', '.join(applicable_metrics(lm.model)) or 'none'})"
+                f"unknown metric '{name}' (metrics for '{lm.name}': "
+                f"{', '.join(applicable_metrics(lm.model)) or 'none'})"
             ) from None
         reason = ev.unsupported_reason(lm.model)
         if reason:
             raise CapabilityError(
-                f"metric '{name}' does not apply to '{lm.name}': {reason}; metrics that apply: {', '.join(applicable_metrics(lm.model)) or 'none'}"
+                f"metric '{name}' does not apply to '{lm.name}': {reason}; metrics that apply: "
+                f"{', '.join(applicable_metrics(lm.model)) or 'none'}"
             )
         evaluators.append(ev)
     ds_name = dataset or lm.meta["data"]["name"]
@@ -301,7 +305,8 @@ def score_ood(
     unit = bits_name(lm.model)
     if unit is None:
         raise CapabilityError(
-            f"'{lm.name}' declares no likelihood_space, so its scores cannot be put in bits of a known data space; --ood needs one"
+            f"'{lm.name}' declares no likelihood_space, so its scores cannot be put in bits of a known data space; "
+            "--ood needs one"
         )
     inlier = dataset or lm.meta["data"]["name"]
     if inlier == outlier:
@@ -314,7 +319,8 @@ def score_ood(
         data = load_dataset(name, data_dir or lm.train_config.data_dir)
         if tuple(data.test_x.shape[1:]) != tuple(lm.data_info.shape):
             raise ConfigError(
-                f"'{name}' has images of shape {list(data.test_x.shape[1:])}; '{lm.name}' was trained on {list(lm.data_info.shape)}"
+                f"'{name}' has images of shape {list(data.test_x.shape[1:])}; '{lm.name}' was trained on "
+                f"{list(lm.data_info.shape)}"
             )
         x = data.test_x[:limit] if limit else data.test_x
         advance = progress(f"{unit} on {name}", x.shape[0]) if progress else (lambda n: None)

@@ -94,7 +94,8 @@ def resolve_resume(resume, model: str | None, config, overrides: dict[str, Any] 
     for key, new in wanted.items():
         if new != model_cfg.model_dump(mode="json").get(key):
             raise ConfigError(
-                f"--resume cannot change model.{key} ({saved_model.get(key)!r} -> {new!r}): the checkpoint's weights are of the saved model; start a new run instead"
+                f"--resume cannot change model.{key} ({saved_model.get(key)!r} -> {new!r}): the checkpoint's weights "
+                "are of the saved model; start a new run instead"
             )
     saved_train = validate(TrainConfig, ckpt.meta["train_config"], "train").model_dump(mode="json")
     train_cfg = validate(TrainConfig, {**saved_train, **train_values}, "train")
@@ -172,13 +173,15 @@ def _train(
         data = load_dataset(train_cfg.dataset, train_cfg.data_dir)
     if data.embedded:
         reporter.message(
-            f"[yellow]No {train_cfg.dataset} files found and no download possible: training on the {data.source}.[/yellow]"
+            f"[yellow]No {train_cfg.dataset} files found and no download possible: training on the "
+            f"{data.source}.[/yellow]"
         )
     info = data.info
     largest = data.train_x.shape[0] // 6
     if train_cfg.val_size > largest:
         reporter.message(
-            f"[yellow]train.val_size={train_cfg.val_size} is more than a sixth of the {data.train_x.shape[0]} training images; holding out {largest}[/yellow]"
+            f"[yellow]train.val_size={train_cfg.val_size} is more than a sixth of the {data.train_x.shape[0]} "
+            f"training images; holding out {largest}[/yellow]"
         )
         train_cfg = train_cfg.model_copy(update={"val_size": largest})  # what the run records is what it did
     refusal = spec.refusal(info)
@@ -244,7 +247,8 @@ def _train(
     }
     ranks = f" x {dist.world_size} processes ({dist.backend})" if dist.enabled else ""
     reporter.message(
-        f"training {spec.name} on {data.name} ({data.source}) on {describe_device(device)}{ranks}, precision {resolve_precision(train_cfg.precision, device).name} -> {run.path}"
+        f"training {spec.name} on {data.name} ({data.source}) on {describe_device(device)}{ranks}, precision "
+        f"{resolve_precision(train_cfg.precision, device).name} -> {run.path}"
     )
     trainer = Trainer(
         net,

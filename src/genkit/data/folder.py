@@ -103,7 +103,8 @@ def _labeled_files(root: Path) -> tuple[list[Path], list[str]]:
     )
     if top and class_dirs:
         raise DataError(
-            f"folder dataset: {root} has images both at its top level and in subfolders ({class_dirs[0].name}/); put every image in a class folder or none"
+            f"folder dataset: {root} has images both at its top level and in subfolders ({class_dirs[0].name}/); put "
+            "every image in a class folder or none"
         )
     if top:
         return top, [""] * len(top)
@@ -142,14 +143,16 @@ def _decode_all(files: list[Path], size: tuple[int, int] | None, channels: str |
     if len({im.shape[0] for im in images}) > 1:
         a, b = sorted({im.shape[0] for im in images})[:2]
         raise DataError(
-            f"folder dataset: images have {a} and {b} channels; add ?channels=1 (gray) or ?channels=3 (RGB) to convert them"
+            f"folder dataset: images have {a} and {b} channels; add ?channels=1 (gray) or ?channels=3 (RGB) to "
+            "convert them"
         )
     if size is None:
         shapes = sorted({tuple(im.shape[1:]) for im in images})
         if len(shapes) > 1:
             (h0, w0), (h1, w1) = shapes[:2]
             raise DataError(
-                f"folder dataset: images have different sizes ({h0}x{w0} and {h1}x{w1}); add ?size=N or ?size=HxW to resize them"
+                f"folder dataset: images have different sizes ({h0}x{w0} and {h1}x{w1}); add ?size=N or ?size=HxW to "
+                "resize them"
             )
         return torch.stack(images)
     return _resize(images, size)

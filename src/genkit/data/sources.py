@@ -79,7 +79,8 @@ def locate(
         return root, f"{root} (downloaded)"
     if named:
         raise DataError(
-            f"no {folder} files under {root} (expected {root / folder / 'raw' / files[0]}) and download failed: {reason}"
+            f"no {folder} files under {root} (expected {root / folder / 'raw' / files[0]}) and download failed: "
+            f"{reason}"
         )
     if embedded and has_files(EMBEDDED_ROOT, folder, files):
         return EMBEDDED_ROOT, "embedded MNIST subset (6,000 train / 1,000 test images)"

@@ -67,7 +67,8 @@ def resolve_precision(
         if requested == "auto":
             return Precision("fp32", device.type)  # documented: auto means fp32 off CUDA
         raise ConfigError(
-            f"config error: train.precision: {requested} mixed precision needs a CUDA device (training on {device.type}); use fp32 or auto"
+            f"config error: train.precision: {requested} mixed precision needs a CUDA device (training on "
+            f"{device.type}); use fp32 or auto"
         )
     has_bf16 = (bf16_supported or (lambda: torch.cuda.is_bf16_supported()))()
     if requested == "bf16" and not has_bf16:

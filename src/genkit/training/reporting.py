@@ -74,7 +74,8 @@ class RichReporter(Reporter):
             if now - state["last"] >= self._plain_every:
                 state["last"] = now
                 self.console.print(
-                    f"epoch {state['epoch']}/{state['epochs']}: step {state['done']}/{state['steps']} ({now - state['started']:.0f}s)",
+                    f"epoch {state['epoch']}/{state['epochs']}: step {state['done']}/{state['steps']} "
+                    f"({now - state['started']:.0f}s)",
                     highlight=False,
                 )
             return

@@ -348,7 +348,8 @@ class Trainer:
         )
         self._set_status("diverged", reason=what)
         raise DivergenceError(
-            f"training diverged at epoch {epoch + 1}, step {step + 1} ({what}); {kept}. Try a lower --lr (genkit train --resume RUN --lr VALUE applies it to the restored optimizers)."
+            f"training diverged at epoch {epoch + 1}, step {step + 1} ({what}); {kept}. Try a lower --lr (genkit "
+            "train --resume RUN --lr VALUE applies it to the restored optimizers)."
         )
 
     def _end_of_epoch(self, epoch: int, metrics: list[dict[str, Any]]) -> None:
@@ -406,7 +407,8 @@ class Trainer:
             if not self._said_no_grids:
                 self._said_no_grids = True
                 self.reporter.message(
-                    "no sample grids: this model has no latent space and names no default sampler (docs/plugins.md, Samplers)"
+                    "no sample grids: this model has no latent space and names no default sampler (docs/plugins.md, "
+                    "Samplers)"
                 )
             return
         n = self.cfg.grid_samples
@@ -465,7 +467,8 @@ class Trainer:
             else f"in epoch {self.progress.epoch + 1} at step {self.progress.step}"
         )
         raise TrainingInterrupted(
-            f"interrupted {where}; state saved to {self.run.last_checkpoint}. Resume with: genkit train {self.meta['model']} --resume {self.run.path}"
+            f"interrupted {where}; state saved to {self.run.last_checkpoint}. Resume with: genkit train "
+            f"{self.meta['model']} --resume {self.run.path}"
         )
 
     @contextmanager

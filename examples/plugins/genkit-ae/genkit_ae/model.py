@@ -39,7 +39,10 @@ def accepts(data: genkit.DataInfo) -> str | None:
     """Why ae cannot train on ``data``, or None: any shape up to MAX_INPUTS values."""
     if data.dims > MAX_INPUTS:
         c, h, w = data.shape
-        return f"an MLP on {c}x{h}x{w} = {data.dims} inputs is too large (at most {MAX_INPUTS}); resize, e.g. folder:PATH?size=64"
+        return (
+            f"an MLP on {c}x{h}x{w} = {data.dims} inputs is too large (at most {MAX_INPUTS}); resize, e.g. "
+            "folder:PATH?size=64"
+        )
     return None
 
 
