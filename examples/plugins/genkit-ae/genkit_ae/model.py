@@ -30,19 +30,14 @@ class AeConfig(BaseModel):
 
     latent_dim: int = Field(16, gt=0, description="size of the latent code; 2 gives a drawable manifold")
     hidden: int = Field(256, gt=0, description="units in each of the two hidden layers of encoder and decoder")
-    stats_momentum: float = Field(
-        0.02, gt=0, le=1, description="weight of each batch in the running mean and covariance of the codes"
-    )
+    stats_momentum: float = Field(0.02, gt=0, le=1, description="weight of each batch in the running mean and covariance of the codes")
 
 
 def accepts(data: genkit.DataInfo) -> str | None:
     """Why ae cannot train on ``data``, or None: any shape up to MAX_INPUTS values."""
     if data.dims > MAX_INPUTS:
         c, h, w = data.shape
-        return (
-            f"an MLP on {c}x{h}x{w} = {data.dims} inputs is too large (at most {MAX_INPUTS}); resize, e.g. "
-            "folder:PATH?size=64"
-        )
+        return f"an MLP on {c}x{h}x{w} = {data.dims} inputs is too large (at most {MAX_INPUTS}); resize, e.g. folder:PATH?size=64"
     return None
 
 

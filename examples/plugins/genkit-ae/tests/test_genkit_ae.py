@@ -5,9 +5,9 @@ import subprocess
 import sys
 
 import torch
-from genkit_ae.model import Ae, AeConfig, accepts
 
 import genkit
+from genkit_ae.model import Ae, AeConfig, accepts
 
 
 def small_model(shape=(1, 8, 8)) -> Ae:
@@ -81,9 +81,7 @@ def test_refuses_images_too_large_for_an_mlp():
 
 
 def test_train_sample_interpolate_and_reload(bars, tmp_path):
-    result = genkit.train(
-        "ae", overrides={"train.dataset": bars, "train.epochs": 2, "train.batch_size": 16}, sets=["model.hidden=64"]
-    )
+    result = genkit.train("ae", overrides={"train.dataset": bars, "train.epochs": 2, "train.batch_size": 16}, sets=["model.hidden=64"])
     assert len(result.metrics) == 2
     assert (result.run.path / "checkpoints" / "last.safetensors").is_file()
     assert genkit.sample(result.run.path, 8).images.shape == (8, 1, 12, 12)
