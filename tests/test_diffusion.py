@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import pytest
 import torch
 from genkit_diffusion.config import DiffusionConfig
@@ -218,6 +220,16 @@ def test_the_variational_bound_is_finite_and_improves_with_training():
         after = -model.elbo(batch)
     assert after.mean() < before.mean()
     assert isinstance(model, genkit.BoundModel) and not isinstance(tiny_model("flow-matching"), genkit.BoundModel)
+
+
+def test_the_elbo_metric_gives_the_bound_in_bits_per_dimension_of_the_8_bit_image():
+    from genkit.evaluation import NegativeELBO
+
+    model = tiny_model(ema=False, bound_timesteps=5).eval()
+    ctx = genkit.EvalContext(model=model, x=toy_images(8), y=None, dataset="toy", batch_size=8)
+    metrics = NegativeELBO().evaluate(ctx).metrics
+    dims = model.data_info.dims
+    assert metrics["neg_elbo_bpd"] == pytest.approx(metrics["neg_elbo_nats"] / (dims * math.log(2)), rel=1e-5)
 
 
 def test_trains_samples_interpolates_and_reloads_through_genkit(tiny, quiet):

@@ -23,6 +23,7 @@ import torch
 import torch.nn.functional as F
 
 import genkit
+from genkit.capabilities import EIGHT_BIT
 
 from . import solvers
 from .bound import variational_bound
@@ -147,6 +148,7 @@ class DiffusionModel(genkit.GenerativeModel):
 class DDPM(DiffusionModel):
     objective = "ddpm"
     default_sampler = "ddim"
+    likelihood_space = EIGHT_BIT  # the bound is of the 8-bit image (discretized decoder): bits are bpd
 
     def __init__(self, config: DiffusionConfig, data: genkit.DataInfo):
         super().__init__(config, data)
