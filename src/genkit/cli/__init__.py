@@ -19,13 +19,13 @@ from __future__ import annotations
 import json
 import os
 import sys
-import traceback
 from pathlib import Path
 
 import typer
 from rich.console import Console
 
-from .errors import ConfigError, GenkitError
+from ..errors import ConfigError, GenkitError
+from . import views
 
 app = typer.Typer(
     help="genkit: train, sample and score deep generative models on images.",
@@ -103,10 +103,10 @@ def train(
 ):
     """Train a model; writes a run directory with curves, sample grids and checkpoints."""
     if nproc is not None and nproc > 1:
-        from .launch import launch_torchrun
+        from ..launch import launch_torchrun
 
         raise typer.Exit(launch_torchrun(nproc, _ARGV))
-    from . import api
+    from .. import api
 
     overrides = {
         "train.dataset": dataset,
@@ -144,7 +144,7 @@ def sample(
     device: str = typer.Option("auto", "--device", help=DEVICE_HELP),
 ):
     """Draw samples from a trained model as a grid."""
-    from . import api
+    from .. import api
 
     with _progress() as progress:
         task = progress.add_task("sampling", total=None)
@@ -177,7 +177,7 @@ def interpolate(
     device: str = typer.Option("auto", "--device", help=DEVICE_HELP),
 ):
     """Decode a path between two latent points of different classes."""
-    from . import api
+    from .. import api
 
     pic = api.interpolate(
         target,
@@ -201,7 +201,7 @@ def manifold(
     device: str = typer.Option("auto", "--device", help=DEVICE_HELP),
 ):
     """Decode a grid over a 2-D latent space into one image."""
-    from . import api
+    from .. import api
 
     pic = api.manifold(target, side, out=out_file, device=device)
     out.print(f"wrote {pic.path}")
@@ -232,9 +232,7 @@ def score(
     device: str = typer.Option("auto", "--device", help=DEVICE_HELP),
 ):
     """Score a trained model on a test split (likelihood, bound, sample quality...)."""
-    from rich.table import Table
-
-    from . import api
+    from .. import api
 
     with _progress() as progress:
 
@@ -271,57 +269,18 @@ def score(
             progress=start,
         )
     if as_json:
-        out.print_json(
-            json.dumps(
-                {
-                    "model": report.model,
-                    "dataset": report.dataset,
-                    "examples": report.examples,
-                    "metrics": report.metrics(),
-                    "notes": report.notes(),
-                }
-            )
-        )
+        out.print_json(views.score_json(report))
         return
-    table = Table(title=f"{report.model} on {report.dataset} test ({report.examples} images, {report.seconds:.1f}s)")
-    table.add_column("metric")
-    table.add_column("value", justify="right")
-    for k, v in report.metrics().items():
-        table.add_row(k, f"{v:.4f}" if isinstance(v, float) else str(v))
-    out.print(table)
+    out.print(views.score_table(report))
     for note in report.notes():
         out.print(note)
 
 
 def _print_ood(report, as_json: bool) -> None:
-    from rich.table import Table
-
     if as_json:
-        out.print_json(
-            json.dumps(
-                {
-                    "model": report.model,
-                    "inlier": report.inlier,
-                    "outlier": report.outlier,
-                    "samples": report.samples,
-                    "unit": report.unit,
-                    "metrics": report.metrics(),
-                    "plot": str(report.plot),
-                }
-            )
-        )
+        out.print_json(views.ood_json(report))
         return
-    table = Table(
-        title=f"{report.model}: {report.unit} as an outlier score (K = {report.samples}, {report.seconds:.1f}s)"
-    )
-    for col in ("test split", "images", f"mean {report.unit}"):
-        table.add_column(col, justify="right" if col != "test split" else "left")
-    for name, values in (
-        (f"{report.inlier} (inlier)", report.inlier_bpd),
-        (f"{report.outlier} (outlier)", report.outlier_bpd),
-    ):
-        table.add_row(name, str(values.numel()), f"{values.mean().item():.4f}")
-    out.print(table)
+    out.print(views.ood_table(report))
     out.print(f"AUROC (higher {report.unit} = outlier): {report.auroc:.4f}")
     out.print(f"wrote {report.plot}")
 
@@ -329,33 +288,13 @@ def _print_ood(report, as_json: bool) -> None:
 @app.command()
 def info(target: str = typer.Argument(..., help=TARGET_HELP), as_json: bool = typer.Option(False, "--json")):
     """Show what a run or checkpoint holds, and which metrics and samplers apply."""
-    from rich.table import Table
-
-    from . import api
+    from .. import api
 
     data = api.info(target)
     if as_json:
         out.print_json(json.dumps(data, default=str))
         return
-    table = Table(show_header=False, title=f"{data['model']}: {data['checkpoint']}")
-    for key in (
-        "model",
-        "run",
-        "data",
-        "progress",
-        "interrupted",
-        "capabilities",
-        "metrics",
-        "samplers",
-        "model_config",
-        "train_config",
-        "details",
-        "versions",
-    ):
-        table.add_row(key, json.dumps(data[key], default=str) if not isinstance(data[key], str) else data[key])
-    for s in data["scores"][-3:]:
-        table.add_row("score", json.dumps(s.get("metrics"), default=str))
-    out.print(table)
+    out.print(views.info_table(data))
 
 
 @app.command()
@@ -369,9 +308,7 @@ def runs(
     as_json: bool = typer.Option(False, "--json", help="print the runs as JSON"),
 ):
     """List recent runs with model, dataset, epochs and best validation score."""
-    from rich.table import Table
-
-    from .runs import list_runs
+    from ..runs import list_runs
 
     found = list_runs(model=model, dataset=dataset, status=status)[:limit]
     if as_json:
@@ -381,13 +318,7 @@ def runs(
         filtered = model or dataset or status
         out.print("no runs match" if filtered else "no runs yet (train one with: genkit train vae)")
         return
-    table = Table(title="recent runs")
-    for col in ("run", "model", "dataset", "epochs", "best val", "status"):
-        table.add_column(col)
-    for r in found:
-        best = f"{r.monitor} {r.best:.3f}" if r.best is not None else "-"
-        table.add_row(str(r.path), r.model, r.dataset, f"{r.epochs_done}/{r.epochs}", best, r.status)
-    out.print(table)
+    out.print(views.runs_table(found))
 
 
 @app.command()
@@ -398,7 +329,7 @@ def report(
     out_file: Path = typer.Option(Path("report.html"), "--out", help="HTML file to write"),
 ):
     """Write one self-contained HTML page comparing runs: curves, sample grids, scores, configs."""
-    from .report import write_report  # matplotlib and jinja2 load only when a report is made
+    from ..report import write_report  # matplotlib and jinja2 load only when a report is made
 
     out.print(f"wrote {write_report(targets, out_file)}")
 
@@ -409,33 +340,15 @@ def plugins(
     timing: bool = typer.Option(False, "--timing", help="show how long each plugin's hook module takes to import"),
 ):
     """List plugins, what each provides, and any that failed to load (GENKIT_PLUGINS narrows the set)."""
-    from rich.table import Table
-
-    from .plugins import get_plugin_manager
+    from ..plugins import get_plugin_manager
 
     report = [p.as_dict() for p in get_plugin_manager().plugins]
     if as_json:
         out.print_json(json.dumps(report))
         return
-    table = Table(title="genkit plugins")
-    for col in ("plugin", "package", "version", "provides", "status", *(["import"] if timing else [])):
-        table.add_column(col, overflow="fold")
-    colours = {"ok": "green", "broken": "red", "disabled": "yellow", "not found": "red"}
-    for p in report:
-        provides = "\n".join(f"{k}: {', '.join(v)}" for k, v in p["provides"].items()) or "-"
-        status = f"[{colours.get(p['status'], 'red')}]{p['status']}[/]"
-        seconds = p["import_seconds"]
-        extra = [f"{seconds * 1000:.0f} ms" if seconds is not None else "-"] if timing else []
-        table.add_row(p["name"], p["package"], p["version"], provides, status, *extra)
-    out.print(table)
-    # Reasons and warnings in full, below the table, so a narrow terminal never cuts them.
-    for p in report:
-        if p["error"]:
-            out.print(f"[red]{p['name']}[/red] ({p['package']}): {p['error']}", highlight=False, soft_wrap=True)
-        for warning in p["warnings"]:
-            out.print(
-                f"[yellow]{p['name']}[/yellow] ({p['package']}): warning: {warning}", highlight=False, soft_wrap=True
-            )
+    out.print(views.plugins_table(report, timing))
+    for line in views.plugin_problems(report):
+        out.print(line, highlight=False, soft_wrap=True)
     if timing:
         out.print(
             "A hook module that imports torch (or other heavy libraries) at module level slows every genkit command; "
@@ -460,7 +373,7 @@ def new_plugin(
     ),
 ):
     """Create a model-plugin package to start from: a working model with config and tests."""
-    from .scaffold import new_plugin as scaffold
+    from ..scaffold import new_plugin as scaffold
 
     root = scaffold(name, out_dir, package=package, kind=kind)
     out.print(
@@ -470,24 +383,7 @@ def new_plugin(
 
 
 def _progress():
-    from rich.progress import (
-        BarColumn,
-        MofNCompleteColumn,
-        Progress,
-        TextColumn,
-        TimeElapsedColumn,
-        TimeRemainingColumn,
-    )
-
-    return Progress(
-        TextColumn("[bold]{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        TimeRemainingColumn(),
-        console=err,
-        transient=True,
-    )
+    return views.progress(err)
 
 
 def _describe_plugin_options(manager) -> None:
@@ -500,7 +396,7 @@ def _describe_plugin_options(manager) -> None:
 
 def _warn_broken_plugins(manager, argv: list[str]) -> None:
     """One line per broken plugin on stderr, so a failed install is noticed while every command still runs."""
-    from .plugins import PLUGINS_ENV
+    from ..plugins import PLUGINS_ENV
 
     if argv[:1] == ["plugins"] or any(a in ("-h", "--help") for a in argv) or "_GENKIT_COMPLETE" in os.environ:
         return
@@ -513,26 +409,13 @@ def _warn_broken_plugins(manager, argv: list[str]) -> None:
         )
 
 
-def _blame(exc: BaseException) -> str:
-    """Who raised ``exc``: the plugin whose code is innermost in its traceback, else genkit."""
-    from .plugins import get_plugin_manager
-
-    owners = {p.module: p for p in get_plugin_manager().plugins if p.module and p.name != "genkit"}
-    for frame, _ in reversed(list(traceback.walk_tb(exc.__traceback__))):
-        top = str(frame.f_globals.get("__name__", "")).split(".")[0]
-        if top in owners:
-            p = owners[top]
-            return f"plugin '{p.name}' ({p.package})"
-    return "genkit"
-
-
 def main(argv: list[str] | None = None) -> None:
     """Entry point: run the app; every failure ends as one line (see the module docstring)."""
     global _ARGV, _debug
     _ARGV = list(sys.argv[1:] if argv is None else argv)
     _debug = False
     try:
-        from .plugins import get_plugin_manager
+        from ..plugins import get_plugin_manager
 
         manager = get_plugin_manager()
         manager.register_commands(app)
@@ -557,7 +440,7 @@ def main(argv: list[str] | None = None) -> None:
             raise
         first = (str(exc).strip().splitlines() or [""])[0]
         err.print(
-            f"[red]error:[/red] {_blame(exc)} raised {type(exc).__name__}"
+            f"[red]error:[/red] {views.blame(exc)} raised {type(exc).__name__}"
             + (f": {first}" if first else "")
             + f" (run with --debug or {DEBUG_ENV}=1 for the traceback)",
             highlight=False,
