@@ -8,9 +8,9 @@ import torch
 from genkit.errors import DeviceError
 from genkit.launch import torchrun_command, without_nproc
 from genkit.training import distributed as ddp
+from genkit.training.checks import steps_per_epoch
 from genkit.training.distributed import DistContext
 from genkit.training.state import strip_wrapper_prefixes
-from genkit.training.trainer import _steps_per_epoch
 
 
 def test_rank_bounds_cover_the_global_batch_once_like_tensor_split():
@@ -34,10 +34,10 @@ def test_loss_weights_make_the_rank_average_the_global_mean():
 
 
 def test_a_last_batch_smaller_than_the_world_is_dropped_only_with_several_ranks():
-    assert _steps_per_epoch(129, 64, 1) == 3
-    assert _steps_per_epoch(129, 64, 2) == 2  # 1 image cannot feed 2 ranks
-    assert _steps_per_epoch(130, 64, 2) == 3
-    assert _steps_per_epoch(128, 64, 4) == 2
+    assert steps_per_epoch(129, 64, 1) == 3
+    assert steps_per_epoch(129, 64, 2) == 2  # 1 image cannot feed 2 ranks
+    assert steps_per_epoch(130, 64, 2) == 3
+    assert steps_per_epoch(128, 64, 4) == 2
 
 
 def test_rank_seeds_differ_and_rank_zero_keeps_the_run_seed():

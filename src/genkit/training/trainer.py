@@ -17,7 +17,6 @@ precision and ``torch.compile`` come from :mod:`.precision`.
 
 from __future__ import annotations
 
-import math
 import signal
 import threading
 import time
@@ -37,7 +36,9 @@ from ..model import Batch, GenerativeModel
 from ..rng import isolated_rng as _isolated_rng
 from ..runs import Run
 from . import distributed as ddp
+from .checks import check_loss_terms, has_graph, steps_per_epoch
 from .distributed import DistContext
+from .grids import NO_GRIDS, draw_grid, grid_file
 from .precision import backward_twice, compiled, resolve_precision, restore_scalers, scaler_states, tf32_enabled
 from .reporting import Reporter
 from .state import (
@@ -183,7 +184,7 @@ class Trainer:
         cfg, model = self.cfg, self.model
         x, y = self.split.train_x, self.split.train_y
         n = x.shape[0]
-        steps = _steps_per_epoch(n, cfg.batch_size, self.dist.world_size)
+        steps = steps_per_epoch(n, cfg.batch_size, self.dist.world_size)
         order = torch.randperm(n, generator=torch.Generator().manual_seed(cfg.seed * 1_000_003 + epoch)).to(self.device)
         # One gather per epoch (a permuted copy of the training images on the device), so
         # that each step takes a contiguous slice instead of indexing rows one batch at a time.
@@ -255,13 +256,13 @@ class Trainer:
                 with self.precision.autocast():
                     loss, terms, out = call(objective, batch, *given)
                 if self._term_names is None:
-                    _check_loss_terms([{"loss": loss}], self.meta["model"])
+                    check_loss_terms([{"loss": loss}], self.meta["model"])
                 if weight != 1.0:
                     loss = loss * weight
                 # Under torch.compile an objective's forward and backward are one autograd
                 # node, which the loss shares with a carried tensor: keep it for the next
                 # update's backward pass through the carry.
-                retain = self.cfg.compile and k < last and _has_graph(out)
+                retain = self.cfg.compile and k < last and has_graph(out)
                 if scaler is None:
                     loss.backward(inputs=inputs, retain_graph=retain)
                     opt.step()
@@ -272,7 +273,7 @@ class Trainer:
             carry = out
             logged.append(terms)
         if self._term_names is None:  # the first step: check the objectives' results once
-            _check_loss_terms(logged, self.meta["model"])
+            check_loss_terms(logged, self.meta["model"])
             self._term_names = [name for t in logged for name in t]
         return torch.stack([v.detach().float() for t in logged for v in t.values()])
 
@@ -368,11 +369,7 @@ class Trainer:
 
         save_curves(metrics, self.run.file("curves.png"), title=f"{self.meta['model']} on {self.meta['data']['name']}")
         self.loggers.call("log_epoch", epoch + 1, row)
-        epochs, name, when = self.cfg.epochs, None, ""
-        if epochs > 2 and epoch + 1 == epochs // 2:
-            name, when = f"samples_epoch{epoch + 1}.png", f"after epoch {epoch + 1} of {epochs}"
-        if epoch + 1 == epochs:
-            name, when = "samples_end.png", f"after {epochs} epochs"
+        name, when = grid_file(epoch + 1, self.cfg.epochs)
         if name or self.loggers:  # loggers get a grid every epoch, the run directory three
             self._save_grid(name, when, epoch=epoch + 1)
 
@@ -396,36 +393,20 @@ class Trainer:
         save_training_checkpoint(path, self.model, self.optimizers, self.progress, meta, extra, self.device)
 
     def _save_grid(self, name: str | None, when: str, epoch: int) -> None:
-        """A grid of samples drawn through the model's default sampler (none if it cannot sample):
-        into ``name`` (a PNG in the run) if given, and to the loggers."""
+        """A grid of samples into ``name`` (a PNG in the run) if given, and to the loggers."""
         if not self.dist.is_main:
             return
-        from ..drawing import draw
-        from ..sampling import default_sampler_name, grid_condition
-
-        if default_sampler_name(self.model) is None:
+        images = draw_grid(self.model, self.cfg, self.split, self.data.num_classes, self.device, self.meta["model"])
+        if images is None:
             if not self._said_no_grids:
                 self._said_no_grids = True
-                self.reporter.message(
-                    "no sample grids: this model has no latent space and names no default sampler (docs/plugins.md, "
-                    "Samplers)"
-                )
+                self.reporter.message(NO_GRIDS)
             return
-        n = self.cfg.grid_samples
-        self.model.eval()
-        with torch.no_grad(), _isolated_rng(self.device, self.cfg.seed):
-            gen = torch.Generator(device=self.device).manual_seed(self.cfg.seed)
-            held_out = self.split.val_x if self.split.val_x.shape[0] else self.split.train_x
-            held_out_y = self.split.val_y if self.split.val_x.shape[0] else self.split.train_y
-            n, condition = grid_condition(self.model, n, held_out, held_out_y, self.data.num_classes, gen)
-            images = draw(self.model, n, condition=condition, generator=gen, model_name=self.meta["model"])
-        self.model.train()
         self.loggers.call("log_images", "samples", images.detach().float().cpu(), epoch)
-        if name is None:
-            return
-        from ..plots import save_grid
+        if name is not None:
+            from ..plots import save_grid
 
-        save_grid(images, self.run.file(name), title=f"{self.meta['model']} samples, {when}")
+            save_grid(images, self.run.file(name), title=f"{self.meta['model']} samples, {when}")
 
     def _data_init(self) -> None:
         x = self.split.train_x[: min(512, self.split.train_x.shape[0])]
@@ -497,37 +478,3 @@ class Trainer:
         self.run.write_json(
             "status.json", {"status": status, "epoch": self.progress.epoch, "step": self.progress.step, **extra}
         )
-
-
-def _has_graph(value: Any) -> bool:
-    """Whether a carry holds a tensor that gradients flow through."""
-    if isinstance(value, torch.Tensor):
-        return value.requires_grad
-    if isinstance(value, (list, tuple)):
-        return any(_has_graph(v) for v in value)
-    if isinstance(value, dict):
-        return any(_has_graph(v) for v in value.values())
-    return False
-
-
-def _check_loss_terms(logged: list[dict[str, torch.Tensor]], model: str) -> None:
-    """Refuse, naming the term, an objective's logged term that is not a scalar tensor."""
-    for terms in logged:
-        for name, value in terms.items():
-            if not isinstance(value, torch.Tensor) or value.numel() != 1:
-                what = (
-                    f"a tensor of shape {list(value.shape)}"
-                    if isinstance(value, torch.Tensor)
-                    else type(value).__name__
-                )
-                raise GenkitError(
-                    f"model '{model}': loss term '{name}' must be a scalar tensor (a batch mean), got {what}"
-                )
-
-
-def _steps_per_epoch(n: int, batch_size: int, world_size: int) -> int:
-    """Steps in an epoch of ``n`` images; with several ranks, a last batch too small
-    to give every rank an image is dropped (every rank drops it alike)."""
-    steps = math.ceil(n / batch_size)
-    last = n - (steps - 1) * batch_size
-    return steps - 1 if world_size > 1 and last < world_size else steps
