@@ -1,18 +1,22 @@
 """Diffusion speed on the CPU: training images per second of the default DDPM U-Net through
 genkit's trainer, and sampling images per second with DDIM at 50 steps (and flow matching's
-Euler at 50 steps, which costs the same network evaluations).
+Euler at 50 steps, which costs the same network evaluations). Sampling is measured with the
+U-Net's weights channels-last, as the plugin keeps them, and contiguous, alternating, so the
+ratio of the two is from the same run.
 
 Training: one epoch over the first ``--images`` MNIST training images (batch 128), the rate the
 trainer reports for the epoch's steps. Sampling: ``--samples`` images in one batch from the
-EMA weights of a freshly built default model (the speed does not depend on the weights).
+EMA weights of a freshly built default model (the speed does not depend on the weights);
+the medians of ``--rounds`` rounds.
 
-    OMP_NUM_THREADS=1 uv run python benchmarks/diffusion_speed.py --images 2560 --samples 64
+    OMP_NUM_THREADS=1 uv run python benchmarks/diffusion_speed.py --images 2560 --samples 64 --rounds 3
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import statistics
 import tempfile
 import time
 
@@ -63,18 +67,23 @@ def training_rate(objective: str, root: str) -> float:
     return result.metrics[-1]["images_per_second"]
 
 
-def sampling_rate(objective: str, sampler_name: str, n: int, steps: int) -> float:
-    from genkit_diffusion.config import DiffusionConfig
-    from genkit_diffusion.model import build
-    from genkit_diffusion.samplers import DDIMSampler, EulerSampler
+def sampling_rates(objective: str, sampler: str, n: int, steps: int, rounds: int) -> dict[str, float]:
+    """Median images/s of ``n`` samples in one batch, with the U-Net's weights channels-last (as
+    the plugin keeps them) and contiguous, the two measured in alternation."""
+    from genkit.drawing import draw
+    from genkit.plugins import get_plugin_manager
 
-    model = build(DiffusionConfig(objective=objective), genkit.DataInfo("mnist", (1, 28, 28), 10)).eval()
-    sampler = {"ddim": DDIMSampler, "euler": EulerSampler}[sampler_name]()
-    with torch.no_grad():
-        sampler.sample(model, 2, generator=torch.Generator().manual_seed(1), steps=2)  # warm-up
-        start = time.perf_counter()
-        sampler.sample(model, n, generator=torch.Generator().manual_seed(0), steps=steps)
-        return n / (time.perf_counter() - start)
+    spec = get_plugin_manager().model("diffusion")
+    model = spec.build_model(spec.config_class()(objective=objective), genkit.DataInfo("mnist", (1, 28, 28), 10)).eval()
+    draw(model, 2, sampler=sampler, generator=torch.Generator().manual_seed(1), options={"steps": 2})  # warm-up
+    rates: dict[str, list[float]] = {"channels_last": [], "contiguous": []}
+    for _ in range(rounds):
+        for layout, memory_format in (("channels_last", torch.channels_last), ("contiguous", torch.contiguous_format)):
+            model.to(memory_format=memory_format)
+            start = time.perf_counter()
+            draw(model, n, sampler=sampler, generator=torch.Generator().manual_seed(0), options={"steps": steps})
+            rates[layout].append(n / (time.perf_counter() - start))
+    return {layout: statistics.median(values) for layout, values in rates.items()}
 
 
 def main() -> None:
@@ -83,6 +92,7 @@ def main() -> None:
     parser.add_argument("--samples", type=int, default=64, help="images sampled in one batch")
     parser.add_argument("--steps", type=int, default=50)
     parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--rounds", type=int, default=3, help="sampling rounds per weight layout (medians)")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     from genkit.plugins import get_plugin_manager
@@ -93,11 +103,12 @@ def main() -> None:
             "threads": args.threads,
             "train_images_per_s_ddpm": round(training_rate("ddpm", root), 1),
             "train_images_per_s_flow_matching": round(training_rate("flow-matching", root), 1),
-            f"sample_images_per_s_ddim{args.steps}": round(sampling_rate("ddpm", "ddim", args.samples, args.steps), 2),
-            f"sample_images_per_s_euler{args.steps}": round(
-                sampling_rate("flow-matching", "euler", args.samples, args.steps), 2
-            ),
         }
+    for objective, sampler in (("ddpm", "ddim"), ("flow-matching", "euler")):
+        rates = sampling_rates(objective, sampler, args.samples, args.steps, args.rounds)
+        figures[f"sample_images_per_s_{sampler}{args.steps}"] = round(rates["channels_last"], 2)
+        figures[f"sample_images_per_s_{sampler}{args.steps}_contiguous_weights"] = round(rates["contiguous"], 2)
+        figures[f"channels_last_speedup_{sampler}"] = round(rates["channels_last"] / rates["contiguous"], 3)
     print(json.dumps(figures, indent=2))
 
 
