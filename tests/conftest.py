@@ -67,9 +67,9 @@ def cli(capsys):
     ``genkit`` script runs it (plugin commands registered, user errors as one line, exit codes)."""
     from genkit.cli import main
 
-    def run(*args: str) -> CliResult:
+    def run(*args) -> CliResult:
         try:
-            main(list(args))
+            main([str(a) for a in args])
             code = 0
         except SystemExit as exc:
             code = exc.code or 0

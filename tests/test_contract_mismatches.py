@@ -140,16 +140,6 @@ def plugin(tiny):
     return PLUGIN
 
 
-def cli(capsys, *args: str) -> tuple[int, str, str]:
-    try:
-        main(list(args))
-        code = 0
-    except SystemExit as exc:
-        code = exc.code or 0
-    done = capsys.readouterr()
-    return code, done.out, done.err
-
-
 def one_line(err: str) -> str:
     """The one error line (``genkit train`` prints where the run goes first), with no traceback."""
     lines = [line for line in err.strip().splitlines() if line.startswith("error:")]
@@ -162,8 +152,8 @@ def trained(model: str = "small", **overrides) -> str:
     return str(genkit.train(model, overrides=cfg, reporter=Reporter()).run.path)
 
 
-def test_a_value_error_in_a_dataset_loader_is_one_line_naming_the_plugin(plugin, capsys):
-    code, _, err = cli(capsys, "train", "small", "--dataset", "broken-data")
+def test_a_value_error_in_a_dataset_loader_is_one_line_naming_the_plugin(plugin, cli):
+    code, _, err = cli("train", "small", "--dataset", "broken-data")
     line = one_line(err)
     assert (
         code == 1
@@ -175,14 +165,14 @@ def test_a_value_error_in_a_dataset_loader_is_one_line_naming_the_plugin(plugin,
         main(["--debug", "train", "small", "--dataset", "broken-data"])
 
 
-def test_a_runtime_error_in_an_objective_is_one_line_naming_the_plugin(plugin, capsys):
-    code, _, err = cli(capsys, "train", "exploding", "--dataset", "tiny:64", "--set", "train.val_size=8")
+def test_a_runtime_error_in_an_objective_is_one_line_naming_the_plugin(plugin, cli):
+    code, _, err = cli("train", "exploding", "--dataset", "tiny:64", "--set", "train.val_size=8")
     line = one_line(err)
     assert code == 1 and f"plugin '{PLUGIN}'" in line and "RuntimeError: the objective exploded" in line
 
 
-def test_a_loss_term_that_is_not_a_scalar_is_named(plugin, capsys):
-    code, _, err = cli(capsys, "train", "per-example", "--dataset", "tiny:64", "--set", "train.val_size=8")
+def test_a_loss_term_that_is_not_a_scalar_is_named(plugin, cli):
+    code, _, err = cli("train", "per-example", "--dataset", "tiny:64", "--set", "train.val_size=8")
     line = one_line(err)
     assert code == 1 and "'per_image'" in line and "scalar" in line
 
@@ -190,46 +180,46 @@ def test_a_loss_term_that_is_not_a_scalar_is_named(plugin, capsys):
 @pytest.mark.parametrize(
     ("sampler", "says"), [("wrong-shape", "shape [4, 1, 5, 5]"), ("out-of-range", "must be in [0, 1]")]
 )
-def test_a_sampler_with_wrong_output_is_refused(plugin, capsys, sampler, says):
+def test_a_sampler_with_wrong_output_is_refused(plugin, cli, sampler, says):
     run = trained()
-    code, _, err = cli(capsys, "sample", run, "-n", "4", "--sampler", sampler)
+    code, _, err = cli("sample", run, "-n", "4", "--sampler", sampler)
     line = one_line(err)
     assert code == 1 and f"sampler '{sampler}'" in line and says in line and PLUGIN in line
 
 
-def test_eval_result_with_dict_notes_is_refused_naming_the_plugin(plugin, capsys):
+def test_eval_result_with_dict_notes_is_refused_naming_the_plugin(plugin, cli):
     run = trained()
-    code, _, err = cli(capsys, "score", run, "-m", "dict-notes", "--dataset", "tiny")
+    code, _, err = cli("score", run, "-m", "dict-notes", "--dataset", "tiny")
     line = one_line(err)
     assert code == 1 and "'dict-notes'" in line and PLUGIN in line and "notes" in line
 
 
-def test_sample_help_lists_the_samplers(plugin, capsys, monkeypatch):
+def test_sample_help_lists_the_samplers(plugin, cli, monkeypatch):
     monkeypatch.setenv("COLUMNS", "200")
-    code, out, _ = cli(capsys, "sample", "--help")
+    code, out, _ = cli("sample", "--help")
     flat = " ".join(out.split())
     assert code == 0 and "prior" in flat and "wrong-shape" in flat and "out-of-range" in flat
 
 
-def test_info_lists_the_samplers_that_apply(plugin, capsys):
+def test_info_lists_the_samplers_that_apply(plugin, cli):
     from pixel_plugin import PixelPlugin
 
     get_plugin_manager().register_plugin(PixelPlugin(), "genkit-pixels")
     run = trained()
-    code, out, _ = cli(capsys, "info", run, "--json")
+    code, out, _ = cli("info", run, "--json")
     samplers = json.loads(out)["samplers"]
     assert code == 0 and samplers["default"] == "prior" and {"prior", "wrong-shape"} <= set(samplers["apply"])
     assert "pixel-bernoulli" not in samplers["apply"]  # installed, but it draws only its own model
 
 
-def test_steps_on_the_prior_sampler_is_one_line(plugin, capsys):
+def test_steps_on_the_prior_sampler_is_one_line(plugin, cli):
     run = trained()
-    code, _, err = cli(capsys, "sample", run, "-n", "4", "--steps", "10")
+    code, _, err = cli("sample", run, "-n", "4", "--steps", "10")
     line = one_line(err)
     assert code == 1 and "--steps does not apply to sampler 'prior'" in line
 
 
-def test_a_model_with_no_sampler_says_how_to_get_one(plugin, capsys):
+def test_a_model_with_no_sampler_says_how_to_get_one(plugin, cli):
     messages: list[str] = []
 
     class Recorder(Reporter):
@@ -242,7 +232,7 @@ def test_a_model_with_no_sampler_says_how_to_get_one(plugin, capsys):
         ).run.path
     )
     assert any("no sample grids" in m and "default sampler" in m for m in messages)
-    code, _, err = cli(capsys, "sample", run, "-n", "4")
+    code, _, err = cli("sample", run, "-n", "4")
     line = one_line(err)
     assert code == 1 and "cannot sample" in line and "default_sampler" in line and "docs/plugins.md" in line
 

@@ -248,16 +248,6 @@ def test_trains_samples_interpolates_and_reloads_through_genkit(tiny, quiet):
     assert picture.images.shape[-3:] == (1, 28, 28)
 
 
-def _cli(capsys, *args):
-    from genkit.cli import main
-
-    with pytest.raises(SystemExit) as exit_info:
-        main([str(a) for a in args])
-        raise SystemExit(0)
-    captured = capsys.readouterr()
-    return exit_info.value.code, captured.out, captured.err
-
-
 def _one_line(err: str, code: int) -> str:
     """The error of a failed command: one ``error:`` line (exit 1), or for a usage error
     (exit 2, such as ``--steps 0``) the usage line and one ``Error:`` line."""
@@ -270,11 +260,11 @@ def _one_line(err: str, code: int) -> str:
     return " ".join(lines)  # rich may wrap a long line in a narrow terminal
 
 
-def test_genkit_sample_takes_sampler_steps_and_guidance_and_refuses_bad_ones(tiny, quiet, capsys):
+def test_genkit_sample_takes_sampler_steps_and_guidance_and_refuses_bad_ones(tiny, quiet, cli):
     plain = genkit.train(
         "diffusion", overrides={"train.dataset": "tiny:64", "train.epochs": 1, **FAST}, reporter=quiet
     ).run.path
-    code, out, err = _cli(capsys, "sample", plain, "-n", 4, "--sampler", "ancestral", "--steps", 5)
+    code, out, err = cli("sample", plain, "-n", 4, "--sampler", "ancestral", "--steps", 5)
     assert code == 0 and "wrote" in out, err
     bad = [
         (("--sampler", "euler"), "euler"),
@@ -283,7 +273,7 @@ def test_genkit_sample_takes_sampler_steps_and_guidance_and_refuses_bad_ones(tin
         (("--guidance", 3.0), "--guidance applies only to a class-conditional model"),
     ]
     for options, expected in bad:
-        code, _, err = _cli(capsys, "sample", plain, "-n", 2, *options)
+        code, _, err = cli("sample", plain, "-n", 2, *options)
         assert expected in _one_line(err, code), (options, err)
 
     conditional = genkit.train(
@@ -291,7 +281,7 @@ def test_genkit_sample_takes_sampler_steps_and_guidance_and_refuses_bad_ones(tin
         overrides={"train.dataset": "tiny:64", "train.epochs": 1, "model.conditional": True, **FAST},
         reporter=quiet,
     ).run.path
-    code, out, err = _cli(capsys, "sample", conditional, "-n", 3, "--label", 7, "--guidance", 2.0, "--steps", 3)
+    code, out, err = cli("sample", conditional, "-n", 3, "--label", 7, "--guidance", 2.0, "--steps", 3)
     assert code == 0, err
     pictures = genkit.sample(conditional, 20, steps=2, guidance=0.0)  # no --label: every class in turn
     assert pictures.images.shape == (20, 1, 28, 28)

@@ -9,7 +9,6 @@ import sys
 import pytest
 
 import genkit
-from genkit.cli import main
 from genkit.plugins import get_plugin_manager
 
 CALLS: list[tuple] = []
@@ -45,20 +44,11 @@ class LoggerPlugin:
         register(genkit.LoggerSpec("flaky", "test_loggers:Flaky", "fails on its first step"))
 
 
-def run_cli(capsys, *args):
-    with pytest.raises(SystemExit) as exit_info:
-        main(list(args))
-        raise SystemExit(0)
-    captured = capsys.readouterr()
-    return exit_info.value.code, captured.out, captured.err
-
-
-def test_tensorboard_event_file_holds_scalars_and_one_grid_per_epoch(tiny, tmp_path, capsys):
+def test_tensorboard_event_file_holds_scalars_and_one_grid_per_epoch(tiny, tmp_path, cli):
     from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
     run = tmp_path / "run"
-    code, _, err = run_cli(
-        capsys,
+    code, _, err = cli(
         "train",
         "vae",
         "--dataset",
@@ -92,10 +82,9 @@ def test_tensorboard_event_file_holds_scalars_and_one_grid_per_epoch(tiny, tmp_p
     assert (run / "samples_end.png").is_file() and (run / "curves.png").is_file()
 
 
-def test_missing_tensorboard_is_one_line_naming_the_extra(tiny, tmp_path, capsys, monkeypatch):
+def test_missing_tensorboard_is_one_line_naming_the_extra(tiny, tmp_path, cli, monkeypatch):
     monkeypatch.setitem(sys.modules, "tensorboard", None)  # import tensorboard raises ImportError
-    code, _, err = run_cli(
-        capsys,
+    code, _, err = cli(
         "train",
         "vae",
         "--dataset",
@@ -113,8 +102,8 @@ def test_missing_tensorboard_is_one_line_naming_the_extra(tiny, tmp_path, capsys
     assert not (tmp_path / "run").exists()  # refused before the run directory was made
 
 
-def test_unknown_logger_is_one_line(tiny, capsys):
-    code, _, err = run_cli(capsys, "train", "vae", "--dataset", tiny, "--log", "nosuch")
+def test_unknown_logger_is_one_line(tiny, cli):
+    code, _, err = cli("train", "vae", "--dataset", tiny, "--log", "nosuch")
     assert code == 1 and "unknown logger 'nosuch'" in err and "tensorboard" in err
 
 

@@ -12,7 +12,6 @@ from pathlib import Path
 import pytest
 
 import genkit
-from genkit.cli import main
 from genkit.report import write_report
 
 CHROMIUM_FLAGS = [
@@ -39,14 +38,6 @@ window.addEventListener('load', () => {
 </script>"""
 
 
-def run_cli(capsys, *args):
-    with pytest.raises(SystemExit) as exit_info:
-        main(list(args))
-        raise SystemExit(0)
-    captured = capsys.readouterr()
-    return exit_info.value.code, captured.out, captured.err
-
-
 def chromium() -> str:
     for name in ("chromium", "chromium-browser"):
         found = shutil.which(name)
@@ -55,7 +46,7 @@ def chromium() -> str:
     pytest.skip("headless Chromium not found (Debian: apt-get install chromium; .ci/run installs it where it can)")
 
 
-def test_report_of_two_runs_in_headless_chromium(tiny, tmp_path, quiet, capsys):
+def test_report_of_two_runs_in_headless_chromium(tiny, tmp_path, quiet, cli):
     browser = chromium()
     runs = []
     for latent in (2, 8):
@@ -68,7 +59,7 @@ def test_report_of_two_runs_in_headless_chromium(tiny, tmp_path, quiet, capsys):
         genkit.score(result.run.path, ["elbo"], limit=64, device="cpu")
         runs.append(result.run.path)
     page = tmp_path / "report.html"
-    code, out, err = run_cli(capsys, "report", *map(str, runs), "--out", str(page))
+    code, out, err = cli("report", *map(str, runs), "--out", str(page))
     assert code == 0 and "wrote" in out, err
     html = page.read_text()
     assert not re.search(
@@ -209,15 +200,15 @@ def test_last_grid_prefers_end_then_latest_epoch(tmp_path):
     assert last_grid(tmp_path).name == "samples_end.png"
 
 
-def test_report_errors_are_one_line(tmp_path, capsys):
-    code, _, err = run_cli(capsys, "report", str(tmp_path))
+def test_report_errors_are_one_line(tmp_path, cli):
+    code, _, err = cli("report", str(tmp_path))
     assert code == 1 and err.startswith("error:") and "not a run directory" in err
     run = make_run(tmp_path / "runs", "vae-a", "vae", "mnist", ["loss"], {"status": "finished"})
-    code, _, err = run_cli(capsys, "report", str(run), str(run))
+    code, _, err = cli("report", str(run), str(run))
     assert code == 1 and "named twice" in err
 
 
-def test_runs_filters_and_json(tmp_path, capsys, monkeypatch):
+def test_runs_filters_and_json(tmp_path, cli, monkeypatch):
     root = tmp_path / "runs"
     monkeypatch.setenv("GENKIT_RUNS_DIR", str(root))
     make_run(root, "vae-1", "vae", "mnist", ["loss"], {"status": "finished"})
@@ -225,7 +216,7 @@ def test_runs_filters_and_json(tmp_path, capsys, monkeypatch):
     make_run(root, "gan-1", "gan", "mnist", ["loss"], {"status": "diverged"})
 
     def listed(*args):
-        code, out, err = run_cli(capsys, "runs", "--json", *args)
+        code, out, err = cli("runs", "--json", *args)
         assert code == 0, err
         return sorted(Path(r["path"]).name for r in json.loads(out))
 
@@ -235,7 +226,7 @@ def test_runs_filters_and_json(tmp_path, capsys, monkeypatch):
     assert listed("--status", "diverged") == ["gan-1"]
     assert listed("--model", "vae", "--dataset", "mnist", "--status", "finished") == ["vae-1"]
     assert listed("--model", "vae", "--status", "diverged") == []
-    code, _, err = run_cli(capsys, "runs", "--status", "broken")
+    code, _, err = cli("runs", "--status", "broken")
     assert code == 1 and "unknown run status 'broken'" in err
 
 

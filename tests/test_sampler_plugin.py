@@ -11,7 +11,6 @@ from judge_helpers import install_tiny_judge
 from pixel_plugin import BernoulliPixels, PixelPlugin, PixelSampler, PixelsConfig
 
 import genkit
-from genkit.cli import main
 from genkit.plugins import get_plugin_manager
 from genkit.training.reporting import Reporter
 
@@ -20,16 +19,6 @@ from genkit.training.reporting import Reporter
 def pixels(tiny):
     get_plugin_manager().register_plugin(PixelPlugin(), "genkit-pixels")
     return "pixels"
-
-
-def cli(capsys, *args: str) -> tuple[int, str, str]:
-    try:
-        main(list(args))
-        code = 0
-    except SystemExit as exc:
-        code = exc.code or 0
-    done = capsys.readouterr()
-    return code, done.out, done.err
 
 
 def test_likelihood_is_exact():
@@ -58,17 +47,17 @@ def test_sampler_takes_temperature_and_reports_progress():
     assert cold.shape == (64, 1, 4, 4) and bool((cold == 1).all()) and seen == [(1, 1)]
 
 
-def test_trains_with_grids_samples_and_is_scored_without_a_sampler_option(pixels, capsys):
+def test_trains_with_grids_samples_and_is_scored_without_a_sampler_option(pixels, cli):
     install_tiny_judge()
     run = genkit.train(pixels, overrides={"train.dataset": "tiny", "train.val_size": 64}, reporter=Reporter()).run.path
     assert (run / "samples_start.png").is_file() and (run / "samples_end.png").is_file()
-    code, _, err = cli(capsys, "sample", str(run), "-n", "16")
+    code, _, err = cli("sample", str(run), "-n", "16")
     assert code == 0, err
     assert (run / "samples.png").is_file()
-    code, out, err = cli(capsys, "info", str(run), "--json")
+    code, out, err = cli("info", str(run), "--json")
     info = json.loads(out)
     assert code == 0 and info["samplers"]["default"] == "pixel-bernoulli" and "likelihood" in info["capabilities"]
-    code, out, err = cli(capsys, "score", str(run), "-m", "coverage", "-m", "nll", "--json")
+    code, out, err = cli("score", str(run), "-m", "coverage", "-m", "nll", "--json")
     report = json.loads(out)
     assert code == 0, err
     assert report["metrics"]["classes_seen"] >= 1 and 0 < report["metrics"]["bits_per_binarized_pixel"] < 1
