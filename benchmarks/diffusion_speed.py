@@ -1,13 +1,13 @@
 """Diffusion speed on the CPU: training images per second of the default DDPM U-Net through
 genkit's trainer, and sampling images per second with DDIM at 50 steps (and flow matching's
-Euler at 50 steps, which costs the same network evaluations). Sampling is measured with the
-U-Net's weights channels-last, as the plugin keeps them, and contiguous, alternating, so the
-ratio of the two is from the same run.
+Euler at 50 steps, which costs the same network evaluations). Training is measured in fp32 and
+with bf16 autocast (``--precision bf16``), sampling with the U-Net's weights channels-last, as
+the plugin keeps them, and contiguous; each pair alternates, so its ratio is from the same run.
 
 Training: one epoch over the first ``--images`` MNIST training images (batch 128), the rate the
-trainer reports for the epoch's steps. Sampling: ``--samples`` images in one batch from the
-EMA weights of a freshly built default model (the speed does not depend on the weights);
-the medians of ``--rounds`` rounds.
+trainer reports for the epoch's steps, the median of ``--rounds`` epochs. Sampling: ``--samples``
+images in one batch from the EMA weights of a freshly built default model (the speed does not
+depend on the weights); the medians of ``--rounds`` rounds.
 
     OMP_NUM_THREADS=1 uv run python benchmarks/diffusion_speed.py --images 2560 --samples 64 --rounds 3
 """
@@ -49,7 +49,7 @@ def head_of_mnist(n: int):
     return Head()
 
 
-def training_rate(objective: str, root: str) -> float:
+def training_rate(objective: str, root: str, precision: str = "fp32") -> float:
     result = genkit.train(
         "diffusion",
         overrides={
@@ -58,10 +58,11 @@ def training_rate(objective: str, root: str) -> float:
             "train.val_size": 0,
             "train.grid_samples": 1,
             "train.device": "cpu",
+            "train.precision": precision,
             "model.objective": objective,
             "model.sample_steps": 1,
         },
-        out=f"{root}/{objective}",
+        out=tempfile.mkdtemp(dir=root),
         reporter=Reporter(),
     )
     return result.metrics[-1]["images_per_second"]
@@ -92,16 +93,23 @@ def main() -> None:
     parser.add_argument("--samples", type=int, default=64, help="images sampled in one batch")
     parser.add_argument("--steps", type=int, default=50)
     parser.add_argument("--threads", type=int, default=1)
-    parser.add_argument("--rounds", type=int, default=3, help="sampling rounds per weight layout (medians)")
+    parser.add_argument("--rounds", type=int, default=3, help="rounds per precision and weight layout (medians)")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     from genkit.plugins import get_plugin_manager
 
     get_plugin_manager().register_plugin(head_of_mnist(args.images), "mnist-head")
     with tempfile.TemporaryDirectory() as root:
+        ddpm: dict[str, list[float]] = {"fp32": [], "bf16": []}
+        for _ in range(args.rounds):
+            for precision, values in ddpm.items():
+                values.append(training_rate("ddpm", root, precision))
+        fp32, bf16 = (statistics.median(ddpm[p]) for p in ("fp32", "bf16"))
         figures = {
             "threads": args.threads,
-            "train_images_per_s_ddpm": round(training_rate("ddpm", root), 1),
+            "train_images_per_s_ddpm": round(fp32, 1),
+            "train_images_per_s_ddpm_bf16": round(bf16, 1),
+            "bf16_speedup_train_ddpm": round(bf16 / fp32, 3),
             "train_images_per_s_flow_matching": round(training_rate("flow-matching", root), 1),
         }
     for objective, sampler in (("ddpm", "ddim"), ("flow-matching", "euler")):

@@ -58,8 +58,8 @@ class TrainConfig(BaseModel):
     precision: Literal["fp32", "bf16", "fp16", "auto"] = Field(
         "fp32",
         description=(
-            "fp32, or mixed precision on CUDA: bf16 autocast, fp16 autocast with a gradient scaler, or auto (bf16 "
-            "where the GPU has it, else fp16; fp32 off CUDA); bf16/fp16 without CUDA is an error"
+            "fp32, or mixed precision: bf16 autocast (CUDA, or a CPU with bf16 instructions), fp16 autocast with "
+            "a gradient scaler (CUDA only), or auto (bf16 where the GPU has it, else fp16; fp32 off CUDA)"
         ),
     )
     compile: bool = Field(

@@ -86,7 +86,7 @@ def train(
         [], "--set", help="override any config value: model.latent_dim=2, train.val_size=5000"
     ),
     precision: str | None = typer.Option(
-        None, "--precision", help="fp32, bf16, fp16 or auto (mixed precision needs CUDA)"
+        None, "--precision", help="fp32, bf16, fp16 or auto (fp16 and auto's mixed precision need CUDA)"
     ),
     compile_: bool | None = typer.Option(
         None, "--compile/--no-compile", help="run the objectives through torch.compile"
