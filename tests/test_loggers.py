@@ -4,9 +4,11 @@ calls a plugin's logger receives from the trainer, and the one-line errors."""
 from __future__ import annotations
 
 import json
+import math
 import sys
 
 import pytest
+import torch
 
 import genkit
 from genkit.plugins import get_plugin_manager
@@ -80,6 +82,34 @@ def test_tensorboard_event_file_holds_scalars_and_one_grid_per_epoch(tiny, tmp_p
     assert "_hparams_/experiment" in events.PluginTagToContent("hparams")
     # The run's own files are unchanged by the logger.
     assert (run / "samples_end.png").is_file() and (run / "curves.png").is_file()
+
+
+def test_tensorboard_after_a_divergence_and_resume_holds_each_step_once(tiny, tmp_path, quiet):
+    """Steps logged between the last good checkpoint and a divergence are hidden on resume
+    (TensorBoard's purge), so the resumed steps replace them instead of appearing twice."""
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    from genkit.errors import DivergenceError
+
+    def poison(trainer):  # after the second step of epoch 2: the third diverges
+        if trainer.progress.epoch == 1 and trainer.progress.step == 2:
+            with torch.no_grad():
+                for p in trainer.model.parameters():
+                    p.fill_(float("nan"))
+
+    run = tmp_path / "run"
+    overrides = {"train.dataset": tiny, "train.epochs": 2, "train.check_every": 1, "train.log": ["tensorboard"]}
+    with pytest.raises(DivergenceError):
+        genkit.train("vae", overrides=overrides, out=run, reporter=quiet, on_step=poison)
+    resumed = genkit.train(resume=run, reporter=quiet)
+    events = EventAccumulator(str(run / "tensorboard"))
+    events.Reload()
+    steps = events.Scalars("step/neg_elbo")
+    # 4 steps an epoch: 1-4, then 5 and 6 before the divergence, replaced by the resumed 5-8.
+    assert [e.step for e in steps] == [1, 2, 3, 4, 5, 6, 7, 8]
+    assert all(math.isfinite(e.value) for e in steps)
+    assert [e.step for e in events.Scalars("val/neg_elbo")] == [1, 2]
+    assert events.Scalars("val/neg_elbo")[-1].value == pytest.approx(resumed.metrics[-1]["val"]["neg_elbo"], rel=1e-5)
 
 
 def test_missing_tensorboard_is_one_line_naming_the_extra(tiny, tmp_path, cli, monkeypatch):

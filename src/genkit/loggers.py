@@ -38,7 +38,9 @@ class Logger:
 
     def start(self, run: Any, config: dict[str, Any]) -> None:
         """Before the first step. ``run`` is the :class:`genkit.runs.Run` (``run.path`` is the
-        run directory); ``config`` is ``{"model": {...}, "train": {...}, "resumed": bool}``."""
+        run directory); ``config`` is ``{"model": {...}, "train": {...}, "resumed": bool, "start_step": int}``,
+        where ``start_step`` is the global step training resumes after (0 for a new run): anything a
+        logger holds for later steps is from before a crash or divergence and is replaced."""
 
     def log_step(self, step: int, terms: dict[str, float]) -> None:
         """Training terms of one step (``step`` counts from the start of the run), every

@@ -31,7 +31,11 @@ class TensorBoardLogger(Logger):
     def start(self, run, config):
         from torch.utils.tensorboard import SummaryWriter
 
-        self.writer = SummaryWriter(log_dir=str(run.path / "tensorboard"))
+        # On resume, TensorBoard hides what the earlier session logged after the checkpoint (steps
+        # beyond start_step, written before a divergence or crash), so no step appears twice. Epoch
+        # scalars and grids are indexed by epoch, which never exceeds the global step, so they stay.
+        purge = config["start_step"] + 1 if config.get("resumed") else None
+        self.writer = SummaryWriter(log_dir=str(run.path / "tensorboard"), purge_step=purge)
         self._hparams = _flatten({k: config[k] for k in ("model", "train") if k in config})
         # The same config as text, readable in the Text tab while the run goes on.
         self.writer.add_text(

@@ -116,21 +116,16 @@ class Trainer:
         self._term_names: list[str] | None = None
         self.loggers = LoggerGroup(loggers or [], lambda text: reporter.message(f"[yellow]warning:[/yellow] {text}"))
         self._said_no_grids = False
+        self._loggers_started = False  # started after a resumed checkpoint is restored (they get its step)
 
     # -- public ---------------------------------------------------------------
     def fit(self, resume: Checkpoint | None = None) -> TrainResult:
-        meta = self.meta
-        config = {
-            "model": {"name": meta["model"], **meta["model_config"]},
-            "train": meta["train_config"],
-            "resumed": resume is not None,
-        }
-        self.loggers.call("start", self.run, config)
         try:
             with tf32_enabled(self.device, self.cfg.tf32):
                 return self._fit(resume)
         finally:
-            self.loggers.close()  # also after an interruption or a divergence
+            if self._loggers_started:
+                self.loggers.close()  # also after an interruption or a divergence
 
     def _fit(self, resume: Checkpoint | None) -> TrainResult:
         cfg = self.cfg
@@ -144,7 +139,8 @@ class Trainer:
                 if not self.dist.is_main:  # the saved sums are already the sum over ranks: count them once
                     partial = (torch.zeros_like(partial[0]), 0)
             self._term_names = resume.meta.get("term_names")
-        else:
+        self._start_loggers(resumed=resume is not None)
+        if resume is None:
             torch.manual_seed(cfg.seed)  # the same on every rank, so data-dependent init agrees
             self._data_init()
             self._save_grid("samples_start.png", "before training", epoch=0)
@@ -165,6 +161,17 @@ class Trainer:
         self._set_status("finished")
         self.model.eval()
         return TrainResult(self.run, cfg.epochs, metrics, self.model)
+
+    def _start_loggers(self, resumed: bool) -> None:
+        meta = self.meta
+        config = {
+            "model": {"name": meta["model"], **meta["model_config"]},
+            "train": meta["train_config"],
+            "resumed": resumed,
+            "start_step": self.progress.global_step,
+        }
+        self.loggers.call("start", self.run, config)
+        self._loggers_started = True
 
     def run_epoch(self, epoch: int) -> dict[str, Any]:
         """One training epoch and its metrics row, writing nothing (for benchmarks).
