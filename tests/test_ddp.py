@@ -28,7 +28,7 @@ pytestmark = pytest.mark.torchrun
 BASE = ["--dataset", "tiny", "--batch-size", "64", "--device", "cpu", "--set", "train.val_size=85"]
 COMMON = [*BASE, "--epochs", "2"]
 RUNS = {
-    "vae": ["train", "vae", *COMMON, "--set", "model.hidden=64"],
+    "vae": ["train", "vae", *COMMON, "--set", "model.hidden=64", "--log", "tensorboard"],
     "two-player": ["train", "two-player", *COMMON, "--set", "train.lr=0.003"],
 }
 # The real GAN trains under two processes too, and a 2-rank VAE run stopped after one
@@ -101,6 +101,13 @@ def test_two_ranks_match_one_process_and_checkpoint_loads_on_one(tmp_path, quiet
         assert ckpt.meta["world_size"] == 2
         assert {k.split("/")[2] for k in ckpt.tensors if k.startswith("state/rng/rank")} == {"rank0", "rank1"}
         assert not any(k.startswith("model/module.") for k in ckpt.tensors)
+        if "--log" in argv:  # loggers run on rank 0 only: one event file, each epoch once
+            from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+            assert len(list((ddp_run / "tensorboard").glob("events.out.tfevents.*"))) == 1
+            events = EventAccumulator(str(ddp_run / "tensorboard"))
+            events.Reload()
+            assert [e.step for e in events.Scalars("val/neg_elbo")] == [1, 2]
 
         # The same global batch in one process.
         sets = [argv[i + 1] for i, a in enumerate(argv) if a == "--set"]
