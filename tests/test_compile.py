@@ -43,3 +43,26 @@ def test_compiled_training_matches_eager_and_saves_plain_names(quiet, tmp_path):
     b = genkit.load(eager.run.path, "cpu").model.state_dict()
     worst = max((a[k] - b[k]).abs().max().item() for k in a)
     assert worst < 1e-4, f"compiled and eager weights differ by up to {worst}"
+
+
+@pytest.mark.skipif(
+    shutil.which("cc") is None and shutil.which("gcc") is None, reason="torch.compile on CPU needs a C compiler"
+)
+def test_compiled_diffusion_steps_do_not_recompile_as_the_ema_counts(tiny, quiet, tmp_path, monkeypatch):
+    """The EMA update inside the diffusion objective keeps a host step count; compiled, that
+    count must not become a constant of the graph (a recompile per step, then eager code)."""
+    import torch._dynamo
+
+    from test_diffusion import FAST
+
+    monkeypatch.setattr(torch._dynamo.config, "recompile_limit", 4)
+    monkeypatch.setattr(torch._dynamo.config, "fail_on_recompile_limit_hit", True)
+    torch._dynamo.reset()
+    result = genkit.train(
+        "diffusion",
+        overrides={"train.dataset": "tiny:256", "train.epochs": 1, **FAST, "train.compile": True},
+        reporter=quiet,
+        out=tmp_path / "run",
+    )
+    torch._dynamo.reset()
+    assert int(genkit.load(result.run.path, "cpu").model.state_dict()["ema.updates"]) == 7  # 214 training images (a sixth held out), batch 32

@@ -24,6 +24,9 @@ class EMA(nn.Module):
         self.updates.zero_()
         self._count = 0
 
+    # Eager even inside a compiled training step: the host step count would otherwise be a
+    # constant that recompiles the step on every update.
+    @torch.compiler.disable
     @torch.no_grad()
     def update(self, net: nn.Module) -> None:
         """Move the average towards ``net``; the decay is warmed up over the first updates
