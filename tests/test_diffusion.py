@@ -56,6 +56,33 @@ def test_one_training_step_lowers_the_loss_on_a_fixed_batch(objective):
     assert fixed_loss(model, batch) < before
 
 
+def test_min_snr_weights_steps_by_min_one_gamma_over_snr_and_gamma_zero_is_the_plain_loss():
+    plain, weighted = tiny_model(), tiny_model(min_snr_gamma=2.0)
+    weighted.load_state_dict(plain.state_dict())
+    abar = torch.cumprod(1 - plain.schedule.betas.double(), 0)
+    snr = abar / (1 - abar)
+    assert plain.loss_weights is None
+    assert torch.allclose(weighted.loss_weights.double(), torch.minimum(torch.ones_like(snr), 2.0 / snr), rtol=1e-5)
+    assert weighted.loss_weights[0] < 0.01 and weighted.loss_weights[-1] == 1.0  # low noise counts less
+
+    batch = plain.prepare_batch(genkit.Batch(x=toy_images()))
+    plain.eval(), weighted.eval()
+
+    def draws(seed=0):  # the t and noise that training_loss draws after torch.manual_seed(seed)
+        torch.manual_seed(seed)
+        t = torch.randint(0, 100, (batch.x.shape[0],))
+        return t, torch.randn_like(batch.x)
+
+    t, noise = draws()
+    with torch.no_grad():
+        eps = plain.net(plain.schedule.q_sample(batch.x, t, noise), plain.net_time(t), None)
+        per_image = (eps - noise).square().flatten(1).mean(1)
+        assert fixed_loss(plain, batch) == pytest.approx(per_image.mean().item(), rel=1e-5)
+        expected = (weighted.loss_weights[t] * per_image).mean().item()
+        assert fixed_loss(weighted, batch) == pytest.approx(expected, rel=1e-5)
+        assert expected < per_image.mean().item()
+
+
 def test_ema_follows_the_weights_and_is_kept_out_of_the_optimizer():
     model = tiny_model(ema_decay=0.5)
     optimizer = model.configure_optimizers(1e-2)["model"]
@@ -285,3 +312,9 @@ def test_genkit_sample_takes_sampler_steps_and_guidance_and_refuses_bad_ones(tin
     assert code == 0, err
     pictures = genkit.sample(conditional, 20, steps=2, guidance=0.0)  # no --label: every class in turn
     assert pictures.images.shape == (20, 1, 28, 28)
+
+
+def test_min_snr_on_flow_matching_is_one_line_naming_the_field(cli):
+    code, _, err = cli("train", "diffusion", "--set", "model.objective=flow-matching", "--set", "model.min_snr_gamma=5")
+    line = _one_line(err, code)
+    assert "min_snr_gamma" in line and "applies only to objective ddpm" in line, err

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
 
 class DiffusionConfig(BaseModel):
@@ -35,6 +35,11 @@ class DiffusionConfig(BaseModel):
     ema_decay: float = Field(
         0.999, gt=0.0, lt=1.0, description="EMA decay (warmed up as min(decay, (1+n)/(10+n)) over the first updates)"
     )
+    min_snr_gamma: float = Field(
+        0.0,
+        ge=0.0,
+        description="DDPM loss weighting min(1, gamma / SNR(t)) of Hang et al. 2023 (Min-SNR); 0: the plain epsilon loss",
+    )
     conditional: bool = Field(
         False, description="class-conditional with classifier-free guidance (label dropout in training)"
     )
@@ -56,4 +61,11 @@ class DiffusionConfig(BaseModel):
     def _positive(cls, value: tuple[int, ...]) -> tuple[int, ...]:
         if any(m <= 0 for m in value):
             raise ValueError("every multiplier must be positive")
+        return value
+
+    @field_validator("min_snr_gamma")
+    @classmethod
+    def _ddpm_only(cls, value: float, info: ValidationInfo) -> float:
+        if value > 0 and info.data.get("objective") != "ddpm":
+            raise ValueError("applies only to objective ddpm (flow matching has no noise schedule to weight)")
         return value

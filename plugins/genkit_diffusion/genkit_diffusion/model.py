@@ -156,6 +156,11 @@ class DDPM(DiffusionModel):
     def __init__(self, config: DiffusionConfig, data: genkit.DataInfo):
         super().__init__(config, data)
         self.schedule = NoiseSchedule(config.schedule, config.timesteps)
+        # Min-SNR weights per step: the low-noise steps, whose epsilon loss would otherwise pull the
+        # network towards fine detail before the shapes are right, count gamma / SNR instead of 1.
+        gamma = config.min_snr_gamma
+        weights = (gamma / self.schedule.snr).clamp(max=1.0) if gamma > 0 else None
+        self.register_buffer("loss_weights", weights, persistent=False)
 
     def net_time(self, t: torch.Tensor) -> torch.Tensor:
         return t.float() * (TIME_SCALE / self.config.timesteps)
@@ -164,7 +169,10 @@ class DDPM(DiffusionModel):
         t = torch.randint(0, self.config.timesteps, (x.shape[0],), device=x.device)
         noise = torch.randn_like(x)
         eps = self.net(self.schedule.q_sample(x, t, noise), self.net_time(t), labels)
-        return F.mse_loss(eps, noise)
+        if self.loss_weights is None:
+            return F.mse_loss(eps, noise)
+        per_image = (eps.float() - noise).square().flatten(1).mean(1)
+        return (self.loss_weights[t] * per_image).mean()
 
     def eps(self, x, t, condition=None, guidance=None):
         """Predicted noise at integer steps ``t`` [B] with the sampling (EMA) weights."""

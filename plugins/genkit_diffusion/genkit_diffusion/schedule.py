@@ -43,6 +43,7 @@ class NoiseSchedule(nn.Module):
             "alpha_bar": alpha_bar,
             "alpha_bar_prev": alpha_bar_prev,
             "posterior_variance": posterior_variance,
+            "snr": alpha_bar / (1 - alpha_bar),
             "posterior_mean_coef_x0": betas * alpha_bar_prev.sqrt() / (1 - alpha_bar),
             "posterior_mean_coef_xt": (1 - alpha_bar_prev) * alphas.sqrt() / (1 - alpha_bar),
         }
