@@ -52,7 +52,6 @@ def test_compiled_diffusion_steps_do_not_recompile_as_the_ema_counts(tiny, quiet
     """The EMA update inside the diffusion objective keeps a host step count; compiled, that
     count must not become a constant of the graph (a recompile per step, then eager code)."""
     import torch._dynamo
-
     from test_diffusion import FAST
 
     monkeypatch.setattr(torch._dynamo.config, "recompile_limit", 4)
@@ -65,4 +64,5 @@ def test_compiled_diffusion_steps_do_not_recompile_as_the_ema_counts(tiny, quiet
         out=tmp_path / "run",
     )
     torch._dynamo.reset()
-    assert int(genkit.load(result.run.path, "cpu").model.state_dict()["ema.updates"]) == 7  # 214 training images (a sixth held out), batch 32
+    updates = int(genkit.load(result.run.path, "cpu").model.state_dict()["ema.updates"])
+    assert updates == 7  # 214 training images (a sixth held out), batch 32

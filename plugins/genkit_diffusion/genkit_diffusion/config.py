@@ -38,7 +38,7 @@ class DiffusionConfig(BaseModel):
     min_snr_gamma: float = Field(
         0.0,
         ge=0.0,
-        description="DDPM loss weighting min(1, gamma / SNR(t)) of Hang et al. 2023 (Min-SNR); 0: the plain epsilon loss",
+        description="DDPM loss weighting min(1, gamma / SNR(t)) (Min-SNR, Hang et al. 2023); 0: the plain epsilon loss",
     )
     conditional: bool = Field(
         False, description="class-conditional with classifier-free guidance (label dropout in training)"
