@@ -57,7 +57,9 @@ def test_one_training_step_lowers_the_loss_on_a_fixed_batch(objective):
 
 
 def test_min_snr_weights_steps_by_min_one_gamma_over_snr_and_gamma_zero_is_the_plain_loss():
-    plain, weighted = tiny_model(), tiny_model(min_snr_gamma=2.0)
+    assert tiny_model().config.min_snr_gamma == 5.0  # the DDPM default
+    assert tiny_model("flow-matching").config.min_snr_gamma == 0.0
+    plain, weighted = tiny_model(min_snr_gamma=0.0), tiny_model(min_snr_gamma=2.0)
     weighted.load_state_dict(plain.state_dict())
     abar = torch.cumprod(1 - plain.schedule.betas.double(), 0)
     snr = abar / (1 - abar)

@@ -35,10 +35,12 @@ class DiffusionConfig(BaseModel):
     ema_decay: float = Field(
         0.999, gt=0.0, lt=1.0, description="EMA decay (warmed up as min(decay, (1+n)/(10+n)) over the first updates)"
     )
-    min_snr_gamma: float = Field(
-        0.0,
+    min_snr_gamma: float | None = Field(
+        None,
         ge=0.0,
-        description="DDPM loss weighting min(1, gamma / SNR(t)) (Min-SNR, Hang et al. 2023); 0: the plain epsilon loss",
+        validate_default=True,
+        description="DDPM loss weighting min(1, gamma / SNR(t)) (Min-SNR, Hang et al. 2023); "
+        "0: Ho et al.'s plain epsilon loss; unset: 5 for ddpm, 0 for flow matching",
     )
     conditional: bool = Field(
         False, description="class-conditional with classifier-free guidance (label dropout in training)"
@@ -65,7 +67,10 @@ class DiffusionConfig(BaseModel):
 
     @field_validator("min_snr_gamma")
     @classmethod
-    def _ddpm_only(cls, value: float, info: ValidationInfo) -> float:
-        if value > 0 and info.data.get("objective") != "ddpm":
+    def _ddpm_only(cls, value: float | None, info: ValidationInfo) -> float:
+        ddpm = info.data.get("objective") == "ddpm"
+        if value is None:
+            return 5.0 if ddpm else 0.0
+        if value > 0 and not ddpm:
             raise ValueError("applies only to objective ddpm (flow matching has no noise schedule to weight)")
         return value
