@@ -156,8 +156,7 @@ class DDPM(DiffusionModel):
     def __init__(self, config: DiffusionConfig, data: genkit.DataInfo):
         super().__init__(config, data)
         self.schedule = NoiseSchedule(config.schedule, config.timesteps)
-        # Min-SNR weights per step: the low-noise steps, whose epsilon loss would otherwise pull the
-        # network towards fine detail before the shapes are right, count gamma / SNR instead of 1.
+        # Min-SNR weights per step: steps with SNR above gamma (the least noisy) count gamma / SNR, the rest 1.
         gamma = config.min_snr_gamma
         weights = (gamma / self.schedule.snr).clamp(max=1.0) if gamma > 0 else None
         self.register_buffer("loss_weights", weights, persistent=False)
