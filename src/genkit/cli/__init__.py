@@ -19,6 +19,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+import warnings
 from pathlib import Path
 
 import typer
@@ -411,6 +412,30 @@ def _warn_broken_plugins(manager, argv: list[str]) -> None:
 
 def main(argv: list[str] | None = None) -> None:
     """Entry point: run the app; every failure ends as one line (see the module docstring)."""
+    with warnings.catch_warnings():
+        _show_deprecations()
+        _main(argv)
+
+
+def _show_deprecations() -> None:
+    """A plugin's use of a deprecated form is one yellow line on stderr (each once per command),
+    not a hidden DeprecationWarning nor a warning with a source line."""
+    from ..deprecation import GenkitDeprecationWarning
+
+    shown = warnings.showwarning
+
+    def show(message, category, filename, lineno, file=None, line=None):
+        if not issubclass(category, GenkitDeprecationWarning):
+            return shown(message, category, filename, lineno, file, line)
+        from rich.markup import escape
+
+        err.print(f"[yellow]deprecated:[/yellow] {escape(str(message))}", highlight=False, soft_wrap=True)
+
+    warnings.simplefilter("always", GenkitDeprecationWarning)  # genkit.deprecation already says each once
+    warnings.showwarning = show
+
+
+def _main(argv: list[str] | None) -> None:
     global _ARGV, _debug
     _ARGV = list(sys.argv[1:] if argv is None else argv)
     _debug = False
