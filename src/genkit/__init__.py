@@ -33,6 +33,7 @@ _LAZY = {
     "LossTerms": "model",
     "Update": "model",
     "BoundModel": "capabilities",
+    "CompletionModel": "capabilities",
     "EncoderModel": "capabilities",
     "LatentModel": "capabilities",
     "LikelihoodModel": "capabilities",
@@ -136,7 +137,7 @@ if TYPE_CHECKING:  # for editors and type checkers; nothing here runs
         train,
     )
     from .artifacts import ArtifactError, load_artifact, save_artifact  # noqa: F401
-    from .capabilities import BoundModel, EncoderModel, LatentModel, LikelihoodModel  # noqa: F401
+    from .capabilities import BoundModel, CompletionModel, EncoderModel, LatentModel, LikelihoodModel  # noqa: F401
     from .config import TrainConfig  # noqa: F401
     from .data import load_dataset  # noqa: F401
     from .data.datasets import ImageDataset  # noqa: F401
