@@ -64,7 +64,7 @@ if TYPE_CHECKING:  # for editors and type checkers; nothing here runs
     )
     from .artifacts import ArtifactError, load_artifact, save_artifact  # noqa: F401
     from .cache import cache_dir  # noqa: F401
-    from .capabilities import BoundModel, EncoderModel, LatentModel, LikelihoodModel  # noqa: F401
+    from .capabilities import BoundModel, CompletionModel, EncoderModel, LatentModel, LikelihoodModel  # noqa: F401
     from .config import TrainConfig  # noqa: F401
     from .data import load_dataset  # noqa: F401
     from .data.datasets import ImageDataset  # noqa: F401

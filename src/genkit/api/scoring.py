@@ -143,6 +143,8 @@ def score(
     ds_name = dataset or lm.meta["data"]["name"]
     data = load_dataset(ds_name, data_dir or lm.train_config.data_dir)
     x, y = data.test_x, data.test_y
+    if limit and limit > x.shape[0]:
+        messages.append(f"note: --limit {limit} is more than the {x.shape[0]} test images of {ds_name}; scoring all")
     if limit:
         x, y = x[:limit], None if y is None else y[:limit]
     x = x.to(lm.device)

@@ -25,7 +25,7 @@ from pathlib import Path
 import typer
 from rich.console import Console
 
-from ..errors import ConfigError, GenkitError
+from ..errors import ConfigError, GenkitError, GenkitNote
 from . import views
 
 app = typer.Typer(
@@ -410,6 +410,18 @@ def _warn_broken_plugins(manager, argv: list[str]) -> None:
         )
 
 
+_show_warning = warnings.showwarning
+
+
+def _show_note(message, category, filename, lineno, file=None, line=None) -> None:
+    """A :class:`GenkitNote` as one line on stderr; any other warning as Python shows it."""
+    if not issubclass(category, GenkitNote):
+        return _show_warning(message, category, filename, lineno, file, line)
+    from rich.markup import escape
+
+    err.print(f"[yellow]note:[/yellow] {escape(str(message))}", highlight=False, soft_wrap=True)
+
+
 def main(argv: list[str] | None = None) -> None:
     """Entry point: run the app; every failure ends as one line (see the module docstring)."""
     with warnings.catch_warnings():
@@ -446,7 +458,10 @@ def _main(argv: list[str] | None) -> None:
         manager.register_commands(app)
         _describe_plugin_options(manager)
         _warn_broken_plugins(manager, _ARGV)
-        app(args=list(_ARGV), prog_name="genkit", standalone_mode=True)
+        with warnings.catch_warnings():
+            warnings.simplefilter("always", GenkitNote)
+            warnings.showwarning = _show_note
+            app(args=list(_ARGV), prog_name="genkit", standalone_mode=True)
     except SystemExit as exc:  # typer ends every call with one; a successful one just returns
         if exc.code not in (0, None):
             raise

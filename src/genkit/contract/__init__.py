@@ -52,6 +52,7 @@ EXPORTS: dict[str, str] = {
     "LossTerms": "model",
     "Update": "model",
     "BoundModel": "capabilities",
+    "CompletionModel": "capabilities",
     "EncoderModel": "capabilities",
     "LatentModel": "capabilities",
     "LikelihoodModel": "capabilities",

@@ -230,9 +230,9 @@ def problems(snapshot_text: str, current: dict[str, str], version: str, changelo
     if ours == theirs:
         found.append(
             f"the public contract changed without a version bump ({diff}). Keep old forms working (deprecate, "
-            f"docs/plugins.md 'Compatibility'), bump CONTRACT_VERSION in src/genkit/contract.py (now {version}), "
-            f"add a '### X.Y' entry with a 'Migration:' to the contract changelog in {CHANGELOG}, then run: uv run "
-            "python -m genkit.contract --update"
+            "docs/plugins.md 'Compatibility'), bump CONTRACT_VERSION in src/genkit/contract/__init__.py (now "
+            f"{version}), add a '### X.Y' entry with a 'Migration:' to the contract changelog in {CHANGELOG}, then "
+            "run: uv run python -m genkit.contract --update"
         )
     elif ours < theirs:
         found.append(f"CONTRACT_VERSION {version} is older than the snapshot's {recorded}")
