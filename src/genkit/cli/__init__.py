@@ -410,40 +410,32 @@ def _warn_broken_plugins(manager, argv: list[str]) -> None:
         )
 
 
-_show_warning = warnings.showwarning
-
-
-def _show_note(message, category, filename, lineno, file=None, line=None) -> None:
-    """A :class:`GenkitNote` as one line on stderr; any other warning as Python shows it."""
-    if not issubclass(category, GenkitNote):
-        return _show_warning(message, category, filename, lineno, file, line)
-    from rich.markup import escape
-
-    err.print(f"[yellow]note:[/yellow] {escape(str(message))}", highlight=False, soft_wrap=True)
-
-
 def main(argv: list[str] | None = None) -> None:
     """Entry point: run the app; every failure ends as one line (see the module docstring)."""
     with warnings.catch_warnings():
-        _show_deprecations()
+        _warnings_as_lines()
         _main(argv)
 
 
-def _show_deprecations() -> None:
-    """A plugin's use of a deprecated form is one yellow line on stderr (each once per command),
-    not a hidden DeprecationWarning nor a warning with a source line."""
+def _warnings_as_lines() -> None:
+    """genkit's own warnings become one yellow line on stderr each: a :class:`GenkitNote` (a
+    setting kept or changed) as ``note:``, a plugin's use of a deprecated form as ``deprecated:``
+    (each once per command); any other warning shows as Python shows it."""
     from ..deprecation import GenkitDeprecationWarning
 
     shown = warnings.showwarning
+    labels = {GenkitNote: "note", GenkitDeprecationWarning: "deprecated"}
 
     def show(message, category, filename, lineno, file=None, line=None):
-        if not issubclass(category, GenkitDeprecationWarning):
+        label = next((name for kind, name in labels.items() if issubclass(category, kind)), None)
+        if label is None:
             return shown(message, category, filename, lineno, file, line)
         from rich.markup import escape
 
-        err.print(f"[yellow]deprecated:[/yellow] {escape(str(message))}", highlight=False, soft_wrap=True)
+        err.print(f"[yellow]{label}:[/yellow] {escape(str(message))}", highlight=False, soft_wrap=True)
 
-    warnings.simplefilter("always", GenkitDeprecationWarning)  # genkit.deprecation already says each once
+    for kind in labels:
+        warnings.simplefilter("always", kind)  # a deprecation says itself once per process already
     warnings.showwarning = show
 
 
@@ -458,10 +450,7 @@ def _main(argv: list[str] | None) -> None:
         manager.register_commands(app)
         _describe_plugin_options(manager)
         _warn_broken_plugins(manager, _ARGV)
-        with warnings.catch_warnings():
-            warnings.simplefilter("always", GenkitNote)
-            warnings.showwarning = _show_note
-            app(args=list(_ARGV), prog_name="genkit", standalone_mode=True)
+        app(args=list(_ARGV), prog_name="genkit", standalone_mode=True)
     except SystemExit as exc:  # typer ends every call with one; a successful one just returns
         if exc.code not in (0, None):
             raise
