@@ -9,7 +9,7 @@ guidance. This hook module imports only genkit: the networks load on first use.
 
 import genkit
 
-GENKIT_CONTRACT = "1.2"  # the genkit plugin contract this plugin is written for
+GENKIT_CONTRACT = "1.3"  # the genkit plugin contract this plugin is written for (after_step came with 1.3)
 
 
 @genkit.hookimpl

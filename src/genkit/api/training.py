@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import platform
 import subprocess
 import sys
@@ -185,11 +186,12 @@ def _train(
             f"[yellow]No {train_cfg.dataset} files found and no download possible: training on the "
             f"{data.source}.[/yellow]"
         )
-    info = data.info
     # What the run records is what it did: a value the data cannot honour is replaced, said and kept in the manifest.
     train_cfg, adjustments = fit_to_data(train_cfg, data.train_x.shape[0], dist.world_size, data.name)
     for adjustment in adjustments:
         reporter.message(f"[yellow]{adjustment.line()}[/yellow]")
+    # The model learns the batch each objective call will see, so it can check it when built.
+    info = dataclasses.replace(data.info, batch_size=distributed.local_batch_size(train_cfg.batch_size, dist))
     refusal = spec.refusal(info)
     if refusal:
         c, h, w = info.shape
