@@ -36,12 +36,17 @@ _LAZY = {
     "EncoderModel": "capabilities",
     "LatentModel": "capabilities",
     "LikelihoodModel": "capabilities",
+    "BINARIZED": "capabilities",
+    "CONTINUOUS": "capabilities",
+    "EIGHT_BIT": "capabilities",
+    "LIKELIHOOD_SPACES": "capabilities",
     "EvalContext": "evaluation",
     "EvalResult": "evaluation",
     "Evaluator": "evaluation",
     "ImageClassifier": "evaluation",
     "bits_per_dim": "evaluation",
     "Sampler": "sampling",
+    "start_noise": "sampling",
     "Logger": "loggers",
     "adam": "optim",
     "importance_weighted_log_likelihood": "estimators",
@@ -136,7 +141,16 @@ if TYPE_CHECKING:  # for editors and type checkers; nothing here runs
         train,
     )
     from .artifacts import ArtifactError, load_artifact, save_artifact  # noqa: F401
-    from .capabilities import BoundModel, EncoderModel, LatentModel, LikelihoodModel  # noqa: F401
+    from .capabilities import (  # noqa: F401
+        BINARIZED,
+        CONTINUOUS,
+        EIGHT_BIT,
+        LIKELIHOOD_SPACES,
+        BoundModel,
+        EncoderModel,
+        LatentModel,
+        LikelihoodModel,
+    )
     from .config import TrainConfig  # noqa: F401
     from .data import load_dataset  # noqa: F401
     from .data.datasets import ImageDataset  # noqa: F401
@@ -156,5 +170,5 @@ if TYPE_CHECKING:  # for editors and type checkers; nothing here runs
         register_plugin,  # noqa: F401
     )
     from .report import write_report  # noqa: F401
-    from .sampling import Sampler  # noqa: F401
+    from .sampling import Sampler, start_noise  # noqa: F401
     from .training.reporting import Reporter  # noqa: F401

@@ -4,47 +4,37 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
 
 from .. import plots
-from ..capabilities import EncoderModel, LatentModel
-from ..drawing import draw
+from ..capabilities import EncoderModel
+from ..drawing import drawing
 from ..errors import CapabilityError, GenkitError
-from ..maths import cycled_labels
 from ..model import Batch
 from ..plugins import find_classifier
+from ..sampling import check_decodable, decode, latent_grid, start_noise
 from ..sampling import interpolate as interpolate_latents
-from ..sampling import latent_grid, prior_latents, require_latent
 from .loading import LoadedModel, load
+
+#: Prior draws the classifier sorts into classes when interpolation picks its two ends.
+CANDIDATES = 256
 
 
 @dataclass
 class Picture:
-    """Images a command made and the PNG it wrote."""
+    """Images a command made, the PNG it wrote, and what the user should know about them."""
 
     images: torch.Tensor
     path: Path
+    #: Lines about how the picture was made where it is not what was asked (two ends of one class).
+    notes: list[str] = field(default_factory=list)
 
 
 def _loaded(target, device) -> LoadedModel:
     return target if isinstance(target, LoadedModel) else load(target, device)
-
-
-def _condition(lm: LoadedModel, n: int, label: int | None) -> torch.Tensor | None:
-    """Labels for a label-conditional model: the one asked for, or every class in turn."""
-    kind = lm.model.conditioning
-    if label is not None and kind != "label":
-        raise CapabilityError(f"'{lm.name}' takes no class label; --label applies only to label-conditional models")
-    if kind != "label":
-        return None
-    classes = lm.data_info.num_classes or 1
-    if label is not None and not 0 <= label < classes:
-        raise CapabilityError(f"--label {label} is out of range: this model knows classes 0 to {classes - 1}")
-    labels = torch.full((n,), label) if label is not None else cycled_labels(n, classes)
-    return labels.to(lm.device)
 
 
 def sample(
@@ -67,32 +57,23 @@ def sample(
         sampler: a registered sampler (default: the model's own, ``prior`` for a latent model).
         temperature, steps, guidance: options for samplers that take them (None: the sampler's default);
             one a sampler does not take is refused.
+        label: the class to draw, for a label-conditional model (default: every class in turn).
         progress: ``progress(done, total)`` for samplers that take steps.
     """
     lm = _loaded(target, device)
     if n < 1:
         raise GenkitError("-n must be at least 1")
-    condition = _condition(lm, n, label)
-    if condition is None and lm.model.conditioning not in (None, "label"):
-        raise CapabilityError(f"'{lm.name}' needs a '{lm.model.conditioning}' condition to sample; use its own command")
-    generator = torch.Generator(device=lm.device).manual_seed(seed)
     options = {"temperature": temperature, "steps": steps, "guidance": guidance}
-    images = draw(
-        lm.model,
-        n,
-        sampler=sampler,
-        condition=condition,
-        generator=generator,
-        options=options,
-        progress=progress,
-        model_name=lm.name,
-    )
+    draw = drawing(lm.model, model_name=lm.name, sampler=sampler, options=options)
+    generator = torch.Generator(device=lm.device).manual_seed(seed)
+    images = draw(n, label=label, generator=generator, progress=progress)
     path = Path(out) if out else lm.run.file("samples.png")
-    nrow = lm.data_info.num_classes if (condition is not None and label is None) else None
+    every_class = lm.model.conditioning == "label" and label is None
     shown = ", ".join(f"{k}={v:g}" for k, v in options.items() if v is not None)
     title = (
         f"{lm.name}: {n} samples" + (f", {shown}" if shown else "") + (f", label {label}" if label is not None else "")
     )
+    nrow = lm.data_info.num_classes if every_class else None
     return Picture(images, plots.save_grid(images, path, title=title, nrow=nrow))
 
 
@@ -112,35 +93,34 @@ def interpolate(
 
     A model with an encoder interpolates between two test images of different
     classes; otherwise between prior draws, which a registered classifier for the
-    dataset (such as the judge) picks to be of different classes.
+    dataset (such as the judge) picks to be of different classes. Where no two classes
+    can be told apart (no classifier, or it sees one class only), the picture's
+    ``notes`` say so.
     """
     lm = _loaded(target, device)
-    require_latent(lm.model, "interpolation")
-    if lm.model.conditioning is not None:
-        raise CapabilityError(
-            f"'{lm.name}' is conditioned on a {lm.model.conditioning}; interpolating a conditional model is not "
-            "supported (use genkit sample --label)"
-        )
+    check_decodable(lm.model, "interpolation", lm.name)
     if steps < 1:
         raise GenkitError("--steps must be at least 1")
-    z0, z1, note = _endpoints(lm, from_class, to_class, seed, data_dir)
+    z0, z1, between, notes = _endpoints(lm, from_class, to_class, seed, data_dir)
     methods = ["linear", "spherical"] if method == "both" else [method]
-    rows = []
-    with torch.no_grad():
-        for m in methods:
-            rows.append(lm.model.decode(interpolate_latents(z0, z1, steps + 2, m)))
+    rows = [
+        decode(lm.model, interpolate_latents(z0, z1, steps + 2, m), what="interpolation", model_name=lm.name)
+        for m in methods
+    ]
     path = Path(out) if out else lm.run.file("interpolation.png")
-    plots.save_rows(rows, path, labels=methods, title=f"{lm.name}: interpolation {note}")
-    return Picture(torch.stack(rows), path)
+    plots.save_rows(rows, path, labels=methods, title=f"{lm.name}: interpolation {between}")
+    return Picture(torch.stack(rows), path, notes)
 
 
 def _endpoints(lm: LoadedModel, from_class, to_class, seed: int, data_dir: str | None):
-    model = lm.model
+    """The two latent ends, a caption, and notes: two test images of different classes (an
+    encoder), else prior draws a classifier judged to differ, else two prior draws."""
+    model, dataset = lm.model, lm.meta["data"]["name"]
     if isinstance(model, EncoderModel) and lm.data_info.num_classes:
         try:
             from ..data import load_dataset
 
-            data = load_dataset(lm.meta["data"]["name"], data_dir or lm.train_config.data_dir)
+            data = load_dataset(dataset, data_dir or lm.train_config.data_dir)
         except GenkitError:
             data = None
         if data is not None and data.test_y is not None:
@@ -151,26 +131,37 @@ def _endpoints(lm: LoadedModel, from_class, to_class, seed: int, data_dir: str |
             gen = torch.Generator(device=lm.device).manual_seed(seed)
             with torch.no_grad():
                 z = model.encode(model.prepare_batch(raw, generator=gen))
-            return z[0], z[1], f"between test images of class {a} and {b}"
+            return z[0], z[1], f"between test images of class {a} and {b}", []
     gen = torch.Generator(device=lm.device).manual_seed(seed)
-    classifier = find_classifier(lm.meta["data"]["name"])
+    classifier = find_classifier(dataset)
     if classifier is None:
         if from_class is not None or to_class is not None:
             raise CapabilityError(
-                "--from-class/--to-class need an encoder or a classifier for this dataset (train the judge first)"
+                f"--from-class/--to-class need an encoder or a classifier for {dataset} (such as the judge's: "
+                f"genkit judge train --dataset {dataset})"
             )
-        z = prior_latents(model, 2, generator=gen)
-        return z[0], z[1], "between two prior draws"
-    with torch.no_grad():
-        z = prior_latents(model, 256, generator=gen)
-        labels = classifier.classify(model.decode(z), lm.meta["data"]["name"])
+        z = start_noise(model, 2, gen)
+        note = (
+            f"no classifier for {dataset} is installed or trained (such as the judge's: genkit judge train "
+            f"--dataset {dataset}), so the two ends are prior draws that may be of the same class"
+        )
+        return z[0], z[1], "between two prior draws", [note]
+    z = start_noise(model, CANDIDATES, gen)
+    labels = classifier.classify(decode(model, z, what="interpolation", model_name=lm.name), dataset)
+    if from_class is None and to_class is None and labels.unique().numel() < 2:
+        seen = int(labels[0])
+        note = (
+            f"the classifier judged all {CANDIDATES} prior draws to be of class {seen}, so the two ends are of the "
+            "same class (try another --seed)"
+        )
+        return z[0], z[1], f"between two samples judged class {seen}", [note]
     a, b = _two_classes(labels, from_class, to_class)
     ia, ib = (labels == a).nonzero(), (labels == b).nonzero()
     if len(ia) == 0 or len(ib) == 0:
         raise CapabilityError(
-            f"no prior sample of class {a if len(ia) == 0 else b} among 256 draws; try another --seed or class"
+            f"no prior sample of class {a if len(ia) == 0 else b} among {CANDIDATES} draws; try another --seed or class"
         )
-    return z[int(ia[0])], z[int(ib[0])], f"between samples judged class {a} and {b}"
+    return z[int(ia[0])], z[int(ib[0])], f"between samples judged class {a} and {b}", []
 
 
 def _two_classes(labels: torch.Tensor, from_class, to_class) -> tuple[int, int]:
@@ -181,7 +172,7 @@ def _two_classes(labels: torch.Tensor, from_class, to_class) -> tuple[int, int]:
     else:
         others = [int(c) for c in labels.tolist() if int(c) != a]
         if not others:
-            raise CapabilityError("all candidates are of one class; cannot pick two different classes")
+            raise CapabilityError(f"every candidate is of class {a}; cannot pick a different class to go to")
         b = others[0]
     for c in (a, b):
         if c not in present:
@@ -195,19 +186,15 @@ def manifold(target, side: int = 20, *, out: str | Path | None = None, device: s
     """Decode a ``side`` x ``side`` grid over a 2-D latent space, placed by the normal's inverse CDF."""
     lm = _loaded(target, device)
     model = lm.model
-    if not isinstance(model, LatentModel):
-        raise CapabilityError(f"'{lm.name}' has no latent space to draw a manifold of")
+    check_decodable(model, "the manifold", lm.name)
     size = math.prod(model.latent_shape)
     if size != 2:
         raise CapabilityError(
             f"the manifold is a picture of a 2-D latent space, and this model's latent has {size} dimensions; "
             f"train one with a 2-D latent (for example --set model.latent_dim=2)"
         )
-    if model.conditioning is not None:
-        raise CapabilityError("the manifold of a conditional model needs a condition; it is not supported")
     z = latent_grid(side, tuple(model.latent_shape)).to(lm.device)
-    with torch.no_grad():
-        images = model.decode(z)
+    images = decode(model, z, what="the manifold", model_name=lm.name)
     path = Path(out) if out else lm.run.file("manifold.png")
     return Picture(
         images, plots.save_grid(images, path, title=f"{lm.name}: 2-D latent manifold ({side}x{side})", nrow=side)
