@@ -31,7 +31,7 @@ CONTRACT = {
     "maths",
     "artifacts",
 }
-FRONT = {"api", "cli", "__main__"}
+FRONT = {"api", "cli", "explore", "__main__"}
 
 
 def module_name(path: Path) -> str:

@@ -335,6 +335,49 @@ def report(
 
 
 @app.command()
+def explore(
+    targets: list[str] = typer.Argument(
+        ..., help="runs to serve side by side: run directories, checkpoints or model names (the most recent run)"
+    ),
+    port: int | None = typer.Option(None, "--port", min=1, max=65535, help="port to serve on (default: a free one)"),
+    host: str = typer.Option(
+        "127.0.0.1", "--host", help="address to serve on; anything but loopback lets other machines use it"
+    ),
+    open_browser: bool = typer.Option(False, "--open", help="open the page in a browser"),
+    dataset: str | None = typer.Option(
+        None, "--dataset", help="test images to pick from and score against (default: each run's own dataset)"
+    ),
+    data_dir: str | None = typer.Option(None, "--data-dir"),
+    limit: int = typer.Option(
+        500, "--limit", min=1, help="test images to pick from, score against and encode for latent directions"
+    ),
+    samples: int | None = typer.Option(
+        None, "--samples", "-k", min=1, help="importance or dequantization samples per score (default: the model's)"
+    ),
+    device: str = typer.Option("auto", "--device", help=DEVICE_HELP),
+):
+    """Serve a local web page to sample, interpolate, walk the latent space and score images of runs."""
+    from ..explore import require_extra
+
+    require_extra()  # one line naming the extra, before any model loads
+    from ..explore.server import serve
+
+    serve(
+        targets,
+        host=host,
+        port=port,
+        open_browser=open_browser,
+        device=device,
+        dataset=dataset,
+        data_dir=data_dir,
+        limit=limit,
+        samples=samples,
+        say=lambda line: out.print(line, highlight=False, soft_wrap=True, markup=False),
+        warn=lambda line: err.print(line, highlight=False, soft_wrap=True, markup=False),
+    )
+
+
+@app.command()
 def plugins(
     as_json: bool = typer.Option(False, "--json", help="print the report as JSON"),
     timing: bool = typer.Option(False, "--timing", help="show how long each plugin's hook module takes to import"),
