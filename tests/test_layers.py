@@ -30,6 +30,8 @@ CONTRACT = {
     "ood",
     "maths",
     "artifacts",
+    "contract",
+    "deprecation",
 }
 FRONT = {"api", "cli", "explore", "__main__"}
 

@@ -19,12 +19,13 @@ from __future__ import annotations
 import json
 import os
 import sys
+import warnings
 from pathlib import Path
 
 import typer
 from rich.console import Console
 
-from ..errors import ConfigError, GenkitError
+from ..errors import ConfigError, GenkitError, GenkitNote
 from . import views
 
 app = typer.Typer(
@@ -454,6 +455,34 @@ def _warn_broken_plugins(manager, argv: list[str]) -> None:
 
 def main(argv: list[str] | None = None) -> None:
     """Entry point: run the app; every failure ends as one line (see the module docstring)."""
+    with warnings.catch_warnings():
+        _warnings_as_lines()
+        _main(argv)
+
+
+def _warnings_as_lines() -> None:
+    """genkit's own warnings become one yellow line on stderr each: a :class:`GenkitNote` (a
+    setting kept or changed) as ``note:``, a plugin's use of a deprecated form as ``deprecated:``
+    (each once per command); any other warning shows as Python shows it."""
+    from ..deprecation import GenkitDeprecationWarning
+
+    shown = warnings.showwarning
+    labels = {GenkitNote: "note", GenkitDeprecationWarning: "deprecated"}
+
+    def show(message, category, filename, lineno, file=None, line=None):
+        label = next((name for kind, name in labels.items() if issubclass(category, kind)), None)
+        if label is None:
+            return shown(message, category, filename, lineno, file, line)
+        from rich.markup import escape
+
+        err.print(f"[yellow]{label}:[/yellow] {escape(str(message))}", highlight=False, soft_wrap=True)
+
+    for kind in labels:
+        warnings.simplefilter("always", kind)  # a deprecation says itself once per process already
+    warnings.showwarning = show
+
+
+def _main(argv: list[str] | None) -> None:
     global _ARGV, _debug
     _ARGV = list(sys.argv[1:] if argv is None else argv)
     _debug = False
