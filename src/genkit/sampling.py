@@ -141,7 +141,7 @@ class Drawing:
         owner: str | None = None,
     ):
         self.model, self.sampler, self.name = model, sampler, name
-        self.model_name = f"'{model_name}'" if model_name else "this model"
+        self.model_name = model_name
         self.source = f"sampler '{name}'" + (f" (from {owner})" if owner else "")
         self.accepts = sampler_options(sampler)
         self.options = self._checked_options(options or {})
@@ -162,7 +162,11 @@ class Drawing:
         with neither draws every class in turn.
         """
         kwargs = dict(self.options)
-        condition = self._checked_condition(n, label, condition)
+        condition = checked_condition(self.model, n, label, condition, self.model_name)
+        if condition is not None and "condition" not in self.accepts:
+            raise CapabilityError(
+                f"sampler '{self.name}' takes no condition, and {_named(self.model_name)} is conditional"
+            )
         for key, value in (("condition", condition), ("generator", generator), ("progress", progress)):
             if value is not None and key in self.accepts:
                 kwargs[key] = value
@@ -184,31 +188,40 @@ class Drawing:
             if value is not None and float(value) < 0:
                 raise GenkitError(f"--{key} must not be negative (got {value:g})")
         if guidance is not None and getattr(self.model, "conditioning", None) is None:
-            raise CapabilityError(f"--guidance applies only to a conditional model, and {self.model_name} is not one")
+            raise CapabilityError(
+                f"--guidance applies only to a conditional model, and {_named(self.model_name)} is not one"
+            )
         return given
 
-    def _checked_condition(self, n: int, label: int | None, condition: torch.Tensor | None) -> torch.Tensor | None:
-        kind = getattr(self.model, "conditioning", None)
-        if label is not None:
-            if kind != "label":
-                raise CapabilityError(
-                    f"{self.model_name} takes no class label; --label applies only to label-conditional models"
-                )
-            classes = self.model.data_info.num_classes or 1
-            if not 0 <= label < classes:
-                raise CapabilityError(
-                    f"--label {label} is out of range: {self.model_name} knows classes 0 to {classes - 1}"
-                )
-            condition = torch.full((n,), label, device=model_device(self.model))
-        elif condition is None and kind == "label":
-            condition = cycled_labels(n, self.model.data_info.num_classes or 1, device=model_device(self.model))
-        if condition is None and kind is not None:
-            raise CapabilityError(f"{self.model_name} needs a '{kind}' condition to sample; use its own command")
-        if condition is not None and kind is None:
-            raise CapabilityError(f"{self.model_name} is not conditional, and a condition was given")
-        if condition is not None and "condition" not in self.accepts:
-            raise CapabilityError(f"sampler '{self.name}' takes no condition, and {self.model_name} is conditional")
-        return condition
+
+def checked_condition(
+    model, n: int, label: int | None = None, condition: torch.Tensor | None = None, model_name: str | None = None
+) -> torch.Tensor | None:
+    """The condition to draw ``n`` images of ``model`` with: ``label`` (checked against the model's
+    classes) as a tensor, ``condition`` as given, or for a label-conditional model given neither,
+    every class in turn. Refused in one line: a label for a model that takes none, a label out of
+    range, a model that needs a condition of its own kind without one, a condition for an
+    unconditional model."""
+    named = _named(model_name)
+    kind = getattr(model, "conditioning", None)
+    classes = model.data_info.num_classes or 1
+    if label is not None:
+        if kind != "label":
+            raise CapabilityError(f"{named} takes no class label; --label applies only to label-conditional models")
+        if not 0 <= label < classes:
+            raise CapabilityError(f"--label {label} is out of range: {named} knows classes 0 to {classes - 1}")
+        condition = torch.full((n,), label, device=model_device(model))
+    elif condition is None and kind == "label":
+        condition = cycled_labels(n, classes, device=model_device(model))
+    if condition is None and kind is not None:
+        raise CapabilityError(f"{named} needs a '{kind}' condition to sample; use its own command")
+    if condition is not None and kind is None:
+        raise CapabilityError(f"{named} is not conditional, and a condition was given")
+    return condition
+
+
+def _named(model_name: str | None) -> str:
+    return f"'{model_name}'" if model_name else "this model"
 
 
 def check_images(images: Any, n: int, shape: tuple[int, ...], source: str) -> None:
@@ -230,7 +243,7 @@ def check_images(images: Any, n: int, shape: tuple[int, ...], source: str) -> No
 def check_decodable(model, what: str, model_name: str | None = None) -> None:
     """Refuse ``what`` (interpolation, the manifold: pictures of chosen latent codes) for a model
     without a latent space or one that needs a condition."""
-    named = f"'{model_name}'" if model_name else "this model"
+    named = _named(model_name)
     if not isinstance(model, LatentModel):
         raise CapabilityError(f"{what} needs a model with a latent space, and {named} has none")
     kind = getattr(model, "conditioning", None)
@@ -281,3 +294,15 @@ def latent_grid(side: int, latent_shape: tuple[int, ...], dims: tuple[int, int] 
     z[:, dims[0]] = xs.reshape(-1)
     z[:, dims[1]] = ys.reshape(-1)
     return z.view(side * side, *latent_shape)
+
+
+def latent_grid_point(x: float, y: float, side: int, latent_shape: tuple[int, ...], dims: tuple[int, int] = (0, 1)):
+    """The latent code under the point at fractions ``(x, y)`` of a picture of :func:`latent_grid`
+    (``(0, 0)`` its top left corner, one tile per code): each tile's centre gives exactly that
+    tile's code, and points between centres fall between their codes, clamped to the grid."""
+    low, high = 0.5 / side, 1 - 0.5 / side
+    fractions = torch.tensor([min(max(x, low), high), min(max(1 - y, low), high)], dtype=torch.float64)
+    values = torch.special.ndtri(fractions).float()
+    z = torch.zeros(math.prod(latent_shape))
+    z[dims[0]], z[dims[1]] = values[0], values[1]
+    return z.view(*latent_shape)

@@ -37,6 +37,29 @@ def _loaded(target, device) -> LoadedModel:
     return target if isinstance(target, LoadedModel) else load(target, device)
 
 
+def draw_samples(
+    target,
+    n: int = 25,
+    *,
+    temperature: float | None = None,
+    steps: int | None = None,
+    guidance: float | None = None,
+    seed: int = 0,
+    label: int | None = None,
+    sampler: str | None = None,
+    device: str = "auto",
+    progress: Callable[[int, int], None] | None = None,
+) -> torch.Tensor:
+    """``n`` samples ``[n, C, H, W]`` in [0, 1], drawn as :func:`sample` draws them, without writing anything."""
+    lm = _loaded(target, device)
+    if n < 1:
+        raise GenkitError("-n must be at least 1")
+    options = {"temperature": temperature, "steps": steps, "guidance": guidance}
+    draw = drawing(lm.model, model_name=lm.name, sampler=sampler, options=options)
+    generator = torch.Generator(device=lm.device).manual_seed(seed)
+    return draw(n, label=label, generator=generator, progress=progress)
+
+
 def sample(
     target,
     n: int = 25,
@@ -61,19 +84,14 @@ def sample(
         progress: ``progress(done, total)`` for samplers that take steps.
     """
     lm = _loaded(target, device)
-    if n < 1:
-        raise GenkitError("-n must be at least 1")
     options = {"temperature": temperature, "steps": steps, "guidance": guidance}
-    draw = drawing(lm.model, model_name=lm.name, sampler=sampler, options=options)
-    generator = torch.Generator(device=lm.device).manual_seed(seed)
-    images = draw(n, label=label, generator=generator, progress=progress)
+    images = draw_samples(lm, n, seed=seed, label=label, sampler=sampler, progress=progress, **options)
     path = Path(out) if out else lm.run.file("samples.png")
-    every_class = lm.model.conditioning == "label" and label is None
+    nrow = lm.data_info.num_classes if (lm.model.conditioning == "label" and label is None) else None
     shown = ", ".join(f"{k}={v:g}" for k, v in options.items() if v is not None)
     title = (
         f"{lm.name}: {n} samples" + (f", {shown}" if shown else "") + (f", label {label}" if label is not None else "")
     )
-    nrow = lm.data_info.num_classes if every_class else None
     return Picture(images, plots.save_grid(images, path, title=title, nrow=nrow))
 
 
@@ -98,36 +116,55 @@ def interpolate(
     ``notes`` say so.
     """
     lm = _loaded(target, device)
-    check_decodable(lm.model, "interpolation", lm.name)
+    check_interpolation(lm)
     if steps < 1:
         raise GenkitError("--steps must be at least 1")
-    z0, z1, between, notes = _endpoints(lm, from_class, to_class, seed, data_dir)
+    z0, z1, between, notes = interpolation_ends(lm, from_class, to_class, seed, data_dir)
     methods = ["linear", "spherical"] if method == "both" else [method]
-    rows = [
-        decode(lm.model, interpolate_latents(z0, z1, steps + 2, m), what="interpolation", model_name=lm.name)
-        for m in methods
-    ]
+    rows = [interpolation_path(lm, z0, z1, steps, m) for m in methods]
     path = Path(out) if out else lm.run.file("interpolation.png")
     plots.save_rows(rows, path, labels=methods, title=f"{lm.name}: interpolation {between}")
     return Picture(torch.stack(rows), path, notes)
 
 
-def _endpoints(lm: LoadedModel, from_class, to_class, seed: int, data_dir: str | None):
-    """The two latent ends, a caption, and notes: two test images of different classes (an
-    encoder), else prior draws a classifier judged to differ, else two prior draws."""
+def check_interpolation(lm: LoadedModel) -> None:
+    """Refuse, in one line, a model whose latent space cannot be walked (none, or conditional)."""
+    check_decodable(lm.model, "interpolation", lm.name)
+
+
+def interpolation_path(lm: LoadedModel, z0: torch.Tensor, z1: torch.Tensor, steps: int, method: str) -> torch.Tensor:
+    """The decoded path from latent ``z0`` to ``z1``: ``steps`` images between the two ends, ends included."""
+    return decode(lm.model, interpolate_latents(z0, z1, steps + 2, method), what="interpolation", model_name=lm.name)
+
+
+def interpolation_ends(
+    lm: LoadedModel,
+    from_class,
+    to_class,
+    seed: int,
+    data_dir: str | None,
+    test: tuple[torch.Tensor, torch.Tensor] | None = None,
+):
+    """Two latent points, a caption saying what they are, and notes: the codes of two test images
+    of different classes for a model with an encoder (from ``test``, labelled images, if given,
+    else the run's test split), else prior draws a registered classifier judged to differ, else
+    two prior draws (and a note that they may be of one class)."""
     model, dataset = lm.model, lm.meta["data"]["name"]
     if isinstance(model, EncoderModel) and lm.data_info.num_classes:
-        try:
-            from ..data import load_dataset
+        if test is None:
+            try:
+                from ..data import load_dataset
 
-            data = load_dataset(dataset, data_dir or lm.train_config.data_dir)
-        except GenkitError:
-            data = None
-        if data is not None and data.test_y is not None:
-            a, b = _two_classes(data.test_y, from_class, to_class)
-            ia = int((data.test_y == a).nonzero()[0])
-            ib = int((data.test_y == b).nonzero()[0])
-            raw = Batch(x=data.test_x[[ia, ib]].to(lm.device), y=data.test_y[[ia, ib]].to(lm.device))
+                data = load_dataset(dataset, data_dir or lm.train_config.data_dir)
+                test = (data.test_x, data.test_y) if data.test_y is not None else None
+            except GenkitError:
+                test = None
+        if test is not None:
+            test_x, test_y = test
+            a, b = _two_classes(test_y, from_class, to_class)
+            ia = int((test_y == a).nonzero()[0])
+            ib = int((test_y == b).nonzero()[0])
+            raw = Batch(x=test_x[[ia, ib]].to(lm.device), y=test_y[[ia, ib]].to(lm.device))
             gen = torch.Generator(device=lm.device).manual_seed(seed)
             with torch.no_grad():
                 z = model.encode(model.prepare_batch(raw, generator=gen))
@@ -182,19 +219,28 @@ def _two_classes(labels: torch.Tensor, from_class, to_class) -> tuple[int, int]:
     return a, b
 
 
-def manifold(target, side: int = 20, *, out: str | Path | None = None, device: str = "auto") -> Picture:
-    """Decode a ``side`` x ``side`` grid over a 2-D latent space, placed by the normal's inverse CDF."""
-    lm = _loaded(target, device)
-    model = lm.model
-    check_decodable(model, "the manifold", lm.name)
-    size = math.prod(model.latent_shape)
+def check_manifold(lm: LoadedModel) -> None:
+    """Refuse, in one line, a model whose latent space is not a 2-D one that decodes without a condition."""
+    check_decodable(lm.model, "the manifold", lm.name)
+    size = math.prod(lm.model.latent_shape)
     if size != 2:
         raise CapabilityError(
             f"the manifold is a picture of a 2-D latent space, and this model's latent has {size} dimensions; "
             f"train one with a 2-D latent (for example --set model.latent_dim=2)"
         )
-    z = latent_grid(side, tuple(model.latent_shape)).to(lm.device)
-    images = decode(model, z, what="the manifold", model_name=lm.name)
+
+
+def manifold_images(lm: LoadedModel, side: int) -> torch.Tensor:
+    """``side * side`` images decoded from :func:`genkit.sampling.latent_grid`, row by row from the top left."""
+    check_manifold(lm)
+    z = latent_grid(side, tuple(lm.model.latent_shape)).to(lm.device)
+    return decode(lm.model, z, what="the manifold", model_name=lm.name)
+
+
+def manifold(target, side: int = 20, *, out: str | Path | None = None, device: str = "auto") -> Picture:
+    """Decode a ``side`` x ``side`` grid over a 2-D latent space, placed by the normal's inverse CDF."""
+    lm = _loaded(target, device)
+    images = manifold_images(lm, side)
     path = Path(out) if out else lm.run.file("manifold.png")
     return Picture(
         images, plots.save_grid(images, path, title=f"{lm.name}: 2-D latent manifold ({side}x{side})", nrow=side)
