@@ -34,11 +34,14 @@ def _loaded(target, device) -> LoadedModel:
 
 
 def sample_condition(lm: LoadedModel, n: int, label: int | None) -> torch.Tensor | None:
-    """Labels for a label-conditional model: the one asked for, or every class in turn; a label
-    for a model that takes none, or out of range, is refused in one line."""
+    """Labels for a label-conditional model: the one asked for, or every class in turn; None for an
+    unconditional model. A label for a model that takes none, a label out of range, or a model that
+    needs another kind of condition is refused in one line."""
     kind = lm.model.conditioning
     if label is not None and kind != "label":
         raise CapabilityError(f"'{lm.name}' takes no class label; --label applies only to label-conditional models")
+    if kind not in (None, "label"):
+        raise CapabilityError(f"'{lm.name}' needs a '{kind}' condition to sample; use its own command")
     if kind != "label":
         return None
     classes = lm.data_info.num_classes or 1
@@ -66,8 +69,6 @@ def draw_samples(
     if n < 1:
         raise GenkitError("-n must be at least 1")
     condition = sample_condition(lm, n, label)
-    if condition is None and lm.model.conditioning not in (None, "label"):
-        raise CapabilityError(f"'{lm.name}' needs a '{lm.model.conditioning}' condition to sample; use its own command")
     generator = torch.Generator(device=lm.device).manual_seed(seed)
     options = {"temperature": temperature, "steps": steps, "guidance": guidance}
     return draw(
@@ -162,22 +163,33 @@ def interpolation_path(lm: LoadedModel, z0: torch.Tensor, z1: torch.Tensor, step
         return lm.model.decode(interpolate_latents(z0, z1, steps + 2, method))
 
 
-def interpolation_ends(lm: LoadedModel, from_class, to_class, seed: int, data_dir: str | None):
+def interpolation_ends(
+    lm: LoadedModel,
+    from_class,
+    to_class,
+    seed: int,
+    data_dir: str | None,
+    test: tuple[torch.Tensor, torch.Tensor] | None = None,
+):
     """Two latent points of different classes, and a note saying what they are: the codes of two
-    test images for a model with an encoder, else prior draws a registered classifier tells apart."""
+    test images for a model with an encoder (from ``test``, labelled images, if given, else the
+    run's test split), else prior draws a registered classifier tells apart."""
     model = lm.model
     if isinstance(model, EncoderModel) and lm.data_info.num_classes:
-        try:
-            from ..data import load_dataset
+        if test is None:
+            try:
+                from ..data import load_dataset
 
-            data = load_dataset(lm.meta["data"]["name"], data_dir or lm.train_config.data_dir)
-        except GenkitError:
-            data = None
-        if data is not None and data.test_y is not None:
-            a, b = _two_classes(data.test_y, from_class, to_class)
-            ia = int((data.test_y == a).nonzero()[0])
-            ib = int((data.test_y == b).nonzero()[0])
-            raw = Batch(x=data.test_x[[ia, ib]].to(lm.device), y=data.test_y[[ia, ib]].to(lm.device))
+                data = load_dataset(lm.meta["data"]["name"], data_dir or lm.train_config.data_dir)
+                test = (data.test_x, data.test_y) if data.test_y is not None else None
+            except GenkitError:
+                test = None
+        if test is not None:
+            test_x, test_y = test
+            a, b = _two_classes(test_y, from_class, to_class)
+            ia = int((test_y == a).nonzero()[0])
+            ib = int((test_y == b).nonzero()[0])
+            raw = Batch(x=test_x[[ia, ib]].to(lm.device), y=test_y[[ia, ib]].to(lm.device))
             gen = torch.Generator(device=lm.device).manual_seed(seed)
             with torch.no_grad():
                 z = model.encode(model.prepare_batch(raw, generator=gen))
