@@ -365,7 +365,8 @@ def cuda_tests(check: Check, record: Record) -> None:
         import pytest
 
         xml = check.work / "cuda-tests.xml"
-        code = pytest.main(["-m", "cuda", "-p", "no:cacheprovider", "--junitxml", str(xml), *check.tests])
+        args = ["-m", "cuda", "-p", "no:cacheprovider", "--continue-on-collection-errors", "--junitxml", str(xml)]
+        code = pytest.main([*args, *check.tests])
         entry.update(exit_code=int(code), **junit_counts(xml))
         if code != 0:
             names = ", ".join(f["test"] for f in entry.get("failures", [])[:5])
