@@ -50,6 +50,7 @@ _LAZY = {
     "TrainConfig": "config",
     "ImageDataset": "data.datasets",
     "load_dataset": "data",
+    "dataset_identity": "data.identity",
     "cache_dir": "data.sources",
     "find_classifier": "plugins",
     # the Python API
@@ -140,6 +141,7 @@ if TYPE_CHECKING:  # for editors and type checkers; nothing here runs
     from .config import TrainConfig  # noqa: F401
     from .data import load_dataset  # noqa: F401
     from .data.datasets import ImageDataset  # noqa: F401
+    from .data.identity import dataset_identity  # noqa: F401
     from .data.sources import cache_dir  # noqa: F401
     from .data.subsets import register_subset  # noqa: F401
     from .device import resolve_device  # noqa: F401
