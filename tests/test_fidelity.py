@@ -218,3 +218,80 @@ def test_real_weights_match_torch_fidelity(folders):
     ours = _json(_genkit("fid", a, b, "--kid", "--json", "--feature-weights", weights))
     assert ours["details"]["standard_weights"] is True
     _assert_close(ours["metrics"], _torch_fidelity(a, b, weights, 4))
+
+
+def test_score_records_inception_figures_with_their_samples_reference_and_weights(
+    tiny, quiet, standin, cli, tmp_path, monkeypatch
+):
+    import genkit
+
+    weights, sha = standin
+    monkeypatch.setenv("GENKIT_INCEPTION_WEIGHTS", str(weights))
+    monkeypatch.setenv("GENKIT_INCEPTION_SHA256", sha)
+    run = genkit.train(
+        "vae",
+        overrides={"train.dataset": tiny, "train.epochs": 1, "train.val_size": 64, "model.hidden": 32},
+        reporter=quiet,
+        out=tmp_path / "run",
+    ).run.path
+    args = ["score", run, "-m", "inception-kid", "-m", "inception-pr", "--limit", "4", "--device", "cpu", "--json"]
+    code, out, err = cli(*args)
+    assert code == 0, err
+    scored = json.loads(out)
+    assert set(scored["metrics"]) == {"inception_kid", "inception_kid_std", "inception_precision", "inception_recall"}
+    details = scored["details"]["inception-kid"]
+    assert details == scored["details"]["inception-pr"]  # one draw, one reference, shared
+    assert details["samples"] == details["reference_images"] == 4 and details["reference"] == "tiny test"
+    assert details["weights_sha256"] == sha and details["samples_from"] == "drawn with 'prior'"
+    assert sum("Inception figures: 4 images" in n for n in scored["notes"]) == 1
+    record = json.loads((run / "scores.json").read_text())[-1]
+    assert record["details"] == scored["details"] and record["metrics"] == scored["metrics"]
+
+    # The same test images as a folder of PNGs are the same reference: the same figures.
+    test = genkit.load_dataset(tiny).test_x[:4]
+    folder = _write_pngs(tmp_path / "test-pngs", list(test))
+    code, out, err = cli(*args, "--reference", f"folder:{folder}")
+    assert code == 0, err
+    again = json.loads(out)
+    assert (
+        again["reference"] == f"folder:{folder}"
+        and again["details"]["inception-kid"]["reference"] == f"folder {folder}"
+    )
+    assert again["metrics"] == pytest.approx(scored["metrics"], rel=1e-5)
+
+    code, _, err = cli("score", run, "-m", "elbo", "--reference", f"folder:{folder}")
+    assert code == 1 and "--reference does not apply to metric 'elbo'" in err and "inception-fid" in err
+
+
+def test_runs_and_the_report_show_inception_figures_with_what_they_depend_on(tmp_path, cli, monkeypatch):
+    from test_report import make_run
+
+    from genkit.report import write_report
+
+    root = tmp_path / "runs"
+    monkeypatch.setenv("GENKIT_RUNS_DIR", str(root))
+    details = {
+        "samples": 3000,
+        "samples_from": "drawn with 'prior'",
+        "reference": "folder /photos",
+        "reference_images": 3000,
+        "extractor": "inception-v3-compat (torch-fidelity 0.4.0)",
+        "weights_sha256": REAL_SHA256,
+        "standard_weights": True,
+    }
+    record = {
+        "dataset": "mnist",
+        "reference": "folder:/photos",
+        "metrics": {"inception_fid": 12.3456, "judge_fd": 3.25},
+        "details": {"inception-fid": details},
+    }
+    run = make_run(root, "gan-1", "gan", "mnist", ["loss"], {"status": "finished"}, scores=[record])
+    code, out, err = cli("runs", "--json")
+    assert code == 0 and json.loads(out)[0]["scores"] == {"inception_fid": 12.3456, "judge_fd": 3.25}, err
+    monkeypatch.setenv("COLUMNS", "200")
+    code, out, err = cli("runs")
+    assert code == 0 and "inception_fid 12.35" in out and "judge_fd 3.25" in out, err
+    html = write_report([run], tmp_path / "report.html").read_text()
+    assert "mnist test vs folder:/photos" in html and "12.3456" in html
+    assert "inception-fid: samples 3000, samples_from drawn with &#39;prior&#39;, reference folder /photos" in html
+    assert REAL_SHA256 in html

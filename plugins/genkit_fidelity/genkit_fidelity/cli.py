@@ -42,9 +42,14 @@ def fid(
     Inception-v3 features exactly as torch-fidelity computes them; a folder's or a dataset's
     features are cached, keyed by its contents and the weights.
     """
+    from .images import from_spec
+    from .metrics import POOL_DIM, check_sizes
     from .weights import resolve
 
-    weights = resolve(feature_weights, feature_weights_sha256)  # a missing or wrong file: one line, before torch loads
+    # Weights, folders and counts are checked before the network is built: a mistake is one line at once.
+    weights = resolve(feature_weights, feature_weights_sha256)
+    sets = [from_spec(generated, data_dir), from_spec(reference, data_dir)]
+    check_sizes(sets[0].count, sets[1].count, POOL_DIM)
     from .compare import compare
 
     which = ["fid"] + ["kid"] * kid + ["is"] * inception_score + ["pr"] * precision_recall
@@ -55,11 +60,9 @@ def fid(
             return lambda k: bars.update(task, advance=k)
 
         report = compare(
-            generated,
-            reference,
+            *sets,
             which,
             weights=weights,
-            data_dir=data_dir,
             device=device,
             progress=start,
         )

@@ -9,7 +9,7 @@ from typing import Any
 import torch
 
 from . import metrics as m
-from .extractor import LOGITS, POOL, POOL_DIM, Extractor, load
+from .extractor import LOGITS, POOL, Extractor, load
 from .images import ImageSet, from_spec
 from .store import cached_features
 from .weights import VerifiedWeights, resolve
@@ -73,8 +73,8 @@ def provenance(info: dict[str, Any]) -> str:
 
 
 def compare(
-    generated: str,
-    reference: str,
+    generated: str | ImageSet,
+    reference: str | ImageSet,
     which: Iterable[str] = ("fid",),
     *,
     weights: VerifiedWeights | None = None,
@@ -85,8 +85,8 @@ def compare(
     """Inception figures of the images ``generated`` against ``reference`` (each a folder, ``folder:PATH``
     or a dataset name, meaning its test split); both sets' features are cached by their identity.
     ``weights``: from :func:`genkit_fidelity.weights.resolve` (default: found as it finds them)."""
-    sets = [from_spec(generated, data_dir), from_spec(reference, data_dir)]
-    m.check_sizes(sets[0].count, sets[1].count, POOL_DIM)  # before any feature is computed
+    sets = [s if isinstance(s, ImageSet) else from_spec(s, data_dir) for s in (generated, reference)]
+    m.check_sizes(sets[0].count, sets[1].count, m.POOL_DIM)  # before any feature is computed
     extractor = load(weights or resolve(), device)
     features = []
     for images in sets:

@@ -21,15 +21,13 @@ import torch
 
 import genkit
 
+from .images import BATCH
 from .weights import VerifiedWeights, WeightsError
 
 NAME = "inception-v3-compat"
 #: The layers read out: pool features (FID, KID, precision/recall) and the logits before the
 #: bias (the Inception Score), as torch-fidelity reads them for each metric.
 POOL, LOGITS = "2048", "logits_unbiased"
-POOL_DIM = 2048
-#: Images per forward pass (torch-fidelity's default batch size), bounding the activations at 299x299.
-BATCH = 64
 
 
 @dataclass
@@ -52,7 +50,7 @@ class Extractor:
         """``{POOL: [N, 2048], LOGITS: [N, 1008]}`` (float32, on the CPU) of 8-bit RGB batches."""
         out: dict[str, list[torch.Tensor]] = {POOL: [], LOGITS: []}
         for batch in batches:
-            for part in batch.split(BATCH):
+            for part in batch.split(BATCH):  # a test split arrives whole
                 found = self.network.convert_features_tuple_to_dict(self.network(part.to(self.device)))
                 for key in out:
                     out[key].append(found[key].cpu())
@@ -102,20 +100,3 @@ def _weights_only_loading():
                 os.environ.pop(k, None)
             else:
                 os.environ[k] = v
-
-
-def to_rgb_uint8(images: torch.Tensor) -> torch.Tensor:
-    """Images as the extractor takes them: ``uint8 [N, 3, H, W]``.
-
-    Floats in [0, 1] (samples) become 8 bits the way a PNG of them is written (``round(255 x)``,
-    as torchvision's ``save_image``); grey is repeated into three channels and an alpha channel
-    dropped, as PIL's ``convert("RGB")`` does when torch-fidelity reads a folder.
-    """
-    if images.dtype != torch.uint8:
-        images = images.float().mul(255).add_(0.5).clamp_(0, 255).to(torch.uint8)
-    channels = images.shape[1]
-    if channels in (1, 2):  # grey, grey + alpha
-        return images[:, :1].expand(-1, 3, -1, -1)
-    if channels in (3, 4):  # RGB, RGBA
-        return images[:, :3]
-    raise genkit.GenkitError(f"Inception features need grey or colour images; these have {channels} channels")

@@ -17,13 +17,15 @@ import hashlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-
-import torch
+from typing import TYPE_CHECKING
 
 import genkit
 
-from .extractor import BATCH, to_rgb_uint8
+if TYPE_CHECKING:
+    import torch
 
+#: Images per forward pass (torch-fidelity's default batch size), bounding the activations at 299x299.
+BATCH = 64
 EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp")
 GREY_MODES = {"1", "L", "LA", "I", "I;16", "F"}
 
@@ -70,7 +72,7 @@ def from_spec(spec: str, data_dir: str | None = None) -> ImageSet:
         return from_folder(path)
     if path.exists() or "/" in spec or spec.startswith((".", "~")):
         raise genkit.GenkitError(f"'{spec}' is not a folder of images (nor a dataset name)")
-    data = genkit.load_dataset(spec, data_dir)
+    data = genkit.load_dataset(spec, data_dir)  # a GenkitError naming the datasets when unknown
     label = f"{data.name} test" + (" (embedded subset)" if data.embedded else "")
     return from_tensor(data.test_x, label, f"{genkit.dataset_identity(spec)}|test")
 
@@ -118,9 +120,29 @@ def from_folder(root: Path) -> ImageSet:
 
 def _decode(groups: list[list[Path]]) -> Iterator[torch.Tensor]:
     """Batches of one size each, decoded as torch-fidelity decodes a folder (PIL, ``convert("RGB")``)."""
+    import torch
     from torch_fidelity.datasets import ImagesPathDataset
 
     for files in groups:
         for start in range(0, len(files), BATCH):
             part = ImagesPathDataset([str(p) for p in files[start : start + BATCH]])
             yield torch.stack([part[i] for i in range(len(part))])
+
+
+def to_rgb_uint8(images: torch.Tensor) -> torch.Tensor:
+    """Images as the extractor takes them: ``uint8 [N, 3, H, W]``.
+
+    Floats in [0, 1] (samples) become 8 bits the way a PNG of them is written (``round(255 x)``,
+    as torchvision's ``save_image``); grey is repeated into three channels and an alpha channel
+    dropped, as PIL's ``convert("RGB")`` does when torch-fidelity reads a folder.
+    """
+    import torch
+
+    if images.dtype != torch.uint8:
+        images = images.float().mul(255).add_(0.5).clamp_(0, 255).to(torch.uint8)
+    channels = images.shape[1]
+    if channels in (1, 2):  # grey, grey + alpha
+        return images[:, :1].expand(-1, 3, -1, -1)
+    if channels in (3, 4):  # RGB, RGBA
+        return images[:, :3]
+    raise genkit.GenkitError(f"Inception features need grey or colour images; these have {channels} channels")

@@ -8,10 +8,15 @@ same features give the same figures as ``torch_fidelity.calculate_metrics``.
 
 from __future__ import annotations
 
-import torch
+from typing import TYPE_CHECKING
 
 import genkit
 
+if TYPE_CHECKING:
+    import torch
+
+#: The dimension of Inception's pool features (FID, KID, precision and recall).
+POOL_DIM = 2048
 #: torch-fidelity's defaults.
 KID_SUBSET_SIZE = 1000
 IS_SPLITS = 10

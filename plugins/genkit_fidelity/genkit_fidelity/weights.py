@@ -12,8 +12,7 @@ file is looked for, in order:
 Every file's SHA-256 is compared with the expected one before anything reads it as weights.
 The expected hash is torch-fidelity's file unless ``GENKIT_INCEPTION_SHA256`` (or
 ``--feature-weights-sha256``) names another, for weights converted by hand; figures made with
-those are marked as not the standard weights. This module imports no torch: a missing or
-wrong file is reported before any heavy import.
+those are marked as not the standard weights.
 """
 
 from __future__ import annotations
