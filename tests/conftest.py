@@ -19,6 +19,17 @@ REPO = Path(__file__).resolve().parents[1]
 SHARED_DATA = REPO.parent / "shared" / "data"
 
 
+def pytest_runtest_setup(item):
+    """A test marked ``cuda`` (``cuda(devices=N)``: N GPUs) skips, with the reason, where they are missing."""
+    marker = item.get_closest_marker("cuda")
+    if marker is None:
+        return
+    needed = int(marker.kwargs.get("devices", 1))
+    present = torch.cuda.device_count() if torch.cuda.is_available() else 0
+    if present < needed:
+        pytest.skip(f"needs {needed} CUDA GPU{'s' if needed > 1 else ''}; this machine has {present}")
+
+
 @pytest.fixture(autouse=True)
 def isolated_genkit(tmp_path, monkeypatch):
     monkeypatch.setenv("GENKIT_RUNS_DIR", str(tmp_path / "runs"))

@@ -34,6 +34,27 @@ def test_column_binarization_is_resampled_per_pass_and_fixed_for_evaluation():
     assert torch.equal(evals[0].condition, evals[1].condition)
 
 
+def test_a_column_model_declares_completion_and_a_label_model_does_not():
+    from genkit_cvae.model import ConditionalVAE, CVAEConfig
+    from genkit_cvae.regressor import ColumnRegressor, RegressorConfig
+
+    from genkit.capabilities import capabilities, completes
+
+    info = genkit.DataInfo("mnist", (1, 28, 28), 10)
+    column = ConditionalVAE(CVAEConfig(condition="column", hidden=16), info)
+    label = ConditionalVAE(CVAEConfig(condition="label", hidden=16), info)
+    regressor = ColumnRegressor(RegressorConfig(hidden=16), info)
+    assert completes(column) and completes(regressor) and not completes(label)
+    assert "completion" in capabilities(column) and "completion" not in capabilities(label)
+    raw = genkit.Batch(x=torch.randint(0, 256, (3, 1, 28, 28), dtype=torch.uint8))
+    batch = column.prepare_batch(raw, generator=torch.Generator().manual_seed(0))
+    seen = column.observed(batch)
+    assert seen.shape == (3, 1, 28, 28)
+    assert torch.equal(seen[:, 0, :, 14], batch.condition)  # the observed column, in place
+    assert torch.all(seen[:, :, :, :14] == 0.5)  # the rest grey
+    assert column.complete(batch, torch.Generator().manual_seed(1)).shape == (3, 1, 28, 28)
+
+
 def test_conditions_survive_a_checkpoint_round_trip(tiny, quiet):
     run = _train("cvae", quiet, **{"model.condition": "label"})
     lm = genkit.load(run)

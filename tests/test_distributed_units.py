@@ -33,11 +33,14 @@ def test_loss_weights_make_the_rank_average_the_global_mean():
     assert ddp.loss_weight(5, 10, DistContext(rank=0, world_size=2)) == 1.0
 
 
-def test_a_last_batch_smaller_than_the_world_is_dropped_only_with_several_ranks():
-    assert steps_per_epoch(129, 64, 1) == 3
+def test_a_last_batch_of_fewer_than_two_images_per_rank_joins_the_one_before():
+    assert steps_per_epoch(129, 64, 1) == 2  # a last batch of one image joins the one before it
+    assert steps_per_epoch(130, 64, 1) == 3
     assert steps_per_epoch(129, 64, 2) == 2  # 1 image cannot feed 2 ranks
-    assert steps_per_epoch(130, 64, 2) == 3
+    assert steps_per_epoch(131, 64, 2) == 2  # nor 3 images two each
+    assert steps_per_epoch(132, 64, 2) == 3
     assert steps_per_epoch(128, 64, 4) == 2
+    assert steps_per_epoch(1, 64, 1) == 1
 
 
 def test_rank_seeds_differ_and_rank_zero_keeps_the_run_seed():

@@ -30,8 +30,10 @@ CONTRACT = {
     "ood",
     "maths",
     "artifacts",
+    "contract",
+    "deprecation",
 }
-FRONT = {"api", "cli", "__main__"}
+FRONT = {"api", "cli", "explore", "__main__"}
 
 
 def module_name(path: Path) -> str:

@@ -43,7 +43,7 @@ def test_cuda_auto_prefers_bf16_and_falls_back_to_fp16_with_a_scaler():
     assert fp16 == Precision("fp16", "cuda", torch.float16) and fp16.needs_grad_scaler
     assert not resolve_precision("bf16", CUDA, bf16_supported=lambda: True).needs_grad_scaler
     assert resolve_precision("fp16", CUDA, bf16_supported=lambda: True).dtype == torch.float16
-    with pytest.raises(ConfigError, match="no bf16 support"):
+    with pytest.raises(ConfigError, match="no bf16 arithmetic"):
         resolve_precision("bf16", CUDA, bf16_supported=lambda: False)
 
 

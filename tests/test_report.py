@@ -5,25 +5,15 @@ from __future__ import annotations
 
 import json
 import re
-import shutil
 import subprocess
 from pathlib import Path
 
 import pytest
+from browser import CHROMIUM_FLAGS, chromium
 
 import genkit
 from genkit.report import write_report
 
-CHROMIUM_FLAGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 # Put into a copy of the page in the test only: records, once the page has loaded, which
 # images failed to decode and any script error, where --dump-dom shows them.
 LOAD_PROBE = """<script>
@@ -36,14 +26,6 @@ window.addEventListener('load', () => {
   document.body.setAttribute('data-errors', window.__errors.join('|'));
 });
 </script>"""
-
-
-def chromium() -> str:
-    for name in ("chromium", "chromium-browser"):
-        found = shutil.which(name)
-        if found:
-            return found
-    pytest.skip("headless Chromium not found (Debian: apt-get install chromium; .ci/run installs it where it can)")
 
 
 def test_report_of_two_runs_in_headless_chromium(tiny, tmp_path, quiet, cli):

@@ -3,7 +3,8 @@
 genkit checks these with ``isinstance`` to decide what a model supports: a GAN
 is a :class:`LatentModel` without a likelihood, a flow is a
 :class:`LikelihoodModel` and a :class:`LatentModel` without an encoder, a VAE is
-all four. The CLI turns a missing capability into one clear line.
+all four, and a model conditioned on an observed part of its images is also a
+:class:`CompletionModel`. The CLI turns a missing capability into one clear line.
 """
 
 from __future__ import annotations
@@ -71,6 +72,32 @@ class BoundModel(Protocol):
         ...
 
 
+@runtime_checkable
+class CompletionModel(Protocol):
+    """Completes images from the part of them it is conditioned on.
+
+    For a model whose ``conditioning`` is a kind of condition its ``prepare_batch``
+    builds from the image itself (an observed column, say), not a label:
+    see :func:`completes`.
+    """
+
+    def complete(self, batch: Batch, generator: torch.Generator | None = None) -> torch.Tensor:
+        """One completion per example of a prepared batch, from its ``condition``: images
+        ``[B, C, H, W]`` in [0, 1]; draw any randomness from ``generator``."""
+        ...
+
+    def observed(self, batch: Batch) -> torch.Tensor:
+        """What each completion starts from, drawn as images ``[B, C, H, W]`` in [0, 1]: the
+        observed pixels as ``prepare_batch`` kept them, the rest grey."""
+        ...
+
+
+def completes(model: object) -> bool:
+    """Whether ``model`` completes images from part of them: a :class:`CompletionModel` whose
+    condition is built from the image (a label-conditional model draws a class, it completes nothing)."""
+    return isinstance(model, CompletionModel) and getattr(model, "conditioning", None) not in (None, "label")
+
+
 def capabilities(model: object) -> list[str]:
     """Names of the capabilities ``model`` implements, for ``genkit info``."""
     found = []
@@ -82,6 +109,8 @@ def capabilities(model: object) -> list[str]:
     ]:
         if isinstance(model, proto):
             found.append(name)
+    if completes(model):
+        found.append("completion")
     if getattr(model, "conditioning", None):
         found.append(f"conditional ({model.conditioning})")
     return found

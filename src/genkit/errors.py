@@ -41,3 +41,8 @@ class DeviceError(GenkitError):
 
 class DivergenceError(GenkitError):
     """Training produced a non-finite or exploding loss."""
+
+
+class GenkitNote(UserWarning):
+    """Something the user should know that does not stop the command (a value replaced, an old
+    file read without a check it predates); the CLI prints each as one ``note:`` line."""

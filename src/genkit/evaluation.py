@@ -10,6 +10,7 @@ from typing import Protocol, runtime_checkable
 import torch
 
 from .capabilities import BINARIZED, CONTINUOUS, EIGHT_BIT, BoundModel, LatentModel, LikelihoodModel
+from .deprecation import warn as warn_deprecated
 from .errors import CapabilityError
 from .maths import nats_to_bpd
 from .model import Batch
@@ -159,8 +160,25 @@ BITS_NAMES = {EIGHT_BIT: "bpd", BINARIZED: "bits_per_binarized_pixel", CONTINUOU
 
 
 def bits_name(model) -> str | None:
-    """What bits per dimension of ``model``'s likelihood are called, or None if it declares no space."""
-    return BITS_NAMES.get(getattr(model, "likelihood_space", None))
+    """What bits per dimension of ``model``'s likelihood are called, or None if it has none.
+
+    A likelihood (or bound) model that declares no ``likelihood_space`` was written before
+    spaces existed (contract 1.0), when every such figure was called ``bpd``: it keeps that
+    name, with a deprecation warning saying what to declare.
+    """
+    space = getattr(model, "likelihood_space", None)
+    if space is None and isinstance(model, (LikelihoodModel, BoundModel)):
+        warn_deprecated(
+            "a likelihood model without likelihood_space (its bits per dimension are reported as 'bpd', as in "
+            "contract 1.0, whatever data its likelihood is of)",
+            'set likelihood_space = "8-bit", "binarized" or "continuous" on the model class, and its bits per '
+            "dimension are named after that space",
+            since="1.1",
+            removed_in="2.0",
+            user=model,
+        )
+        return BITS_NAMES[EIGHT_BIT]
+    return BITS_NAMES.get(space)
 
 
 def bits_per_dim(nats: torch.Tensor, model) -> torch.Tensor:
@@ -212,14 +230,9 @@ class NegativeLogLikelihood(Evaluator):
 
     def unsupported_reason(self, model) -> str | None:
         reason = super().unsupported_reason(model)
-        if reason or self.name != "bpd" or getattr(model, "likelihood_space", None) == EIGHT_BIT:
+        if reason or self.name != "bpd" or bits_name(model) == BITS_NAMES[EIGHT_BIT]:
             return reason
         space = getattr(model, "likelihood_space", None)
-        if space is None:
-            return (
-                "bits per dimension are defined for a likelihood of 8-bit images, and this model does not declare "
-                "its likelihood_space; use 'nll' (nats)"
-            )
         return (
             f"bits per dimension are defined for 8-bit images and this model's likelihood is of {space} data; use "
             f"'nll' (nats and {BITS_NAMES[space]})"

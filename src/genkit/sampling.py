@@ -147,3 +147,15 @@ def latent_grid(side: int, latent_shape: tuple[int, ...], dims: tuple[int, int] 
     z[:, dims[0]] = xs.reshape(-1)
     z[:, dims[1]] = ys.reshape(-1)
     return z.view(side * side, *latent_shape)
+
+
+def latent_grid_point(x: float, y: float, side: int, latent_shape: tuple[int, ...], dims: tuple[int, int] = (0, 1)):
+    """The latent code under the point at fractions ``(x, y)`` of a picture of :func:`latent_grid`
+    (``(0, 0)`` its top left corner, one tile per code): each tile's centre gives exactly that
+    tile's code, and points between centres fall between their codes, clamped to the grid."""
+    low, high = 0.5 / side, 1 - 0.5 / side
+    fractions = torch.tensor([min(max(x, low), high), min(max(1 - y, low), high)], dtype=torch.float64)
+    values = torch.special.ndtri(fractions).float()
+    z = torch.zeros(math.prod(latent_shape))
+    z[dims[0]], z[dims[1]] = values[0], values[1]
+    return z.view(*latent_shape)

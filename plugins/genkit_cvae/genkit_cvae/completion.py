@@ -95,7 +95,7 @@ def _load_regressor(regressor, cvae: genkit.LoadedModel, source: str) -> genkit.
             f"no regressor to compare with ({exc}); train one with `genkit train regressor` on the same "
             "dataset, or pass --regressor RUN"
         ) from None
-    if reg.model.conditioning != source or not callable(getattr(reg.model, "complete", None)):
+    if reg.model.conditioning != source or not isinstance(reg.model, genkit.CompletionModel):
         raise genkit.GenkitError(f"--regressor {regressor}: '{reg.name}' does not complete images from the {source}")
     if reg.meta["data"]["name"] != cvae.meta["data"]["name"]:
         raise genkit.GenkitError(

@@ -65,3 +65,10 @@ def column_picture(column: torch.Tensor, shape: tuple[int, int, int], background
     out = torch.full((column.shape[0], c, h, w), background, device=column.device)
     out[..., w // 2] = column.view(-1, c, h).float()
     return out
+
+
+def observed_picture(kind: str, batch: Batch, data: genkit.DataInfo) -> torch.Tensor:
+    """What a model conditioned on ``kind`` observes of each image of a prepared batch, as images."""
+    if kind != "column":
+        raise genkit.GenkitError(f"a {kind} is not part of the image; only a column-conditional model completes one")
+    return column_picture(batch.condition, data.shape)

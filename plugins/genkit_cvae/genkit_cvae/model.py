@@ -81,6 +81,11 @@ class ConditionalVAE(genkit.GenerativeModel):
         z = torch.randn((len(batch), *self.latent_shape), generator=generator, device=batch.x.device)
         return self.decode(z, batch.condition)
 
+    def observed(self, batch: Batch) -> torch.Tensor:
+        """The observed column drawn as images (genkit.CompletionModel: with ``complete``, what a
+        column-conditional model offers; a label-conditional one completes nothing)."""
+        return conditions.observed_picture(self.conditioning, batch, self.data_info)
+
     # -- objective -------------------------------------------------------------
     def terms(self, batch: Batch) -> tuple[torch.Tensor, torch.Tensor]:
         """Per-example -log p(x|z,c) (one z sample) and KL(q(z|x,c) || N(0, I)), in nats."""

@@ -53,6 +53,10 @@ class ColumnRegressor(genkit.GenerativeModel):
         """The predicted pixel means as images in [0, 1] (the same for every call)."""
         return torch.sigmoid(self.logits(batch.condition)).view(-1, *self.data_info.shape)
 
+    def observed(self, batch: Batch) -> torch.Tensor:
+        """The observed column drawn as images (with ``complete``: a genkit.CompletionModel)."""
+        return conditions.observed_picture("column", batch, self.data_info)
+
     def log_likelihood(self, batch: Batch, samples: int = 1) -> torch.Tensor:
         """Exact per-example log p(x | c) in nats."""
         return -F.binary_cross_entropy_with_logits(self.logits(batch.condition), batch.x, reduction="none").sum(1)

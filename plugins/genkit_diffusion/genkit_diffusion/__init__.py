@@ -9,7 +9,7 @@ guidance. This hook module imports only genkit: the networks load on first use.
 
 import genkit
 
-GENKIT_HOOKS = 1
+GENKIT_CONTRACT = "1.2"  # the genkit plugin contract this plugin is written for
 
 
 @genkit.hookimpl

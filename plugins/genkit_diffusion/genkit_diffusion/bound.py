@@ -54,10 +54,10 @@ def variational_bound(model, x0: torch.Tensor, condition, timesteps: int, seed: 
 
     middle = torch.zeros(b, device=x0.device)
     k = min(timesteps, T - 1)
-    offsets = torch.rand(k, generator=generator, device=x0.device)
+    offsets = torch.rand(k, generator=generator, device=x0.device).tolist()  # one host sync, not one per step
     for i in range(k):
         # stratum i of the steps 1..T-1 (0-based), one step drawn uniformly inside it
-        t_value = 1 + int(((i + offsets[i].item()) * (T - 1)) // k)
+        t_value = 1 + int(((i + offsets[i]) * (T - 1)) // k)
         t = torch.full((b,), min(t_value, T - 1), device=x0.device, dtype=torch.long)
         xt = schedule.q_sample(x0, t, noise())
         mean_q, var_q = schedule.posterior(x0, xt, t)

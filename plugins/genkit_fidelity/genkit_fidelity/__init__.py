@@ -11,7 +11,7 @@ when a command runs.
 
 import genkit
 
-GENKIT_HOOKS = 1
+GENKIT_CONTRACT = "1.3"  # EvalResult.details, Evaluator.takes_reference
 
 #: name -> (class path, description) of the metrics.
 METRICS = {

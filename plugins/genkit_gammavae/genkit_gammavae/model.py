@@ -133,7 +133,7 @@ class GammaVAE(genkit.GenerativeModel):
     def configure_optimizers(self, lr: float) -> dict[str, torch.optim.Optimizer]:
         networks = [p for name, p in self.named_parameters() if name != "log_gamma"]
         groups = [{"params": networks}, {"params": [self.log_gamma], "lr": lr * self.config.gamma_lr_scale}]
-        return {"model": torch.optim.Adam(groups, lr=lr)}
+        return {"model": genkit.adam(groups, lr=lr)}
 
     @property
     def discretization(self) -> float:

@@ -9,7 +9,7 @@ from ..drawing import applicable_samplers
 from ..plugins import get_plugin_manager
 from ..runs import list_runs
 from ..sampling import default_sampler_name
-from .generation import Picture, interpolate, manifold, sample
+from .generation import Picture, draw_samples, interpolate, manifold, sample
 from .loading import LoadedModel, load
 from .scoring import OODReport, ScoreReport, applicable_metrics, score, score_ood
 from .training import resolve_config, train
@@ -46,6 +46,7 @@ __all__ = [
     "LoadedModel",
     "OODReport",
     "Picture",
+    "draw_samples",
     "ScoreReport",
     "info",
     "interpolate",

@@ -33,11 +33,15 @@ def _loaded(target, device) -> LoadedModel:
     return target if isinstance(target, LoadedModel) else load(target, device)
 
 
-def _condition(lm: LoadedModel, n: int, label: int | None) -> torch.Tensor | None:
-    """Labels for a label-conditional model: the one asked for, or every class in turn."""
+def sample_condition(lm: LoadedModel, n: int, label: int | None) -> torch.Tensor | None:
+    """Labels for a label-conditional model: the one asked for, or every class in turn; None for an
+    unconditional model. A label for a model that takes none, a label out of range, or a model that
+    needs another kind of condition is refused in one line."""
     kind = lm.model.conditioning
     if label is not None and kind != "label":
         raise CapabilityError(f"'{lm.name}' takes no class label; --label applies only to label-conditional models")
+    if kind not in (None, "label"):
+        raise CapabilityError(f"'{lm.name}' needs a '{kind}' condition to sample; use its own command")
     if kind != "label":
         return None
     classes = lm.data_info.num_classes or 1
@@ -45,6 +49,38 @@ def _condition(lm: LoadedModel, n: int, label: int | None) -> torch.Tensor | Non
         raise CapabilityError(f"--label {label} is out of range: this model knows classes 0 to {classes - 1}")
     labels = torch.full((n,), label) if label is not None else cycled_labels(n, classes)
     return labels.to(lm.device)
+
+
+def draw_samples(
+    target,
+    n: int = 25,
+    *,
+    temperature: float | None = None,
+    steps: int | None = None,
+    guidance: float | None = None,
+    seed: int = 0,
+    label: int | None = None,
+    sampler: str | None = None,
+    device: str = "auto",
+    progress: Callable[[int, int], None] | None = None,
+) -> torch.Tensor:
+    """``n`` samples ``[n, C, H, W]`` in [0, 1], drawn as :func:`sample` draws them, without writing anything."""
+    lm = _loaded(target, device)
+    if n < 1:
+        raise GenkitError("-n must be at least 1")
+    condition = sample_condition(lm, n, label)
+    generator = torch.Generator(device=lm.device).manual_seed(seed)
+    options = {"temperature": temperature, "steps": steps, "guidance": guidance}
+    return draw(
+        lm.model,
+        n,
+        sampler=sampler,
+        condition=condition,
+        generator=generator,
+        options=options,
+        progress=progress,
+        model_name=lm.name,
+    )
 
 
 def sample(
@@ -70,25 +106,10 @@ def sample(
         progress: ``progress(done, total)`` for samplers that take steps.
     """
     lm = _loaded(target, device)
-    if n < 1:
-        raise GenkitError("-n must be at least 1")
-    condition = _condition(lm, n, label)
-    if condition is None and lm.model.conditioning not in (None, "label"):
-        raise CapabilityError(f"'{lm.name}' needs a '{lm.model.conditioning}' condition to sample; use its own command")
-    generator = torch.Generator(device=lm.device).manual_seed(seed)
     options = {"temperature": temperature, "steps": steps, "guidance": guidance}
-    images = draw(
-        lm.model,
-        n,
-        sampler=sampler,
-        condition=condition,
-        generator=generator,
-        options=options,
-        progress=progress,
-        model_name=lm.name,
-    )
+    images = draw_samples(lm, n, seed=seed, label=label, sampler=sampler, progress=progress, **options)
     path = Path(out) if out else lm.run.file("samples.png")
-    nrow = lm.data_info.num_classes if (condition is not None and label is None) else None
+    nrow = lm.data_info.num_classes if (lm.model.conditioning == "label" and label is None) else None
     shown = ", ".join(f"{k}={v:g}" for k, v in options.items() if v is not None)
     title = (
         f"{lm.name}: {n} samples" + (f", {shown}" if shown else "") + (f", label {label}" if label is not None else "")
@@ -115,39 +136,60 @@ def interpolate(
     dataset (such as the judge) picks to be of different classes.
     """
     lm = _loaded(target, device)
+    check_interpolation(lm)
+    if steps < 1:
+        raise GenkitError("--steps must be at least 1")
+    z0, z1, note = interpolation_ends(lm, from_class, to_class, seed, data_dir)
+    methods = ["linear", "spherical"] if method == "both" else [method]
+    rows = [interpolation_path(lm, z0, z1, steps, m) for m in methods]
+    path = Path(out) if out else lm.run.file("interpolation.png")
+    plots.save_rows(rows, path, labels=methods, title=f"{lm.name}: interpolation {note}")
+    return Picture(torch.stack(rows), path)
+
+
+def check_interpolation(lm: LoadedModel) -> None:
+    """Refuse, in one line, a model whose latent space cannot be walked (none, or conditional)."""
     require_latent(lm.model, "interpolation")
     if lm.model.conditioning is not None:
         raise CapabilityError(
             f"'{lm.name}' is conditioned on a {lm.model.conditioning}; interpolating a conditional model is not "
             "supported (use genkit sample --label)"
         )
-    if steps < 1:
-        raise GenkitError("--steps must be at least 1")
-    z0, z1, note = _endpoints(lm, from_class, to_class, seed, data_dir)
-    methods = ["linear", "spherical"] if method == "both" else [method]
-    rows = []
+
+
+def interpolation_path(lm: LoadedModel, z0: torch.Tensor, z1: torch.Tensor, steps: int, method: str) -> torch.Tensor:
+    """The decoded path from latent ``z0`` to ``z1``: ``steps`` images between the two ends, ends included."""
     with torch.no_grad():
-        for m in methods:
-            rows.append(lm.model.decode(interpolate_latents(z0, z1, steps + 2, m)))
-    path = Path(out) if out else lm.run.file("interpolation.png")
-    plots.save_rows(rows, path, labels=methods, title=f"{lm.name}: interpolation {note}")
-    return Picture(torch.stack(rows), path)
+        return lm.model.decode(interpolate_latents(z0, z1, steps + 2, method))
 
 
-def _endpoints(lm: LoadedModel, from_class, to_class, seed: int, data_dir: str | None):
+def interpolation_ends(
+    lm: LoadedModel,
+    from_class,
+    to_class,
+    seed: int,
+    data_dir: str | None,
+    test: tuple[torch.Tensor, torch.Tensor] | None = None,
+):
+    """Two latent points of different classes, and a note saying what they are: the codes of two
+    test images for a model with an encoder (from ``test``, labelled images, if given, else the
+    run's test split), else prior draws a registered classifier tells apart."""
     model = lm.model
     if isinstance(model, EncoderModel) and lm.data_info.num_classes:
-        try:
-            from ..data import load_dataset
+        if test is None:
+            try:
+                from ..data import load_dataset
 
-            data = load_dataset(lm.meta["data"]["name"], data_dir or lm.train_config.data_dir)
-        except GenkitError:
-            data = None
-        if data is not None and data.test_y is not None:
-            a, b = _two_classes(data.test_y, from_class, to_class)
-            ia = int((data.test_y == a).nonzero()[0])
-            ib = int((data.test_y == b).nonzero()[0])
-            raw = Batch(x=data.test_x[[ia, ib]].to(lm.device), y=data.test_y[[ia, ib]].to(lm.device))
+                data = load_dataset(lm.meta["data"]["name"], data_dir or lm.train_config.data_dir)
+                test = (data.test_x, data.test_y) if data.test_y is not None else None
+            except GenkitError:
+                test = None
+        if test is not None:
+            test_x, test_y = test
+            a, b = _two_classes(test_y, from_class, to_class)
+            ia = int((test_y == a).nonzero()[0])
+            ib = int((test_y == b).nonzero()[0])
+            raw = Batch(x=test_x[[ia, ib]].to(lm.device), y=test_y[[ia, ib]].to(lm.device))
             gen = torch.Generator(device=lm.device).manual_seed(seed)
             with torch.no_grad():
                 z = model.encode(model.prepare_batch(raw, generator=gen))
@@ -191,9 +233,8 @@ def _two_classes(labels: torch.Tensor, from_class, to_class) -> tuple[int, int]:
     return a, b
 
 
-def manifold(target, side: int = 20, *, out: str | Path | None = None, device: str = "auto") -> Picture:
-    """Decode a ``side`` x ``side`` grid over a 2-D latent space, placed by the normal's inverse CDF."""
-    lm = _loaded(target, device)
+def check_manifold(lm: LoadedModel) -> None:
+    """Refuse, in one line, a model whose latent space is not a 2-D one that decodes without a condition."""
     model = lm.model
     if not isinstance(model, LatentModel):
         raise CapabilityError(f"'{lm.name}' has no latent space to draw a manifold of")
@@ -205,9 +246,20 @@ def manifold(target, side: int = 20, *, out: str | Path | None = None, device: s
         )
     if model.conditioning is not None:
         raise CapabilityError("the manifold of a conditional model needs a condition; it is not supported")
-    z = latent_grid(side, tuple(model.latent_shape)).to(lm.device)
+
+
+def manifold_images(lm: LoadedModel, side: int) -> torch.Tensor:
+    """``side * side`` images decoded from :func:`genkit.sampling.latent_grid`, row by row from the top left."""
+    check_manifold(lm)
+    z = latent_grid(side, tuple(lm.model.latent_shape)).to(lm.device)
     with torch.no_grad():
-        images = model.decode(z)
+        return lm.model.decode(z)
+
+
+def manifold(target, side: int = 20, *, out: str | Path | None = None, device: str = "auto") -> Picture:
+    """Decode a ``side`` x ``side`` grid over a 2-D latent space, placed by the normal's inverse CDF."""
+    lm = _loaded(target, device)
+    images = manifold_images(lm, side)
     path = Path(out) if out else lm.run.file("manifold.png")
     return Picture(
         images, plots.save_grid(images, path, title=f"{lm.name}: 2-D latent manifold ({side}x{side})", nrow=side)

@@ -63,10 +63,9 @@ def load(target: str | Path, device: str = "auto") -> LoadedModel:
     info = DataInfo(
         name=meta["data"]["name"], shape=tuple(meta["data"]["shape"]), num_classes=meta["data"].get("num_classes")
     )
+    config = validate(spec.config_class(), meta["model_config"], "model", saved=True)
     with isolated_rng("cpu", 0):  # the initial weights are overwritten: their draws must not move the caller's RNG
-        model = build_model(
-            spec, validate(spec.config_class(), meta["model_config"], "model"), info, CheckpointError, f"{path}: "
-        )
+        model = build_model(spec, config, info, CheckpointError, f"{path}: ")
     if meta.get("conditioning", model.conditioning) != model.conditioning:
         raise CheckpointError(
             f"{path} was saved by a model conditioned on {meta['conditioning']!r}, but its config now builds one "
@@ -74,7 +73,7 @@ def load(target: str | Path, device: str = "auto") -> LoadedModel:
         )
     load_model_weights(model, ckpt)
     model.to(dev).eval()
-    train_cfg = validate(TrainConfig, meta["train_config"], "train")
+    train_cfg = validate(TrainConfig, meta["train_config"], "train", saved=True)
     return LoadedModel(
         model=model, name=spec.name, run=run, checkpoint=path, meta=meta, train_config=train_cfg, device=dev
     )

@@ -161,6 +161,8 @@ def score(
     ds_name = dataset or lm.meta["data"]["name"]
     data = load_dataset(ds_name, data_dir or lm.train_config.data_dir)
     x, y = data.test_x, data.test_y
+    if limit and limit > x.shape[0]:
+        messages.append(f"note: --limit {limit} is more than the {x.shape[0]} test images of {ds_name}; scoring all")
     if limit:
         x, y = x[:limit], None if y is None else y[:limit]
     x = x.to(lm.device)
@@ -313,7 +315,7 @@ def score_ood(
 
     Scores every test image of the model's own dataset (or ``dataset``) and of
     ``outlier`` with the ``nll`` evaluator, in bits per dimension of the model's
-    likelihood space (refused for a model that declares none), writes both
+    likelihood space (`bpd` for an older model that declares none), writes both
     histograms to one PNG in the run directory, and returns the means and the
     AUROC of the figure as the score.
 
@@ -329,12 +331,7 @@ def score_ood(
     reason = evaluator.unsupported_reason(lm.model)
     if reason:
         raise CapabilityError(f"'{lm.name}' cannot score outliers by bits per dimension: {reason}")
-    unit = bits_name(lm.model)
-    if unit is None:
-        raise CapabilityError(
-            f"'{lm.name}' declares no likelihood_space, so its scores cannot be put in bits of a known data space; "
-            "--ood needs one"
-        )
+    unit = bits_name(lm.model)  # a likelihood model has one (an undeclared space is the older 'bpd')
     inlier = dataset or lm.meta["data"]["name"]
     if inlier == outlier:
         raise ConfigError(f"the outlier dataset must differ from the inlier dataset ('{inlier}')")

@@ -13,7 +13,7 @@ from typing import Any
 import torch
 
 from ..checkpoint import load_checkpoint
-from ..config import TrainConfig, layered, parse_override, read_toml, validate
+from ..config import TrainConfig, check_keys, check_types, merge_layers, read_toml, validate
 from ..data import load_dataset
 from ..device import describe_device, resolve_device
 from ..errors import ConfigError, DataError
@@ -22,6 +22,7 @@ from ..metadata import validate_metadata
 from ..plugins import get_plugin_manager
 from ..runs import Run, resolve_target
 from ..training import distributed
+from ..training.checks import fit_to_data
 from ..training.precision import resolve_precision
 from ..training.reporting import Reporter, RichReporter
 from ..training.trainer import Trainer, TrainResult
@@ -36,10 +37,8 @@ def resolve_config(
 ):
     """The model spec, its validated config and the training config, from file, flags and ``--set`` values."""
     file_data = read_toml(config) if config else {}
-    extra = dict(parse_override(s) for s in sets or [])
-    # A flag left unset (None) must not hide the same key given with --set.
-    given = {k: v for k, v in (overrides or {}).items() if v is not None}
-    name, train_values, model_values = layered(file_data, {**extra, **given})
+    layers = merge_layers(file_data, sets, overrides)
+    name, train_values, model_values = layers.name, layers.train, layers.model
     if model and name and model != name:
         raise ConfigError(f"config file is for model '{name}' but '{model}' was asked for")
     name = model or name
@@ -82,23 +81,25 @@ def resolve_resume(resume, model: str | None, config, overrides: dict[str, Any] 
     ckpt.meta = validate_metadata(ckpt.meta, ckpt_path)
     spec = get_plugin_manager().model(ckpt.meta["model"])
     file_data = read_toml(config) if config else {}
-    extra = dict(parse_override(s) for s in sets or [])
-    given = {k: v for k, v in (overrides or {}).items() if v is not None}
-    name, train_values, model_values = layered(file_data, {**extra, **given})
+    layers = merge_layers(file_data, sets, overrides)
+    name, train_values, model_values = layers.name, layers.train, layers.model
     for asked in (model, name):
         if asked and asked != spec.name:
             raise ConfigError(f"{resume} is a run of '{spec.name}', not '{asked}'")
     saved_model = ckpt.meta["model_config"]
-    model_cfg = validate(spec.config_class(), saved_model, "model")
-    wanted = validate(spec.config_class(), {**saved_model, **model_values}, "model").model_dump(mode="json")
+    model_cfg = validate(spec.config_class(), saved_model, "model", saved=True)
+    check_keys(spec.config_class(), model_values, "model")
+    check_types(spec.config_class(), model_values, "model")
+    wanted = validate(spec.config_class(), {**saved_model, **model_values}, "model", saved=True)
+    wanted = wanted.model_dump(mode="json")
     for key, new in wanted.items():
         if new != model_cfg.model_dump(mode="json").get(key):
             raise ConfigError(
                 f"--resume cannot change model.{key} ({saved_model.get(key)!r} -> {new!r}): the checkpoint's weights "
                 "are of the saved model; start a new run instead"
             )
-    saved_train = validate(TrainConfig, ckpt.meta["train_config"], "train").model_dump(mode="json")
-    train_cfg = validate(TrainConfig, {**saved_train, **train_values}, "train")
+    saved_train = validate(TrainConfig, ckpt.meta["train_config"], "train", saved=True).model_dump(mode="json")
+    train_cfg = validate(TrainConfig, {**saved_train, **train_values}, "train", saved=True)  # checked by merge_layers
     changes = {
         k: [saved_train.get(k), v] for k, v in train_cfg.model_dump(mode="json").items() if saved_train.get(k) != v
     }
@@ -108,6 +109,14 @@ def resolve_resume(resume, model: str | None, config, overrides: dict[str, Any] 
                 f"--resume cannot change train.{key} ({old!r} -> {new!r}): it would change what the run means; "
                 f"a resumed run may change only {', '.join(RESUMABLE)} (start a new run instead)"
             )
+    done = ckpt.meta["progress"]["epoch"]
+    if done >= train_cfg.epochs:
+        said = (
+            f"--epochs {train_cfg.epochs} is not more than the {done} epochs {run.path} has finished"
+            if "epochs" in changes
+            else f"{run.path} has finished all {done} of its epochs"
+        )
+        raise ConfigError(f"nothing to train: {said}; train further with --epochs N (N > {done})")
     return spec, model_cfg, train_cfg, ckpt, run, changes
 
 
@@ -177,13 +186,10 @@ def _train(
             f"{data.source}.[/yellow]"
         )
     info = data.info
-    largest = data.train_x.shape[0] // 6
-    if train_cfg.val_size > largest:
-        reporter.message(
-            f"[yellow]train.val_size={train_cfg.val_size} is more than a sixth of the {data.train_x.shape[0]} "
-            f"training images; holding out {largest}[/yellow]"
-        )
-        train_cfg = train_cfg.model_copy(update={"val_size": largest})  # what the run records is what it did
+    # What the run records is what it did: a value the data cannot honour is replaced, said and kept in the manifest.
+    train_cfg, adjustments = fit_to_data(train_cfg, data.train_x.shape[0], dist.world_size, data.name)
+    for adjustment in adjustments:
+        reporter.message(f"[yellow]{adjustment.line()}[/yellow]")
     refusal = spec.refusal(info)
     if refusal:
         c, h, w = info.shape
@@ -201,6 +207,7 @@ def _train(
         # Rank 0 picks and creates the directory; the others learn its path (they never write to it).
         run = Run(dist.on_main(lambda: Run.create(spec.name, out).path))
         manifest = _manifest(spec, train_cfg, data, device, net.monitor, dist.world_size)
+        manifest["adjusted"] = [a.record() for a in adjustments]
         if dist.is_main:
             run.write_json("manifest.json", manifest)
             run.write_json(
@@ -226,6 +233,7 @@ def _train(
                 "from_step": progress.get("step", 0),
                 "command": " ".join(sys.argv),
                 "changed": changes or {},
+                "adjusted": [a.record() for a in adjustments],
             }
         )
         if dist.is_main:

@@ -19,12 +19,13 @@ from __future__ import annotations
 import json
 import os
 import sys
+import warnings
 from pathlib import Path
 
 import typer
 from rich.console import Console
 
-from ..errors import ConfigError, GenkitError
+from ..errors import ConfigError, GenkitError, GenkitNote
 from . import views
 
 app = typer.Typer(
@@ -344,6 +345,49 @@ def report(
 
 
 @app.command()
+def explore(
+    targets: list[str] = typer.Argument(
+        ..., help="runs to serve side by side: run directories, checkpoints or model names (the most recent run)"
+    ),
+    port: int | None = typer.Option(None, "--port", min=1, max=65535, help="port to serve on (default: a free one)"),
+    host: str = typer.Option(
+        "127.0.0.1", "--host", help="address to serve on; anything but loopback lets other machines use it"
+    ),
+    open_browser: bool = typer.Option(False, "--open", help="open the page in a browser"),
+    dataset: str | None = typer.Option(
+        None, "--dataset", help="test images to pick from and score against (default: each run's own dataset)"
+    ),
+    data_dir: str | None = typer.Option(None, "--data-dir"),
+    limit: int = typer.Option(
+        500, "--limit", min=1, help="test images to pick from, score against and encode for latent directions"
+    ),
+    samples: int | None = typer.Option(
+        None, "--samples", "-k", min=1, help="importance or dequantization samples per score (default: the model's)"
+    ),
+    device: str = typer.Option("auto", "--device", help=DEVICE_HELP),
+):
+    """Serve a local web page to sample, interpolate, walk the latent space and score images of runs."""
+    from ..explore import require_extra
+
+    require_extra()  # one line naming the extra, before any model loads
+    from ..explore.server import serve
+
+    serve(
+        targets,
+        host=host,
+        port=port,
+        open_browser=open_browser,
+        device=device,
+        dataset=dataset,
+        data_dir=data_dir,
+        limit=limit,
+        samples=samples,
+        say=lambda line: out.print(line, highlight=False, soft_wrap=True, markup=False),
+        warn=lambda line: err.print(line, highlight=False, soft_wrap=True, markup=False),
+    )
+
+
+@app.command()
 def plugins(
     as_json: bool = typer.Option(False, "--json", help="print the report as JSON"),
     timing: bool = typer.Option(False, "--timing", help="show how long each plugin's hook module takes to import"),
@@ -420,6 +464,34 @@ def _warn_broken_plugins(manager, argv: list[str]) -> None:
 
 def main(argv: list[str] | None = None) -> None:
     """Entry point: run the app; every failure ends as one line (see the module docstring)."""
+    with warnings.catch_warnings():
+        _warnings_as_lines()
+        _main(argv)
+
+
+def _warnings_as_lines() -> None:
+    """genkit's own warnings become one yellow line on stderr each: a :class:`GenkitNote` (a
+    setting kept or changed) as ``note:``, a plugin's use of a deprecated form as ``deprecated:``
+    (each once per command); any other warning shows as Python shows it."""
+    from ..deprecation import GenkitDeprecationWarning
+
+    shown = warnings.showwarning
+    labels = {GenkitNote: "note", GenkitDeprecationWarning: "deprecated"}
+
+    def show(message, category, filename, lineno, file=None, line=None):
+        label = next((name for kind, name in labels.items() if issubclass(category, kind)), None)
+        if label is None:
+            return shown(message, category, filename, lineno, file, line)
+        from rich.markup import escape
+
+        err.print(f"[yellow]{label}:[/yellow] {escape(str(message))}", highlight=False, soft_wrap=True)
+
+    for kind in labels:
+        warnings.simplefilter("always", kind)  # a deprecation says itself once per process already
+    warnings.showwarning = show
+
+
+def _main(argv: list[str] | None) -> None:
     global _ARGV, _debug
     _ARGV = list(sys.argv[1:] if argv is None else argv)
     _debug = False

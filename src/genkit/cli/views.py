@@ -142,14 +142,15 @@ def plugins_table(report: list[dict[str, Any]], timing: bool):
     from rich.table import Table
 
     table = Table(title="genkit plugins")
-    for col in ("plugin", "package", "version", "provides", "status", *(["import"] if timing else [])):
+    for col in ("plugin", "package", "version", "contract", "provides", "status", *(["import"] if timing else [])):
         table.add_column(col, overflow="fold")
     for p in report:
         provides = "\n".join(f"{k}: {', '.join(v)}" for k, v in p["provides"].items()) or "-"
         status = f"[{PLUGIN_STATUS_COLOURS.get(p['status'], 'red')}]{p['status']}[/]"
         seconds = p["import_seconds"]
         extra = [f"{seconds * 1000:.0f} ms" if seconds is not None else "-"] if timing else []
-        table.add_row(p["name"], p["package"], p["version"], provides, status, *extra)
+        contract = p["contract"] + (" [yellow](deprecated use)[/yellow]" if p["deprecations"] else "")
+        table.add_row(p["name"], p["package"], p["version"], contract, provides, status, *extra)
     return table
 
 
@@ -161,6 +162,7 @@ def plugin_problems(report: list[dict[str, Any]]) -> list[str]:
         if p["error"]:
             lines.append(f"[red]{p['name']}[/red] ({p['package']}): {p['error']}")
         lines += [f"[yellow]{p['name']}[/yellow] ({p['package']}): warning: {w}" for w in p["warnings"]]
+        lines += [f"[yellow]{p['name']}[/yellow] ({p['package']}): deprecated: {d}" for d in p["deprecations"]]
     return lines
 
 

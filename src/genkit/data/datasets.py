@@ -53,12 +53,18 @@ class Split:
     val_y: torch.Tensor | None
 
 
-def split_validation(data: ImageDataset, val_size: int, seed: int = 20_141_220) -> Split:
-    """Hold out ``val_size`` training images (at most a sixth), the same ones for every run seed."""
+def split_validation(data: ImageDataset, val_size: int, seed: int = 20_141_220, limit: int | None = None) -> Split:
+    """Hold out ``val_size`` training images (at most a sixth), the same ones for every run seed.
+
+    ``limit`` keeps only the first ``limit`` (in file order) of the images left to train on;
+    the validation images stay the same for any limit.
+    """
     n = data.train_x.shape[0]
     val_size = min(val_size, n // 6)
     order = torch.randperm(n, generator=torch.Generator().manual_seed(seed)).to(data.train_x.device)
     val, train = order[:val_size], order[val_size:]
+    if limit is not None:
+        train = train.sort().values[:limit]
     pick = lambda t, i: None if t is None else t[i]  # noqa: E731
     return Split(data.train_x[train], pick(data.train_y, train), data.train_x[val], pick(data.train_y, val))
 

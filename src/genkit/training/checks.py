@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from typing import Any
 
 import torch
 
-from ..errors import GenkitError
+from ..config import TrainConfig
+from ..errors import DataError, GenkitError
 
 
 def has_graph(value: Any) -> bool:
@@ -37,8 +39,80 @@ def check_loss_terms(logged: list[dict[str, torch.Tensor]], model: str) -> None:
 
 
 def steps_per_epoch(n: int, batch_size: int, world_size: int) -> int:
-    """Steps in an epoch of ``n`` images; with several ranks, a last batch too small
-    to give every rank an image is dropped (every rank drops it alike)."""
+    """Steps in an epoch of ``n`` images. A last batch that would give a process fewer than
+    two images joins the batch before it: batch norm cannot normalise a batch of one, and
+    no image is left out (see :func:`batch_bounds`)."""
     steps = math.ceil(n / batch_size)
     last = n - (steps - 1) * batch_size
-    return steps - 1 if world_size > 1 and last < world_size else steps
+    return steps - 1 if steps > 1 and last < 2 * world_size else steps
+
+
+def batch_bounds(step: int, steps: int, n: int, batch_size: int) -> tuple[int, int]:
+    """The images ``[start, end)`` of one step; the last step takes every image left."""
+    start = step * batch_size
+    return start, (n if step == steps - 1 else start + batch_size)
+
+
+@dataclass
+class Adjustment:
+    """A setting the data could not honour as given, and what was used instead."""
+
+    setting: str
+    asked: Any
+    used: Any
+    reason: str
+
+    def line(self) -> str:
+        return f"{self.setting}={self.asked} {self.reason}"
+
+    def record(self) -> dict[str, Any]:
+        return {"setting": self.setting, "asked": self.asked, "used": self.used, "reason": self.reason}
+
+
+def fit_to_data(cfg: TrainConfig, images: int, world_size: int, dataset: str) -> tuple[TrainConfig, list[Adjustment]]:
+    """The training settings fitted to a training split of ``images`` images, with each change said.
+
+    The validation hold-out is at most a sixth of the images; ``limit`` at most what is left
+    after it; a batch larger than the images trained on trains on all of them. An epoch needs
+    at least two images per process (a batch of one breaks batch norm), else :class:`DataError`.
+    """
+    adjustments = []
+    largest = images // 6
+    if cfg.val_size > largest:
+        adjustments.append(
+            Adjustment(
+                "train.val_size",
+                cfg.val_size,
+                largest,
+                f"is more than a sixth of the {images} training images; holding out {largest}",
+            )
+        )
+        cfg = cfg.model_copy(update={"val_size": largest})
+    left = images - cfg.val_size
+    if cfg.limit is not None and cfg.limit > left:
+        adjustments.append(
+            Adjustment(
+                "train.limit",
+                cfg.limit,
+                left,
+                f"is more than the {left} images left after the validation hold-out; training on {left}",
+            )
+        )
+        cfg = cfg.model_copy(update={"limit": left})
+    trained = left if cfg.limit is None else cfg.limit
+    if trained < 2 * world_size:
+        per = " per process" if world_size > 1 else ""
+        raise DataError(
+            f"{dataset} leaves {trained} training image(s) after holding out {cfg.val_size} for validation; an epoch "
+            f"needs at least 2{per} (lower train.val_size or use a larger dataset)"
+        )
+    if cfg.batch_size > trained:
+        adjustments.append(
+            Adjustment(
+                "train.batch_size",
+                cfg.batch_size,
+                trained,
+                f"is more than the {trained} training images; each step trains on all of them",
+            )
+        )
+    return cfg, adjustments

@@ -36,7 +36,7 @@ from ..model import Batch, GenerativeModel
 from ..rng import isolated_rng as _isolated_rng
 from ..runs import Run
 from . import distributed as ddp
-from .checks import check_loss_terms, has_graph, steps_per_epoch
+from .checks import batch_bounds, check_loss_terms, has_graph, steps_per_epoch
 from .distributed import DistContext
 from .grids import NO_GRIDS, draw_grid, grid_file
 from .precision import backward_twice, compiled, resolve_precision, restore_scalers, scaler_states, tf32_enabled
@@ -99,7 +99,7 @@ class Trainer:
         self.on_step = on_step
         self.dist = dist
         self.data = data.to(device)
-        self.split = split_validation(self.data, cfg.val_size)
+        self.split = split_validation(self.data, cfg.val_size, limit=cfg.limit)
         self.optimizers = model.configure_optimizers(cfg.lr)
         self.updates = model.updates()
         self.precision = resolve_precision(cfg.precision, device)
@@ -203,7 +203,7 @@ class Trainer:
         self.reporter.epoch_start(epoch + 1, cfg.epochs, steps, start_step)
         started = time.perf_counter()
         for step in range(start_step, steps):
-            start, end = step * cfg.batch_size, min((step + 1) * cfg.batch_size, n)
+            start, end = batch_bounds(step, steps, n, cfg.batch_size)
             lo, hi = ddp.rank_bounds(start, end, self.dist)
             raw = Batch(x=x[lo:hi], y=None if y is None else y[lo:hi])
             batch = model.prepare_batch(raw)
