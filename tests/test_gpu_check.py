@@ -110,6 +110,9 @@ def test_a_missing_library_stops_the_check_in_one_line_before_anything_runs(tmp_
     assert "nothing is downloaded" in lines[0]
     report = json.loads((out / "gpu_check.json").read_text())
     assert report["phases"]["requirements"]["status"] == "failed" and list(report["phases"]) == ["requirements"]
+    # a library only a plugin the check does not use needs is noted, not required
+    assert "torch-fidelity" not in lines[0]
+    assert "torch-fidelity>=0.3" in report["phases"]["requirements"]["unused_missing"]
 
 
 def test_an_unknown_phase_is_one_line():
