@@ -103,9 +103,8 @@ def test_diffusion_s_ancestral_sampler_draws_its_noise_on_the_gpu(tiny, quiet, t
     run = genkit.train("diffusion", overrides=overrides, reporter=quiet, out=tmp_path / "run").run.path
 
     def draw(seed):
-        return genkit.sample(
-            run, 4, seed=seed, steps=5, sampler="ancestral", device="cuda", out=tmp_path / f"{seed}.png"
-        ).images
+        out = tmp_path / f"{seed}.png"
+        return genkit.sample(run, 4, seed=seed, steps=5, sampler="ancestral", device="cuda", out=out).images
 
     assert torch.equal(draw(1), draw(1)) and not torch.equal(draw(1), draw(2))
 

@@ -232,6 +232,12 @@ def score(
     ood: str | None = typer.Option(
         None, "--ood", help="outlier dataset: bpd histograms of both test splits, their means and the AUROC"
     ),
+    reference: str | None = typer.Option(
+        None,
+        "--reference",
+        help="what sample metrics that take one (inception-fid...) compare with instead of the test split: a "
+        "dataset (its test split) or folder:PATH (every image in it)",
+    ),
     as_json: bool = typer.Option(False, "--json", help="print the metrics as JSON"),
     device: str = typer.Option("auto", "--device", help=DEVICE_HELP),
 ):
@@ -248,7 +254,9 @@ def score(
         if ood:
             if metric and metric != ["bpd"]:
                 raise ConfigError("--ood scores by bits per dimension of the model's data; leave out --metric")
-            given = [f"--{k}" for k, v in {"sampler": sampler, **options}.items() if v is not None]
+            given = [
+                f"--{k}" for k, v in {"sampler": sampler, "reference": reference, **options}.items() if v is not None
+            ]
             if given:
                 raise ConfigError(f"--ood draws no samples; leave out {', '.join(given)}")
             report = api.score_ood(
@@ -274,6 +282,7 @@ def score(
             device=device,
             sampler=sampler,
             sampler_options=options,
+            reference=reference,
             progress=start,
         )
     if as_json:

@@ -75,6 +75,7 @@ EXPORTS: dict[str, str] = {
     "TrainConfig": "config",
     "ImageDataset": "data.datasets",
     "load_dataset": "data",
+    "dataset_identity": "data.identity",
     "cache_dir": "cache",
     "find_classifier": "plugins",
     # the Python API
