@@ -68,6 +68,7 @@ if TYPE_CHECKING:  # for editors and type checkers; nothing here runs
     from .config import TrainConfig  # noqa: F401
     from .data import load_dataset  # noqa: F401
     from .data.datasets import ImageDataset  # noqa: F401
+    from .data.identity import dataset_identity  # noqa: F401
     from .data.subsets import register_subset  # noqa: F401
     from .device import resolve_device  # noqa: F401
     from .estimators import importance_weighted_log_likelihood  # noqa: F401

@@ -31,6 +31,10 @@ class EvalContext:
         seed: seed of any randomness (test-time binarization, noise), so scores repeat.
         advance: progress callback, called with the number of examples done.
         sampler, sampler_name: how to draw samples (use :meth:`draw`).
+        reference: ``genkit score --reference``: the images a metric that declares
+            ``takes_reference`` compares samples with instead of ``x`` (a dataset name,
+            meaning its test split, or ``folder:PATH``); None: ``x``.
+        data_dir: ``--data-dir``, for loading a reference dataset.
     """
 
     model: torch.nn.Module
@@ -47,6 +51,8 @@ class EvalContext:
     sampler: Callable[..., torch.Tensor] | None = None
     #: Name of that sampler, for notes.
     sampler_name: str | None = None
+    reference: str | None = None
+    data_dir: str | None = None
 
     @property
     def likelihood_samples(self) -> int:
@@ -89,11 +95,15 @@ class EvalResult:
         metrics: named numbers (floats or ints), shown by ``genkit score`` and kept in ``RUN/scores.json``.
         per_example: named 1-D tensors with one value per test image (for histograms).
         notes: lines of text shown under the table (per-class figures, what a metric counts).
+        details: what the figures depend on (how many samples, against what reference, which
+            feature extractor and the hash of its weights), as names to JSON scalars; kept with
+            the figures in ``RUN/scores.json``.
     """
 
     metrics: dict[str, float]
     per_example: dict[str, torch.Tensor] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+    details: dict[str, str | int | float | bool | None] = field(default_factory=dict)
 
 
 class Evaluator:
@@ -107,6 +117,9 @@ class Evaluator:
     missing: str = ""
     #: Whether the metric draws samples (through ``ctx.draw``); a model that cannot sample is refused.
     needs_samples: bool = False
+    #: Whether the metric compares with ``ctx.reference`` when given (``genkit score --reference``);
+    #: ``--reference`` is refused for a metric that does not.
+    takes_reference: bool = False
 
     def unsupported_reason(self, model) -> str | None:
         """Why ``model`` cannot be scored with this metric, or None if it can."""

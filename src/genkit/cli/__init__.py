@@ -229,6 +229,12 @@ def score(
     ood: str | None = typer.Option(
         None, "--ood", help="outlier dataset: bpd histograms of both test splits, their means and the AUROC"
     ),
+    reference: str | None = typer.Option(
+        None,
+        "--reference",
+        help="what sample metrics that take one (inception-fid...) compare with instead of the test split: a "
+        "dataset (its test split) or folder:PATH (every image in it)",
+    ),
     as_json: bool = typer.Option(False, "--json", help="print the metrics as JSON"),
     device: str = typer.Option("auto", "--device", help=DEVICE_HELP),
 ):
@@ -244,6 +250,8 @@ def score(
         if ood:
             if metric and metric != ["bpd"]:
                 raise ConfigError("--ood scores by bits per dimension of the model's data; leave out --metric")
+            if reference:
+                raise ConfigError("--reference is for sample metrics; --ood compares two test splits by likelihood")
             report = api.score_ood(
                 target,
                 ood,
@@ -267,6 +275,7 @@ def score(
             device=device,
             sampler=sampler,
             sampler_options={"steps": steps, "guidance": guidance},
+            reference=reference,
             progress=start,
         )
     if as_json:
