@@ -143,11 +143,14 @@ def screenshot(driver, name: str, folder: Path) -> Path:
         wait_ready(driver, "latent", lambda s: "test image" in s.text)
         sliders[0].send_keys(*[Keys.ARROW_RIGHT] * 8)
         wait_ready(driver, "latent", lambda s: "moved" in s.text)
+    width = driver.execute_script("return document.documentElement.clientWidth")
     height = driver.execute_script("return document.documentElement.scrollHeight")
-    driver.set_window_size(driver.get_window_size()["width"], height + 20)
+    metrics = {"width": width, "height": height, "deviceScaleFactor": 1, "mobile": False}
+    driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride", metrics)  # the whole page in one picture
     time.sleep(0.5)
     path = folder / f"explore-{name}.png"
     driver.save_screenshot(str(path))
+    driver.execute_cdp_cmd("Emulation.clearDeviceMetricsOverride", {})
     return path
 
 

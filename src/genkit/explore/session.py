@@ -15,6 +15,7 @@ thread (see ``jobs.py``), so a model is never used by two requests at once.
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -336,7 +337,9 @@ class ExploredRun:
             seed=0,
             advance=advance,
         )
-        with isolated_rng(self.lm.device, 0):
+        with isolated_rng(self.lm.device, 0), warnings.catch_warnings():
+            # the metric's standard error of one image's score has no degrees of freedom; only per_example is used
+            warnings.filterwarnings("ignore", message=r"std\(\): degrees of freedom")
             result = get_plugin_manager().evaluator("nll").evaluate(ctx)
         return result.per_example[self.unit].float().cpu()
 
