@@ -210,7 +210,7 @@ def test_a_plugin_model_with_its_own_sampler_is_served_through_the_contract(tiny
     assert sampling["samplers"][0]["refusals"]["steps"] == (
         "--steps does not apply to sampler 'pixel-bernoulli' (it takes --temperature)"
     )
-    assert offered["latent"]["refusal"] == "interpolation needs a model with a latent space; this model has none"
+    assert offered["latent"]["refusal"] == "interpolation needs a model with a latent space, and 'pixels' has none"
     assert offered["likelihood"] == {"refusal": None, "unit": "bits_per_binarized_pixel", "samples": 1}
     assert offered["completion"]["refusal"].startswith("'pixels' completes no images")
     steps = []

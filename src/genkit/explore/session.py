@@ -224,8 +224,9 @@ class ExploredRun:
         checked_condition(self.model, 1, label, model_name=self.lm.name)
 
     def sample_latents(self, n: int, seed: int, temperature: float | None = None) -> torch.Tensor:
-        """The latent codes of a grid of ``n`` samples with ``seed``: the prior draws the ``prior``
-        sampler decodes (and the start noise the iterative samplers of a latent model start from)."""
+        """The latent codes of a grid of ``n`` samples with ``seed``: the start noise
+        (:func:`genkit.sampling.start_noise`) the samplers of a latent model start from, which the
+        ``prior`` sampler decodes."""
         check_interpolation(self.lm)
         generator = torch.Generator(device=self.lm.device).manual_seed(seed)
         scale = 1.0 if temperature is None else temperature
