@@ -33,7 +33,7 @@ CONTRACT = {
     "contract",
     "deprecation",
 }
-FRONT = {"api", "cli", "__main__"}
+FRONT = {"api", "cli", "explore", "__main__"}
 
 
 def module_name(path: Path) -> str:

@@ -64,10 +64,21 @@ if TYPE_CHECKING:  # for editors and type checkers; nothing here runs
     )
     from .artifacts import ArtifactError, load_artifact, save_artifact  # noqa: F401
     from .cache import cache_dir  # noqa: F401
-    from .capabilities import BoundModel, CompletionModel, EncoderModel, LatentModel, LikelihoodModel  # noqa: F401
+    from .capabilities import (  # noqa: F401
+        BINARIZED,
+        CONTINUOUS,
+        EIGHT_BIT,
+        LIKELIHOOD_SPACES,
+        BoundModel,
+        CompletionModel,
+        EncoderModel,
+        LatentModel,
+        LikelihoodModel,
+    )
     from .config import TrainConfig  # noqa: F401
     from .data import load_dataset  # noqa: F401
     from .data.datasets import ImageDataset  # noqa: F401
+    from .data.identity import dataset_identity  # noqa: F401
     from .data.subsets import register_subset  # noqa: F401
     from .device import resolve_device  # noqa: F401
     from .estimators import importance_weighted_log_likelihood  # noqa: F401
@@ -83,5 +94,5 @@ if TYPE_CHECKING:  # for editors and type checkers; nothing here runs
         register_plugin,  # noqa: F401
     )
     from .report import write_report  # noqa: F401
-    from .sampling import Sampler  # noqa: F401
+    from .sampling import Sampler, start_noise  # noqa: F401
     from .training.reporting import Reporter  # noqa: F401

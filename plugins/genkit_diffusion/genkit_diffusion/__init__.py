@@ -9,7 +9,7 @@ guidance. This hook module imports only genkit: the networks load on first use.
 
 import genkit
 
-GENKIT_CONTRACT = "1.3"  # the genkit plugin contract this plugin is written for (after_step came with 1.3)
+GENKIT_CONTRACT = "1.4"  # the genkit plugin contract this plugin is written for (after_step came with 1.4)
 
 
 @genkit.hookimpl
@@ -31,7 +31,14 @@ def register_models(register):
 @genkit.hookimpl
 def register_samplers(register):
     for name, (cls, description) in SAMPLERS.items():
-        register(genkit.SamplerSpec(name=name, sampler=f"genkit_diffusion.samplers:{cls}", description=description))
+        register(
+            genkit.SamplerSpec(
+                name=name,
+                sampler=f"genkit_diffusion.samplers:{cls}",
+                description=description,
+                models=("diffusion",),
+            )
+        )
 
 
 SAMPLERS = {

@@ -191,6 +191,8 @@ def interpolate(
         device=device,
         data_dir=data_dir,
     )
+    for note in pic.notes:
+        out.print(f"note: {note}", highlight=False)
     out.print(f"wrote {pic.path}")
 
 
@@ -226,8 +228,15 @@ def score(
     sampler: str | None = SAMPLER,
     steps: int | None = STEPS,
     guidance: float | None = GUIDANCE,
+    temperature: float | None = TEMPERATURE,
     ood: str | None = typer.Option(
         None, "--ood", help="outlier dataset: bpd histograms of both test splits, their means and the AUROC"
+    ),
+    reference: str | None = typer.Option(
+        None,
+        "--reference",
+        help="what sample metrics that take one (inception-fid...) compare with instead of the test split: a "
+        "dataset (its test split) or folder:PATH (every image in it)",
     ),
     as_json: bool = typer.Option(False, "--json", help="print the metrics as JSON"),
     device: str = typer.Option("auto", "--device", help=DEVICE_HELP),
@@ -235,6 +244,7 @@ def score(
     """Score a trained model on a test split (likelihood, bound, sample quality...)."""
     from .. import api
 
+    options = {"steps": steps, "guidance": guidance, "temperature": temperature}
     with _progress() as progress:
 
         def start(name: str, total: int):
@@ -244,6 +254,11 @@ def score(
         if ood:
             if metric and metric != ["bpd"]:
                 raise ConfigError("--ood scores by bits per dimension of the model's data; leave out --metric")
+            given = [
+                f"--{k}" for k, v in {"sampler": sampler, "reference": reference, **options}.items() if v is not None
+            ]
+            if given:
+                raise ConfigError(f"--ood draws no samples; leave out {', '.join(given)}")
             report = api.score_ood(
                 target,
                 ood,
@@ -266,7 +281,8 @@ def score(
             seed=seed,
             device=device,
             sampler=sampler,
-            sampler_options={"steps": steps, "guidance": guidance},
+            sampler_options=options,
+            reference=reference,
             progress=start,
         )
     if as_json:
@@ -336,6 +352,49 @@ def report(
 
 
 @app.command()
+def explore(
+    targets: list[str] = typer.Argument(
+        ..., help="runs to serve side by side: run directories, checkpoints or model names (the most recent run)"
+    ),
+    port: int | None = typer.Option(None, "--port", min=1, max=65535, help="port to serve on (default: a free one)"),
+    host: str = typer.Option(
+        "127.0.0.1", "--host", help="address to serve on; anything but loopback lets other machines use it"
+    ),
+    open_browser: bool = typer.Option(False, "--open", help="open the page in a browser"),
+    dataset: str | None = typer.Option(
+        None, "--dataset", help="test images to pick from and score against (default: each run's own dataset)"
+    ),
+    data_dir: str | None = typer.Option(None, "--data-dir"),
+    limit: int = typer.Option(
+        500, "--limit", min=1, help="test images to pick from, score against and encode for latent directions"
+    ),
+    samples: int | None = typer.Option(
+        None, "--samples", "-k", min=1, help="importance or dequantization samples per score (default: the model's)"
+    ),
+    device: str = typer.Option("auto", "--device", help=DEVICE_HELP),
+):
+    """Serve a local web page to sample, interpolate, walk the latent space and score images of runs."""
+    from ..explore import require_extra
+
+    require_extra()  # one line naming the extra, before any model loads
+    from ..explore.server import serve
+
+    serve(
+        targets,
+        host=host,
+        port=port,
+        open_browser=open_browser,
+        device=device,
+        dataset=dataset,
+        data_dir=data_dir,
+        limit=limit,
+        samples=samples,
+        say=lambda line: out.print(line, highlight=False, soft_wrap=True, markup=False),
+        warn=lambda line: err.print(line, highlight=False, soft_wrap=True, markup=False),
+    )
+
+
+@app.command()
 def plugins(
     as_json: bool = typer.Option(False, "--json", help="print the report as JSON"),
     timing: bool = typer.Option(False, "--timing", help="show how long each plugin's hook module takes to import"),
@@ -389,7 +448,10 @@ def _progress():
 
 def _describe_plugin_options(manager) -> None:
     """Put what the installed plugins provide into the help of the options that choose among them."""
-    samplers = manager.registries["samplers"].names()
+    samplers = [
+        name + (f" ({', '.join(models)} only)" if (models := manager.sampler_models(name)) else "")
+        for name in manager.registries["samplers"].names()
+    ]
     metrics = manager.registries["evaluators"].names()
     SAMPLER.help = f"how to draw (default: the model's own sampler); installed: {', '.join(samplers) or 'none'}"
     METRIC.help = f"metric name; repeat for several (default: the model's); installed: {', '.join(metrics) or 'none'}"

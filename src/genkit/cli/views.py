@@ -42,7 +42,9 @@ def score_json(report) -> str:
             "model": report.model,
             "dataset": report.dataset,
             "examples": report.examples,
+            **({"reference": report.reference} if report.reference else {}),
             "metrics": report.metrics(),
+            "details": report.details(),
             "notes": report.notes(),
         }
     )
@@ -120,12 +122,17 @@ def runs_table(found):
     from rich.table import Table
 
     table = Table(title="recent runs")
-    for col in ("run", "model", "dataset", "epochs", "best val", "status"):
+    for col in ("run", "model", "dataset", "epochs", "best val", "sample quality", "status"):
         table.add_column(col)
     for r in found:
         best = f"{r.monitor} {r.best:.3f}" if r.best is not None else "-"
-        table.add_row(str(r.path), r.model, r.dataset, f"{r.epochs_done}/{r.epochs}", best, r.status)
+        quality = "\n".join(f"{k} {r.scores[k]:.4g}" for k in SAMPLE_QUALITY if k in r.scores) or "-"
+        table.add_row(str(r.path), r.model, r.dataset, f"{r.epochs_done}/{r.epochs}", best, quality, r.status)
     return table
+
+
+#: The sample-quality figures ``genkit runs`` shows where a run was scored with them (latest score).
+SAMPLE_QUALITY = ("inception_fid", "inception_kid", "judge_fd")
 
 
 PLUGIN_STATUS_COLOURS = {"ok": "green", "broken": "red", "disabled": "yellow", "not found": "red"}

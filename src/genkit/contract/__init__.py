@@ -25,7 +25,7 @@ from __future__ import annotations
 from typing import Any
 
 #: The version of the plugin contract this genkit provides.
-CONTRACT_VERSION = "1.3"
+CONTRACT_VERSION = "1.4"
 
 #: Module attributes a plugin's entry-point module may set: the contract version it is
 #: written for (``"1.2"``, or a major version alone, ``1``). ``GENKIT_HOOKS`` is the older
@@ -56,12 +56,17 @@ EXPORTS: dict[str, str] = {
     "EncoderModel": "capabilities",
     "LatentModel": "capabilities",
     "LikelihoodModel": "capabilities",
+    "BINARIZED": "capabilities",
+    "CONTINUOUS": "capabilities",
+    "EIGHT_BIT": "capabilities",
+    "LIKELIHOOD_SPACES": "capabilities",
     "EvalContext": "evaluation",
     "EvalResult": "evaluation",
     "Evaluator": "evaluation",
     "ImageClassifier": "evaluation",
     "bits_per_dim": "evaluation",
     "Sampler": "sampling",
+    "start_noise": "sampling",
     "Logger": "loggers",
     "adam": "optim",
     "importance_weighted_log_likelihood": "estimators",
@@ -70,6 +75,7 @@ EXPORTS: dict[str, str] = {
     "TrainConfig": "config",
     "ImageDataset": "data.datasets",
     "load_dataset": "data",
+    "dataset_identity": "data.identity",
     "cache_dir": "cache",
     "find_classifier": "plugins",
     # the Python API
