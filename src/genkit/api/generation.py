@@ -13,11 +13,13 @@ from .. import plots
 from ..capabilities import EncoderModel, LatentModel
 from ..drawing import draw
 from ..errors import CapabilityError, GenkitError
+from ..files import WriteError
 from ..maths import cycled_labels
 from ..model import Batch
 from ..plugins import find_classifier
 from ..sampling import interpolate as interpolate_latents
 from ..sampling import latent_grid, prior_latents, require_latent
+from ..training.state import check_data_shape
 from .loading import LoadedModel, load
 
 
@@ -27,6 +29,16 @@ class Picture:
 
     images: torch.Tensor
     path: Path
+
+
+def _written(save: Callable[[], Path], out) -> Path:
+    """``save()``; a picture that cannot go into the run directory (read-only, full) says where else it can go."""
+    try:
+        return save()
+    except WriteError as exc:
+        if out is not None:
+            raise
+        raise WriteError(exc.path, f"{exc.reason}; write the picture elsewhere with --out FILE") from None
 
 
 def _loaded(target, device) -> LoadedModel:
@@ -113,7 +125,7 @@ def sample(
     title = (
         f"{lm.name}: {n} samples" + (f", {shown}" if shown else "") + (f", label {label}" if label is not None else "")
     )
-    return Picture(images, plots.save_grid(images, path, title=title, nrow=nrow))
+    return Picture(images, _written(lambda: plots.save_grid(images, path, title=title, nrow=nrow), out))
 
 
 def interpolate(
@@ -142,7 +154,7 @@ def interpolate(
     methods = ["linear", "spherical"] if method == "both" else [method]
     rows = [interpolation_path(lm, z0, z1, steps, m) for m in methods]
     path = Path(out) if out else lm.run.file("interpolation.png")
-    plots.save_rows(rows, path, labels=methods, title=f"{lm.name}: interpolation {note}")
+    _written(lambda: plots.save_rows(rows, path, labels=methods, title=f"{lm.name}: interpolation {note}"), out)
     return Picture(torch.stack(rows), path)
 
 
@@ -174,6 +186,7 @@ def interpolation_ends(lm: LoadedModel, from_class, to_class, seed: int, data_di
         except GenkitError:
             data = None
         if data is not None and data.test_y is not None:
+            check_data_shape(lm.meta, data.test_x.shape[1:], data.name, lm.checkpoint)
             a, b = _two_classes(data.test_y, from_class, to_class)
             ia = int((data.test_y == a).nonzero()[0])
             ib = int((data.test_y == b).nonzero()[0])
@@ -250,5 +263,9 @@ def manifold(target, side: int = 20, *, out: str | Path | None = None, device: s
     images = manifold_images(lm, side)
     path = Path(out) if out else lm.run.file("manifold.png")
     return Picture(
-        images, plots.save_grid(images, path, title=f"{lm.name}: 2-D latent manifold ({side}x{side})", nrow=side)
+        images,
+        _written(
+            lambda: plots.save_grid(images, path, title=f"{lm.name}: 2-D latent manifold ({side}x{side})", nrow=side),
+            out,
+        ),
     )

@@ -6,6 +6,7 @@ import platform
 import subprocess
 import sys
 import time
+import warnings
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -16,7 +17,9 @@ from ..checkpoint import load_checkpoint
 from ..config import TrainConfig, check_keys, check_types, merge_layers, read_toml, validate
 from ..data import load_dataset
 from ..device import describe_device, resolve_device
-from ..errors import ConfigError, DataError
+from ..errors import ConfigError, DataError, GenkitNote, RunNotFoundError
+from ..files import remove_stale_temps
+from ..liveness import held_runs, lock_run, unlock_runs
 from ..loggers import create_loggers
 from ..metadata import validate_metadata
 from ..plugins import get_plugin_manager
@@ -25,6 +28,7 @@ from ..training import distributed
 from ..training.checks import fit_to_data
 from ..training.precision import resolve_precision
 from ..training.reporting import Reporter, RichReporter
+from ..training.state import check_resumable
 from ..training.trainer import Trainer, TrainResult
 from .loading import build_model
 
@@ -64,6 +68,7 @@ RESUMABLE = (
     "grid_samples",
     "data_dir",
     "log",
+    "checkpoint_every",
 )
 
 
@@ -77,6 +82,8 @@ def resolve_resume(resume, model: str | None, config, overrides: dict[str, Any] 
     run, ckpt_path = resolve_target(resume)
     if out is not None and Path(out).resolve() != run.path.resolve():
         raise ConfigError(f"--out cannot be given with --resume: the run continues in {run.path}")
+    if distributed.is_main_process():  # before the checkpoint is read: another writer may be about to replace it
+        open_for_writing(run)
     ckpt = load_checkpoint(ckpt_path)
     ckpt.meta = validate_metadata(ckpt.meta, ckpt_path)
     spec = get_plugin_manager().model(ckpt.meta["model"])
@@ -151,14 +158,26 @@ def train(
     """
     reporter = reporter or RichReporter()
     ckpt, run, changes = None, None, {}
-    if resume is not None:
-        spec, model_cfg, train_cfg, ckpt, run, changes = resolve_resume(resume, model, config, overrides, sets, out)
-    else:
-        spec, model_cfg, train_cfg = resolve_config(model, config, overrides, sets)
+    held = held_runs()
+    try:
+        if resume is not None:
+            spec, model_cfg, train_cfg, ckpt, run, changes = resolve_resume(resume, model, config, overrides, sets, out)
+        else:
+            spec, model_cfg, train_cfg = resolve_config(model, config, overrides, sets)
 
-    dist, device = distributed.setup(train_cfg.device, resolve_device)
-    resolve_precision(train_cfg.precision, device)  # refuse bf16/fp16 off CUDA before anything is written
-    return _train(spec, model_cfg, train_cfg, ckpt, run, resume, out, device, dist, reporter, on_step, changes)
+        dist, device = distributed.setup(train_cfg.device, resolve_device)
+        resolve_precision(train_cfg.precision, device)  # refuse bf16/fp16 off CUDA before anything is written
+        return _train(spec, model_cfg, train_cfg, ckpt, run, resume, out, device, dist, reporter, on_step, changes)
+    finally:
+        unlock_runs(keep=held)  # the run this call locked (a crashed process's lock goes with it)
+
+
+def open_for_writing(run: Run) -> Run:
+    """Lock a run for this process (one writer per run) and clear what killed writers left behind."""
+    lock_run(run.path)
+    for leftover in remove_stale_temps(run.path):
+        warnings.warn(f"removed {leftover}, left by a write that was killed", GenkitNote, stacklevel=2)
+    return run
 
 
 def _train(
@@ -194,18 +213,17 @@ def _train(
     if refusal:
         c, h, w = info.shape
         raise DataError(f"model '{spec.name}' cannot train on {data.name} ({c}x{h}x{w} images): {refusal}")
-    if ckpt is not None and list(ckpt.meta["data"]["shape"]) != list(info.shape):
-        raise ConfigError(
-            f"{resume} was trained on images of shape {ckpt.meta['data']['shape']}, this dataset has {list(info.shape)}"
-        )
     torch.manual_seed(train_cfg.seed)
     net = build_model(spec, model_cfg, info, ConfigError).to(device)
+    if ckpt is not None:  # everything the resumed trainer restores, checked before the run is touched
+        images = train_cfg.limit or data.train_x.shape[0] - train_cfg.val_size
+        check_resumable(ckpt, net, train_cfg, images, info.shape, data.name, device, dist.world_size)
     if net.conditioning == "label" and (info.num_classes is None or data.train_y is None):
         raise DataError(f"model '{spec.name}' is conditioned on class labels and {data.name} has none")
 
     if ckpt is None:
         # Rank 0 picks and creates the directory; the others learn its path (they never write to it).
-        run = Run(dist.on_main(lambda: Run.create(spec.name, out).path))
+        run = Run(dist.on_main(lambda: _new_run(spec.name, out).path))
         manifest = _manifest(spec, train_cfg, data, device, net.monitor, dist.world_size)
         manifest["adjusted"] = [a.record() for a in adjustments]
         if dist.is_main:
@@ -271,6 +289,13 @@ def _train(
         loggers=loggers if dist.is_main else [],
     )
     return trainer.fit(resume=ckpt)
+
+
+def _new_run(name: str, out) -> Run:
+    run = open_for_writing(Run.create(name, out))
+    if run.file("manifest.json").exists():  # another process created it between our check and our lock
+        raise RunNotFoundError(f"output directory {run.path} already holds a run (use --resume to continue it)")
+    return run
 
 
 def _manifest(
