@@ -32,7 +32,7 @@ class BernoulliPixels(genkit.GenerativeModel):
         super().__init__(config, data)
         self.logits = nn.Parameter(torch.zeros(*data.shape))
 
-    def prepare_batch(self, batch, *, train, generator=None):
+    def prepare_batch(self, batch, *, generator=None):
         x = (batch.x.float() / 255.0 > self.config.threshold).float()
         return genkit.Batch(x=x, y=batch.y, condition=batch.condition)
 
@@ -89,5 +89,6 @@ class PixelPlugin:
                 name="pixel-bernoulli",
                 sampler="pixel_plugin:PixelSampler",
                 description="draw every pixel from its Bernoulli",
+                models=("pixels",),
             )
         )

@@ -81,6 +81,7 @@ def imported_modules(importtime_stderr: str) -> set[str]:
         (["judge", "--help"], {}),
         (["judge", "train", "--help"], {}),
         (["complete", "--help"], {}),
+        (["explore", "--help"], {}),
         ([], {"_GENKIT_COMPLETE": "complete_bash", "COMP_WORDS": "genkit tr", "COMP_CWORD": "1"}),
     ],
 )

@@ -31,8 +31,10 @@ CONTRACT = {
     "maths",
     "artifacts",
     "files",
+    "contract",
+    "deprecation",
 }
-FRONT = {"api", "cli", "__main__"}
+FRONT = {"api", "cli", "explore", "__main__"}
 
 
 def module_name(path: Path) -> str:

@@ -136,16 +136,35 @@ def test_invalid_registration_is_a_broken_plugin_not_a_crash(install):
     assert found["vae"].status == "ok"
 
 
-def test_incompatible_hook_version_is_broken_and_newer_minor_loads_with_a_warning(install):
+def test_incompatible_contract_version_is_broken_and_newer_minor_loads_with_a_warning(install, cli):
     found = install(
-        FakeEntryPoint("future", plugin(GENKIT_HOOKS=2, register_datasets=lambda register: None)),
-        FakeEntryPoint("newer", plugin(GENKIT_HOOKS="1.7", register_datasets=lambda register: None)),
-        FakeEntryPoint("garbled", plugin(GENKIT_HOOKS="one")),
+        FakeEntryPoint("future", plugin(GENKIT_CONTRACT="2.0", register_datasets=lambda register: None)),
+        FakeEntryPoint("oldname", plugin(GENKIT_HOOKS=2, register_datasets=lambda register: None)),
+        FakeEntryPoint("newer", plugin(GENKIT_CONTRACT="1.7", register_datasets=lambda register: None)),
+        FakeEntryPoint("older", plugin(GENKIT_HOOKS=1, register_datasets=lambda register: None)),
+        FakeEntryPoint("garbled", plugin(GENKIT_CONTRACT="one")),
     )
+    assert genkit.HOOK_SPEC_VERSION == genkit.CONTRACT_VERSION
+    ours = genkit.CONTRACT_VERSION
     assert found["future"].status == "broken"
-    assert f"written for genkit hook spec 2, this genkit provides {genkit.HOOK_SPEC_VERSION}" in found["future"].error
+    assert found["future"].error == (
+        f"written for genkit contract 2.0, this genkit provides contract {ours} (install a matching version of one "
+        "or the other)"
+    )
+    assert found["oldname"].status == "broken" and "written for genkit contract 2," in found["oldname"].error
     assert found["newer"].status == "ok" and "newer than this genkit's" in found["newer"].warnings[0]
-    assert found["garbled"].status == "broken" and "unreadable hook version" in found["garbled"].error
+    assert found["older"].status == "ok" and not found["older"].warnings
+    assert found["garbled"].status == "broken" and "unreadable contract version" in found["garbled"].error
+    shown = report(cli)
+    assert {name: shown[name]["contract"] for name in ("future", "newer", "older", "genkit")} == {
+        "future": "2.0",
+        "newer": "1.7",
+        "older": "1",
+        "genkit": ours,
+    }
+    assert shown["garbled"]["contract"] == "unversioned"
+    code, out, _ = cli("plugins")
+    assert code == 0 and "contract" in out and "written for genkit contract 2.0" in " ".join(out.split())
 
 
 def test_duplicate_model_name_is_an_error_naming_both_packages(install, cli):

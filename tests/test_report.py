@@ -5,25 +5,15 @@ from __future__ import annotations
 
 import json
 import re
-import shutil
 import subprocess
 from pathlib import Path
 
 import pytest
+from browser import CHROMIUM_FLAGS, chromium
 
 import genkit
 from genkit.report import write_report
 
-CHROMIUM_FLAGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 # Put into a copy of the page in the test only: records, once the page has loaded, which
 # images failed to decode and any script error, where --dump-dom shows them.
 LOAD_PROBE = """<script>
@@ -36,14 +26,6 @@ window.addEventListener('load', () => {
   document.body.setAttribute('data-errors', window.__errors.join('|'));
 });
 </script>"""
-
-
-def chromium() -> str:
-    for name in ("chromium", "chromium-browser"):
-        found = shutil.which(name)
-        if found:
-            return found
-    pytest.skip("headless Chromium not found (Debian: apt-get install chromium; .ci/run installs it where it can)")
 
 
 def test_report_of_two_runs_in_headless_chromium(tiny, tmp_path, quiet, cli):
@@ -198,6 +180,24 @@ def test_last_grid_prefers_end_then_latest_epoch(tmp_path):
     assert last_grid(tmp_path).name == "samples_epoch10.png"
     (tmp_path / "samples_end.png").write_bytes(b"")
     assert last_grid(tmp_path).name == "samples_end.png"
+
+
+def test_report_shows_a_resumed_runs_epochs_and_the_grid_genkit_sample_wrote(tiny, tmp_path, cli):
+    run = tmp_path / "vae"
+    cfg = ["--dataset", tiny, "--epochs", "1", "--set", "train.val_size=32", "--set", "model.hidden=16"]
+    assert cli("train", "vae", "--out", run, *cfg).code == 0
+    assert cli("train", "--resume", run, "--epochs", "2").code == 0
+    # A model training drew no grid of (no default sampler), sampled afterwards with a sampler named for it.
+    sampled = make_run(tmp_path / "runs", "pixels-1", "pixels", "mnist", ["nll"], {"status": "finished"})
+    sampled.joinpath("samples.png").write_bytes(png_bytes("samples.png"))
+    page = tmp_path / "report.html"
+    code, _, err = cli("report", run, sampled, "--out", page)
+    assert code == 0, err
+    html = page.read_text()
+    assert "<b>vae</b> on tiny &middot; 2/2 epochs" in html
+    epochs_row = re.search(r"<tr[^>]*><td>train\.epochs</td>(.*?)</tr>", html, re.S).group(1)
+    assert re.findall(r'<td class="value">([^<]*)</td>', epochs_row)[0] == "2"  # config.json of the resumed run
+    assert 'alt="samples of pixels-1 (samples.png)"' in html
 
 
 def test_report_errors_are_one_line(tmp_path, cli):

@@ -13,6 +13,9 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
+from .contract import CONTRACT_VERSION as CONTRACT_VERSION
+from .contract import EXPORTS as _EXPORTS
+from .deprecation import GenkitDeprecationWarning as GenkitDeprecationWarning
 from .errors import GenkitError as GenkitError
 from .hookspecs import HOOK_SPEC_VERSION as HOOK_SPEC_VERSION
 from .hookspecs import hookimpl as hookimpl
@@ -24,90 +27,13 @@ from .spec import SamplerSpec as SamplerSpec
 
 __version__ = "0.1.0"
 
-#: Public names loaded on first access, by the module that defines them.
-_LAZY = {
-    # the model contract (torch)
-    "Batch": "model",
-    "DataInfo": "model",
-    "GenerativeModel": "model",
-    "LossTerms": "model",
-    "Update": "model",
-    "BoundModel": "capabilities",
-    "CompletionModel": "capabilities",
-    "EncoderModel": "capabilities",
-    "LatentModel": "capabilities",
-    "LikelihoodModel": "capabilities",
-    "EvalContext": "evaluation",
-    "EvalResult": "evaluation",
-    "Evaluator": "evaluation",
-    "ImageClassifier": "evaluation",
-    "bits_per_dim": "evaluation",
-    "Sampler": "sampling",
-    "Logger": "loggers",
-    "adam": "optim",
-    "importance_weighted_log_likelihood": "estimators",
-    "auroc": "ood",
-    # data and configuration
-    "TrainConfig": "config",
-    "ImageDataset": "data.datasets",
-    "load_dataset": "data",
-    "cache_dir": "data.sources",
-    "find_classifier": "plugins",
-    # the Python API
-    "LoadedModel": "api",
-    "OODReport": "api",
-    "Picture": "api",
-    "ScoreReport": "api",
-    "info": "api",
-    "interpolate": "api",
-    "list_plugins": "api",
-    "list_runs": "api",
-    "load": "api",
-    "manifold": "api",
-    "sample": "api",
-    "score": "api",
-    "score_ood": "api",
-    "train": "api",
-    "write_report": "report",
-    # shared pieces for plugins, tests and notebooks
-    "LEVELS": "maths",
-    "binarize": "maths",
-    "cycled_labels": "maths",
-    "discretization_nats": "maths",
-    "gaussian_kl": "maths",
-    "nats_to_bpd": "maths",
-    "reparameterize": "maths",
-    "ArtifactError": "artifacts",
-    "load_artifact": "artifacts",
-    "save_artifact": "artifacts",
-    "resolve_device": "device",
-    "Reporter": "training.reporting",
-    "save_columns": "plots",
-    "save_curves": "plots",
-    "save_grid": "plots",
-    "save_histograms": "plots",
-    "save_rows": "plots",
-    "register_plugin": "plugins",
-    "register_subset": "data.subsets",
-}
-
-__all__ = sorted(
-    [
-        "DatasetSpec",
-        "EvaluatorSpec",
-        "GenkitError",
-        "HOOK_SPEC_VERSION",
-        "LoggerSpec",
-        "ModelSpec",
-        "SamplerSpec",
-        "hookimpl",
-        *_LAZY,
-    ]
-)
+#: The public names (genkit.contract.EXPORTS lists them all, with their modules); those not
+#: imported above load on first access.
+__all__ = sorted(_EXPORTS)
 
 
 def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
+    module = _EXPORTS.get(name)
     if module is None:
         raise AttributeError(f"module 'genkit' has no attribute {name!r}")
     value = getattr(importlib.import_module(f".{module}", __name__), name)
@@ -137,11 +63,22 @@ if TYPE_CHECKING:  # for editors and type checkers; nothing here runs
         train,
     )
     from .artifacts import ArtifactError, load_artifact, save_artifact  # noqa: F401
-    from .capabilities import BoundModel, CompletionModel, EncoderModel, LatentModel, LikelihoodModel  # noqa: F401
+    from .cache import cache_dir  # noqa: F401
+    from .capabilities import (  # noqa: F401
+        BINARIZED,
+        CONTINUOUS,
+        EIGHT_BIT,
+        LIKELIHOOD_SPACES,
+        BoundModel,
+        CompletionModel,
+        EncoderModel,
+        LatentModel,
+        LikelihoodModel,
+    )
     from .config import TrainConfig  # noqa: F401
     from .data import load_dataset  # noqa: F401
     from .data.datasets import ImageDataset  # noqa: F401
-    from .data.sources import cache_dir  # noqa: F401
+    from .data.identity import dataset_identity  # noqa: F401
     from .data.subsets import register_subset  # noqa: F401
     from .device import resolve_device  # noqa: F401
     from .estimators import importance_weighted_log_likelihood  # noqa: F401
@@ -157,5 +94,5 @@ if TYPE_CHECKING:  # for editors and type checkers; nothing here runs
         register_plugin,  # noqa: F401
     )
     from .report import write_report  # noqa: F401
-    from .sampling import Sampler  # noqa: F401
+    from .sampling import Sampler, start_noise  # noqa: F401
     from .training.reporting import Reporter  # noqa: F401

@@ -5,8 +5,11 @@ No model is registered here: every model family comes from a plugin. Like any
 plugin's, these registrations name their code lazily, so listing them imports nothing heavy.
 """
 
+from .contract import CONTRACT_VERSION
 from .hookspecs import hookimpl
 from .spec import DatasetSpec, EvaluatorSpec, LoggerSpec, SamplerSpec
+
+GENKIT_CONTRACT = CONTRACT_VERSION
 
 
 @hookimpl

@@ -10,10 +10,11 @@ from typing import Protocol, runtime_checkable
 import torch
 
 from .capabilities import BINARIZED, CONTINUOUS, EIGHT_BIT, BoundModel, LatentModel, LikelihoodModel
+from .deprecation import warn as warn_deprecated
 from .errors import CapabilityError
 from .maths import nats_to_bpd
 from .model import Batch
-from .sampling import PriorSampler, default_sampler_name
+from .sampling import CANNOT_SAMPLE, Drawing, PriorSampler, default_sampler_name
 
 
 @dataclass
@@ -30,6 +31,10 @@ class EvalContext:
         seed: seed of any randomness (test-time binarization, noise), so scores repeat.
         advance: progress callback, called with the number of examples done.
         sampler, sampler_name: how to draw samples (use :meth:`draw`).
+        reference: ``genkit score --reference``: the images a metric that declares
+            ``takes_reference`` compares samples with instead of ``x`` (a dataset name,
+            meaning its test split, or ``folder:PATH``); None: ``x``.
+        data_dir: ``--data-dir``, for loading a reference dataset.
     """
 
     model: torch.nn.Module
@@ -46,6 +51,8 @@ class EvalContext:
     sampler: Callable[..., torch.Tensor] | None = None
     #: Name of that sampler, for notes.
     sampler_name: str | None = None
+    reference: str | None = None
+    data_dir: str | None = None
 
     @property
     def likelihood_samples(self) -> int:
@@ -56,15 +63,16 @@ class EvalContext:
     def draw(
         self, n: int, *, condition: torch.Tensor | None = None, generator: torch.Generator | None = None
     ) -> torch.Tensor:
-        """``n`` samples of the model in [0, 1], through the chosen sampler.
+        """``n`` samples of the model in [0, 1], through the chosen sampler, checked.
 
         A context made by hand (without ``sampler``) draws a latent model from its prior.
         """
-        if self.sampler is not None:
-            return self.sampler(n, condition=condition, generator=generator)
-        if isinstance(self.model, LatentModel):
-            return PriorSampler().sample(self.model, n, condition=condition, generator=generator)
-        raise CapabilityError("this metric needs samples, and no sampler was given for this model")
+        sampler = self.sampler
+        if sampler is None:
+            if not isinstance(self.model, LatentModel):
+                raise CapabilityError("this metric needs samples, and no sampler was given for this model")
+            sampler = Drawing(self.model, PriorSampler(), "prior")
+        return sampler(n, condition=condition, generator=generator)
 
     def batches(
         self, x: torch.Tensor | None = None, y: torch.Tensor | None = None, batch_size: int | None = None
@@ -88,11 +96,15 @@ class EvalResult:
         metrics: named numbers (floats or ints), shown by ``genkit score`` and kept in ``RUN/scores.json``.
         per_example: named 1-D tensors with one value per test image (for histograms).
         notes: lines of text shown under the table (per-class figures, what a metric counts).
+        details: what the figures depend on (how many samples, against what reference, which
+            feature extractor and the hash of its weights), as names to JSON scalars; kept with
+            the figures in ``RUN/scores.json``.
     """
 
     metrics: dict[str, float]
     per_example: dict[str, torch.Tensor] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+    details: dict[str, str | int | float | bool | None] = field(default_factory=dict)
 
 
 class Evaluator:
@@ -106,6 +118,9 @@ class Evaluator:
     missing: str = ""
     #: Whether the metric draws samples (through ``ctx.draw``); a model that cannot sample is refused.
     needs_samples: bool = False
+    #: Whether the metric compares with ``ctx.reference`` when given (``genkit score --reference``);
+    #: ``--reference`` is refused for a metric that does not.
+    takes_reference: bool = False
 
     def unsupported_reason(self, model) -> str | None:
         """Why ``model`` cannot be scored with this metric, or None if it can."""
@@ -113,9 +128,7 @@ class Evaluator:
             if not isinstance(model, proto):
                 return self.missing or f"metric '{self.name}' needs {proto.__name__}"
         if self.needs_samples and default_sampler_name(model) is None:
-            return (
-                "it needs samples, and this model cannot sample (it has no latent space and names no default sampler)"
-            )
+            return f"it needs samples, and this model cannot sample ({CANNOT_SAMPLE})"
         return None
 
     def evaluate(self, ctx: EvalContext) -> EvalResult:
@@ -146,8 +159,25 @@ BITS_NAMES = {EIGHT_BIT: "bpd", BINARIZED: "bits_per_binarized_pixel", CONTINUOU
 
 
 def bits_name(model) -> str | None:
-    """What bits per dimension of ``model``'s likelihood are called, or None if it declares no space."""
-    return BITS_NAMES.get(getattr(model, "likelihood_space", None))
+    """What bits per dimension of ``model``'s likelihood are called, or None if it has none.
+
+    A likelihood (or bound) model that declares no ``likelihood_space`` was written before
+    spaces existed (contract 1.0), when every such figure was called ``bpd``: it keeps that
+    name, with a deprecation warning saying what to declare.
+    """
+    space = getattr(model, "likelihood_space", None)
+    if space is None and isinstance(model, (LikelihoodModel, BoundModel)):
+        warn_deprecated(
+            "a likelihood model without likelihood_space (its bits per dimension are reported as 'bpd', as in "
+            "contract 1.0, whatever data its likelihood is of)",
+            'set likelihood_space = "8-bit", "binarized" or "continuous" on the model class, and its bits per '
+            "dimension are named after that space",
+            since="1.1",
+            removed_in="2.0",
+            user=model,
+        )
+        return BITS_NAMES[EIGHT_BIT]
+    return BITS_NAMES.get(space)
 
 
 def bits_per_dim(nats: torch.Tensor, model) -> torch.Tensor:
@@ -199,14 +229,9 @@ class NegativeLogLikelihood(Evaluator):
 
     def unsupported_reason(self, model) -> str | None:
         reason = super().unsupported_reason(model)
-        if reason or self.name != "bpd" or getattr(model, "likelihood_space", None) == EIGHT_BIT:
+        if reason or self.name != "bpd" or bits_name(model) == BITS_NAMES[EIGHT_BIT]:
             return reason
         space = getattr(model, "likelihood_space", None)
-        if space is None:
-            return (
-                "bits per dimension are defined for a likelihood of 8-bit images, and this model does not declare "
-                "its likelihood_space; use 'nll' (nats)"
-            )
         return (
             f"bits per dimension are defined for 8-bit images and this model's likelihood is of {space} data; use "
             f"'nll' (nats and {BITS_NAMES[space]})"

@@ -9,10 +9,12 @@ new arguments can be added without breaking older plugins.
 
 import pluggy
 
-#: Version of this hook specification. Bumped on additions (minor) and on
-#: incompatible changes (major); a plugin may declare the major version it was
-#: written for as ``GENKIT_HOOKS = 1`` at module level.
-HOOK_SPEC_VERSION = "1.1"
+from .contract import CONTRACT_VERSION
+
+#: The hooks are part of the plugin contract and share its version (see :mod:`genkit.contract`);
+#: this is that version's older name. A plugin declares the version it is written for as
+#: ``GENKIT_CONTRACT = "1.2"`` (or, the older name, ``GENKIT_HOOKS``) at module level.
+HOOK_SPEC_VERSION = CONTRACT_VERSION
 
 hookspec = pluggy.HookspecMarker("genkit")
 hookimpl = pluggy.HookimplMarker("genkit")

@@ -25,6 +25,7 @@ import torch
 from pydantic import BaseModel
 from torch import nn
 
+from .deprecation import warn as warn_deprecated
 from .optim import adam
 from .spec import ModelSpec  # noqa: F401  (its home is genkit.spec; kept importable from here)
 
@@ -141,7 +142,7 @@ class GenerativeModel(nn.Module):
         self.data_info = data
 
     # -- training ------------------------------------------------------------
-    def prepare_batch(self, batch: Batch, *, generator: torch.Generator | None = None) -> Batch:
+    def prepare_batch(self, batch: Batch, *, generator: torch.Generator | None = None, **deprecated: Any) -> Batch:
         """Turn raw ``uint8`` images into what the objectives consume, on the device.
 
         Called once per batch, vectorised, the same way in training and
@@ -149,7 +150,11 @@ class GenerativeModel(nn.Module):
         (validation, scores); training uses the global RNG, whose state
         checkpoints save. A model whose preparation differs in training reads
         ``self.training``. The default scales pixels to [0, 1].
+
+        ``train=`` (contract 1.0's keyword, which an override may still pass to
+        ``super().prepare_batch``) is accepted with a deprecation warning and ignored.
         """
+        _accept_deprecated_train(self, deprecated)
         return Batch(x=batch.x.float().div_(255.0), y=batch.y, condition=batch.condition)
 
     def updates(self) -> list[Update]:
@@ -181,16 +186,45 @@ class GenerativeModel(nn.Module):
         return {"parameters": sum(p.numel() for p in self.parameters())}
 
 
+def _accept_deprecated_train(model: GenerativeModel, given: dict[str, Any]) -> None:
+    """``super().prepare_batch(batch, train=..., generator=...)`` from a contract-1.0 override:
+    accepted, with a warning; any other unknown keyword is the usual TypeError."""
+    unknown = sorted(set(given) - {"train"})
+    if unknown:
+        raise TypeError(f"GenerativeModel.prepare_batch() got an unexpected keyword argument '{unknown[0]}'")
+    if "train" in given:
+        warn_deprecated(
+            "passing train= to GenerativeModel.prepare_batch (super().prepare_batch(batch, train=...))",
+            "call super().prepare_batch(batch, generator=generator) and read self.training where preparation differs "
+            "in training",
+            since="1.1",
+            removed_in="2.0",
+            user=model,
+            stacklevel=4,
+        )
+
+
 def _accept_legacy_prepare_batch(cls: type) -> None:
     """Keep plugins written for the older ``prepare_batch(batch, *, train, generator=None)`` working.
 
     genkit no longer passes ``train`` (preparation is the same in training and
     evaluation; a model that must differ reads ``self.training``). A subclass whose
-    own ``prepare_batch`` still names ``train`` gets it filled in from ``self.training``.
+    own ``prepare_batch`` still names ``train`` gets it filled in from ``self.training``,
+    with a deprecation warning when the class is defined.
     """
     method = cls.__dict__.get("prepare_batch")
     if method is None or "train" not in inspect.signature(method).parameters:
         return
+    warn_deprecated(
+        f"{cls.__qualname__}.prepare_batch naming a train argument (contract 1.0's prepare_batch(batch, *, train, "
+        "generator=None))",
+        "define prepare_batch(self, batch, *, generator=None) and read self.training where preparation differs in "
+        "training",
+        since="1.1",
+        removed_in="2.0",
+        user=cls,
+        stacklevel=4,
+    )
 
     @functools.wraps(method)
     def prepare_batch(self, batch, *, generator=None, **kwargs):

@@ -1,4 +1,4 @@
-"""Pictures: sample grids, training curves, image strips and histograms as PNG files."""
+"""Pictures: sample grids, training curves, image strips and histograms as PNG files (or PNG bytes for a page)."""
 
 from __future__ import annotations
 
@@ -122,6 +122,30 @@ def save_histograms(values: dict[str, np.ndarray], path: str | Path, xlabel: str
     if title:
         ax.set_title(title, fontsize=10)
     return _save(fig, path)
+
+
+def histogram_png(values: np.ndarray, marker: float | None, xlabel: str, title: str = "") -> bytes:
+    """A histogram of ``values`` with a vertical line at ``marker`` (one image's value), as PNG bytes."""
+    import io
+
+    fig, ax = plt.subplots(figsize=(4.8, 2.8))
+    finite = values[np.isfinite(values)]
+    low, high = (finite.min(), finite.max()) if finite.size else (0.0, 1.0)
+    if marker is not None and np.isfinite(marker):
+        low, high = min(low, marker), max(high, marker)
+    ax.hist(finite, bins=np.linspace(low, high, 40) if high > low else 20, color="#7a9cc6", label="test images")
+    if marker is not None:
+        ax.axvline(marker, color="#c0392b", linewidth=2, label=f"this image: {marker:.3f}")
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel("test images")
+    ax.legend(fontsize=8)
+    if title:
+        ax.set_title(title, fontsize=9)
+    fig.tight_layout()
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=100)
+    plt.close(fig)
+    return buffer.getvalue()
 
 
 def _save(fig, path: str | Path) -> Path:

@@ -22,7 +22,8 @@ from typing import Any
 
 import pluggy
 
-from . import builtins, hookspecs
+from . import builtins, deprecation, deprecation_log, hookspecs
+from .contract import CONTRACT_VERSION, PLUGIN_DECLARATIONS, parse_version
 from .errors import PluginError
 from .spec import DatasetSpec, EvaluatorSpec, LoggerSpec, ModelSpec, SamplerSpec, is_ref
 
@@ -58,6 +59,10 @@ class PluginInfo:
     import_seconds: float | None = None
     #: One line per registered name: its description.
     descriptions: dict[str, dict[str, str]] = field(default_factory=dict)
+    #: The contract version the plugin declares (``GENKIT_CONTRACT``), or "unversioned".
+    contract: str = "unversioned"
+    #: Deprecated forms this version of the plugin was seen using (in any command so far).
+    deprecations: list[str] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -71,6 +76,8 @@ class PluginInfo:
             "warnings": self.warnings,
             "import_seconds": None if self.import_seconds is None else round(self.import_seconds, 4),
             "descriptions": self.descriptions,
+            "contract": self.contract,
+            "deprecations": self.deprecations,
         }
 
 
@@ -137,6 +144,8 @@ class PluginManager:
         self.plugins: list[PluginInfo] = []
         self.registries = {kind: Registry(kind) for kind in HOOKS}
         self._instances: dict[tuple[str, str], Any] = {}
+        global _newest
+        _newest = self  # deprecated uses are noted on the plugins of the newest manager
 
     # -- loading -----------------------------------------------------------
     def load_entry_points(self, allow: set[str] | None = None) -> None:
@@ -190,6 +199,11 @@ class PluginManager:
         if info.module is None:
             info.module = str(getattr(plugin, "__name__", None) or type(plugin).__module__).split(".")[0]
         self.plugins.append(info)
+        if info.version not in ("local", "-"):
+            info.deprecations = deprecation_log.seen(info.package, info.version)
+        for module, message in deprecation.SEEN:  # warned while the plugin was imported
+            if module.split(".")[0] == info.module:
+                self._deprecated_use(module, message)
         problem = _version_problem(plugin, info)
         if problem:
             return self._mark_broken(info, problem)
@@ -200,9 +214,7 @@ class PluginManager:
         info.hooks = sorted(h.name for h in self.pm.get_hookcallers(plugin) or [])
         unknown = [h for h in info.hooks if h not in _KNOWN_HOOKS]
         if unknown:
-            info.warnings.append(
-                f"this genkit (hook spec {hookspecs.HOOK_SPEC_VERSION}) has no hook {', '.join(unknown)}; ignored"
-            )
+            info.warnings.append(f"this genkit (contract {CONTRACT_VERSION}) has no hook {', '.join(unknown)}; ignored")
         others = [p for p in self.pm.get_plugins() if p is not plugin]
         staged: list[tuple[str, str, Any]] = []
         for kind, hook_name in HOOKS.items():
@@ -267,6 +279,17 @@ class PluginManager:
             if added:
                 info.provides["commands"] = added
 
+    def _deprecated_use(self, module: str, message: str) -> None:
+        """A deprecated form used by ``module``'s code: noted on its plugin and remembered."""
+        top = module.split(".")[0]
+        for info in self.plugins:
+            if info.module == top and info.name != "genkit":
+                if message not in info.deprecations:
+                    info.deprecations.append(message)
+                    if info.version not in ("local", "-"):
+                        deprecation_log.record(info.package, info.version, message)
+                return
+
     def _mark_broken(self, info: PluginInfo, reason: str) -> PluginInfo:
         if info not in self.plugins:
             self.plugins.append(info)
@@ -287,6 +310,12 @@ class PluginManager:
     def sampler(self, name: str):
         """The sampler called ``name``, created on first use from its registration."""
         return self._created("samplers", name)
+
+    def sampler_models(self, name: str) -> tuple[str, ...]:
+        """The models the sampler called ``name`` says it draws (its ``SamplerSpec.models``), read
+        without importing it; empty: every model its ``unsupported_reason`` accepts."""
+        item = self._lookup("samplers", name)
+        return tuple(item.models) if isinstance(item, SamplerSpec) else ()
 
     def _created(self, kind: str, name: str):
         key = (kind, name)
@@ -327,6 +356,15 @@ class PluginManager:
 
 
 _KNOWN_HOOKS = {name for name in dir(hookspecs) if name.startswith("register_")}
+_newest: PluginManager | None = None
+
+
+def _on_deprecated_use(module: str, message: str) -> None:
+    if _newest is not None:
+        _newest._deprecated_use(module, message)
+
+
+deprecation.add_listener(_on_deprecated_use)
 
 
 class _Interrupts:
@@ -394,6 +432,14 @@ def _check_registrations(kind: str, collected: list[tuple[str, Any]]) -> None:
                 f"sampler '{name}' must be registered as genkit.SamplerSpec(name, sampler='module:Class') or be a "
                 "genkit.Sampler"
             )
+        if (
+            kind == "samplers"
+            and isinstance(item, SamplerSpec)
+            and not (isinstance(item.models, (tuple, list)) and all(isinstance(m, str) and m for m in item.models))
+        ):
+            raise PluginError(
+                f"sampler '{name}': SamplerSpec.models must be a tuple of model names, like ('diffusion',)"
+            )
         if kind == "evaluators" and not (
             (
                 isinstance(item, EvaluatorSpec)
@@ -447,30 +493,31 @@ def _command_names(cli: Any) -> set[str]:
 
 
 def _version_problem(plugin: object, info: PluginInfo) -> str | None:
-    """Why the hook version a plugin declares (``GENKIT_HOOKS``) rules it out, if it does.
+    """Why the contract version a plugin declares rules it out, if it does (and note it on ``info``).
 
-    The major version must match; a newer minor version loads with a warning,
-    since hooks added after this genkit are simply never called.
+    ``GENKIT_CONTRACT`` (or its older name ``GENKIT_HOOKS``) must have this genkit's major
+    version; a newer minor version loads with a warning, since what came after this
+    genkit is simply never used.
     """
-    declared = getattr(plugin, "GENKIT_HOOKS", None)
-    if declared is None:
+    name = next((n for n in PLUGIN_DECLARATIONS if getattr(plugin, n, None) is not None), None)
+    if name is None:
         return None
-    ours_major, ours_minor = (int(v) for v in hookspecs.HOOK_SPEC_VERSION.split("."))
+    declared = getattr(plugin, name)
     try:
-        parts = [int(v) for v in str(declared).split(".")]
+        parts = parse_version(declared)
     except ValueError:
-        return f"declares an unreadable hook version GENKIT_HOOKS = {declared!r}"
-    if not parts or len(parts) > 2:
-        return f"declares an unreadable hook version GENKIT_HOOKS = {declared!r}"
-    if parts[0] != ours_major:
+        return f'declares an unreadable contract version {name} = {declared!r} (write it as "MAJOR.MINOR")'
+    info.contract = ".".join(map(str, parts))
+    ours = parse_version(CONTRACT_VERSION)
+    if parts[0] != ours[0]:
         return (
-            f"written for genkit hook spec {declared}, this genkit provides {hookspecs.HOOK_SPEC_VERSION} (install a "
-            "matching version of one or the other)"
+            f"written for genkit contract {info.contract}, this genkit provides contract {CONTRACT_VERSION} (install "
+            "a matching version of one or the other)"
         )
-    if len(parts) == 2 and parts[1] > ours_minor:
+    if parts > ours[: len(parts)]:
         info.warnings.append(
-            f"written for hook spec {declared}, newer than this genkit's {hookspecs.HOOK_SPEC_VERSION}; upgrade "
-            "genkit for its newer features"
+            f"written for contract {info.contract}, newer than this genkit's {CONTRACT_VERSION}; upgrade genkit for "
+            "its newer features"
         )
     return None
 

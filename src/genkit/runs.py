@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 import os
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -129,6 +129,39 @@ class RunSummary:
     monitor: str
     created: str
     status: str
+    #: The latest value of each metric in RUN/scores.json.
+    scores: dict[str, float | int] = field(default_factory=dict)
+
+
+def latest_scores(records: list[dict[str, Any]]) -> dict[tuple[str, str], float | int]:
+    """``(metric, where scored) -> value`` from a run's scores.json records; later records replace
+    earlier ones, so a run scored twice shows its latest figures."""
+    scores: dict[tuple[str, str], float | int] = {}
+    for record in records if isinstance(records, list) else []:
+        if not isinstance(record, dict):
+            continue
+        where = f"{record.get('dataset', '?')} test"
+        if record.get("ood"):
+            where += f" vs {record['ood']} test"
+        if record.get("reference"):
+            where += f" vs {record['reference']}"
+        for name, value in (record.get("metrics") or {}).items():
+            if isinstance(value, (int, float)) and not isinstance(value, bool):
+                scores[(name, where)] = value  # an int stays a count (samples, examples)
+    return scores
+
+
+def score_details(records: list[dict[str, Any]]) -> list[str]:
+    """What the latest figures of each metric depend on (scores.json ``details``), one line per
+    distinct set of details, naming the metrics it applies to."""
+    latest: dict[str, dict[str, Any]] = {}
+    for record in records if isinstance(records, list) else []:
+        if isinstance(record, dict) and isinstance(record.get("details"), dict):
+            latest.update({k: v for k, v in record["details"].items() if isinstance(v, dict)})
+    groups: dict[str, list[str]] = {}
+    for metric, details in latest.items():
+        groups.setdefault(", ".join(f"{k} {v}" for k, v in details.items()), []).append(metric)
+    return [f"{', '.join(metrics)}: {text}" for text, metrics in groups.items()]
 
 
 def list_runs(
@@ -168,6 +201,7 @@ def list_runs(
                 monitor=monitor,
                 created=str(manifest.get("created", "")),
                 status=run_status(run.read_json("status.json", {})),
+                scores={name: v for (name, _), v in latest_scores(run.read_json("scores.json", []) or []).items()},
             )
         )
     if status is not None:

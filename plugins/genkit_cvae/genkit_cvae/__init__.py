@@ -10,7 +10,7 @@ typer definition); models and the metric are named by their paths.
 
 import genkit
 
-GENKIT_HOOKS = 1
+GENKIT_CONTRACT = "1.2"  # the genkit plugin contract this plugin is written for
 
 
 @genkit.hookimpl

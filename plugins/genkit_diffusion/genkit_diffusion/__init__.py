@@ -9,7 +9,7 @@ guidance. This hook module imports only genkit: the networks load on first use.
 
 import genkit
 
-GENKIT_HOOKS = 1
+GENKIT_CONTRACT = "1.2"  # the genkit plugin contract this plugin is written for
 
 
 @genkit.hookimpl
@@ -31,7 +31,14 @@ def register_models(register):
 @genkit.hookimpl
 def register_samplers(register):
     for name, (cls, description) in SAMPLERS.items():
-        register(genkit.SamplerSpec(name=name, sampler=f"genkit_diffusion.samplers:{cls}", description=description))
+        register(
+            genkit.SamplerSpec(
+                name=name,
+                sampler=f"genkit_diffusion.samplers:{cls}",
+                description=description,
+                models=("diffusion",),
+            )
+        )
 
 
 SAMPLERS = {

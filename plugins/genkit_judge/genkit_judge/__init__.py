@@ -13,7 +13,7 @@ named by their paths, and the ``genkit judge`` commands import torch only when r
 
 import genkit
 
-GENKIT_HOOKS = 1
+GENKIT_CONTRACT = "1.2"  # the genkit plugin contract this plugin is written for
 
 #: name -> (class path, description) of the judge's metrics.
 METRICS = {

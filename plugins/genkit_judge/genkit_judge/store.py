@@ -12,27 +12,14 @@ import genkit
 
 from .network import ARCHITECTURE, JudgeNet
 
+# Kept under its old name: the identity of a dataset spec now lives in genkit.
+dataset_identity = genkit.dataset_identity
+
 _META_KEY = "genkit_judge"  # the header key of a judge file's metadata
 
 
 class JudgeMissing(genkit.GenkitError):
     """No trained judge for a dataset."""
-
-
-def dataset_identity(dataset: str) -> str:
-    """The full identity of a dataset spec: ``mnist`` is itself; in ``folder:PATH?opts`` (or any
-    ``name:arg`` whose argument starts with an existing path) the path is made absolute and a
-    fingerprint of the files' contents is added, so two folders, or one folder before and after
-    its images changed, never share a judge."""
-    name, sep, arg = dataset.partition(":")
-    if not sep:
-        return name
-    where, q, query = arg.partition("?")
-    root = Path(where).expanduser()
-    if where and root.exists():
-        root = root.resolve()
-        return f"{name}:{root}{q}{query}#{_fingerprint(root)}"
-    return dataset
 
 
 def judge_path(dataset: str) -> Path:
@@ -43,23 +30,6 @@ def judge_path(dataset: str) -> Path:
     name = dataset.partition(":")[0]
     stem = name if identity == name else f"{name}-{hashlib.sha256(identity.encode()).hexdigest()[:16]}"
     return genkit.cache_dir() / "judges" / f"{stem}.safetensors"
-
-
-_fingerprints: dict[tuple, str] = {}
-
-
-def _fingerprint(root: Path) -> str:
-    """SHA-256 over every file under ``root`` (relative path and bytes), cached while no file's
-    size or modification time changes."""
-    files = sorted(p for p in ([root] if root.is_file() else root.rglob("*")) if p.is_file())
-    stamp = (str(root), tuple((str(p), p.stat().st_size, p.stat().st_mtime_ns) for p in files))
-    if stamp not in _fingerprints:
-        digest = hashlib.sha256()
-        for p in files:
-            digest.update(str(p.relative_to(root) if p != root else p.name).encode() + b"\0")
-            digest.update(p.read_bytes())
-        _fingerprints[stamp] = digest.hexdigest()[:16]
-    return _fingerprints[stamp]
 
 
 def has_judge(dataset: str) -> bool:

@@ -7,7 +7,7 @@ by its path and imported when a command first uses it.
 
 import genkit
 
-GENKIT_HOOKS = 1
+GENKIT_CONTRACT = "1.2"  # the genkit plugin contract this plugin is written for
 
 
 @genkit.hookimpl

@@ -11,14 +11,14 @@ from typing import Any
 import torch
 
 from ..data import load_dataset
-from ..drawing import choose_sampler, draw
+from ..drawing import drawing
 from ..errors import CapabilityError, ConfigError, GenkitError, PluginError
 from ..evaluation import EvalContext, EvalResult, bits_name
 from ..files import WriteError
 from ..ood import auroc
 from ..plugins import get_plugin_manager
 from ..rng import isolated_rng
-from ..sampling import default_sampler_name
+from ..sampling import CANNOT_SAMPLE, default_sampler_name
 from ..training.state import check_data_shape
 from .loading import LoadedModel, load
 
@@ -32,6 +32,8 @@ class ScoreReport:
     seconds: float = 0.0
     #: Lines about the choice of metrics (a default metric whose plugin is absent).
     messages: list[str] = field(default_factory=list)
+    #: ``--reference``: what sample metrics compared with instead of the test split.
+    reference: str | None = None
 
     def metrics(self) -> dict[str, float]:
         out: dict[str, float] = {}
@@ -40,8 +42,13 @@ class ScoreReport:
         return out
 
     def notes(self) -> list[str]:
-        """Every evaluator's notes (per-class figures, what a metric counts), in metric order."""
-        return self.messages + [note for r in self.results.values() for note in r.notes]
+        """Every evaluator's notes (per-class figures, what a metric counts), in metric order; a line
+        several metrics share (metrics computed from one draw) once."""
+        return list(dict.fromkeys(self.messages + [note for r in self.results.values() for note in r.notes]))
+
+    def details(self) -> dict[str, dict[str, Any]]:
+        """What each metric's figures depend on (samples, reference, extractor), for metrics that say."""
+        return {name: dict(r.details) for name, r in self.results.items() if r.details}
 
 
 def applicable_metrics(model) -> list[str]:
@@ -109,6 +116,7 @@ def score(
     device: str = "auto",
     sampler: str | None = None,
     sampler_options: dict[str, Any] | None = None,
+    reference: str | None = None,
     progress: Callable[[str, int], Callable[[int], None]] | None = None,
 ) -> ScoreReport:
     """Score a model on a dataset's test split (the training dataset by default).
@@ -119,6 +127,8 @@ def score(
         limit: score only the first ``limit`` test images.
         sampler: how metrics that need samples draw them (default: the model's sampler).
         sampler_options: ``steps``, ``guidance`` or ``temperature`` for that sampler.
+        reference: what sample metrics that take one compare with instead of the test split: a
+            dataset (its test split) or ``folder:PATH`` (every image in it).
         progress: ``progress(metric, total) -> advance`` for a progress display.
     """
     lm = target if isinstance(target, LoadedModel) else load(target, device)
@@ -142,6 +152,14 @@ def score(
                 f"{', '.join(applicable_metrics(lm.model)) or 'none'}"
             )
         evaluators.append(ev)
+    if reference is not None:
+        unfit = [ev.name for ev in evaluators if not ev.takes_reference]
+        if unfit:
+            takers = [n for n in applicable_metrics(lm.model) if pm.evaluator(n).takes_reference]
+            raise ConfigError(
+                f"--reference does not apply to metric {', '.join(repr(n) for n in unfit)}, which compares with "
+                f"the test split; metrics that take a reference: {', '.join(takers) or 'none installed'}"
+            )
     ds_name = dataset or lm.meta["data"]["name"]
     data = load_dataset(ds_name, data_dir or lm.train_config.data_dir)
     check_data_shape(lm.meta, data.test_x.shape[1:], data.name, lm.checkpoint)
@@ -157,6 +175,7 @@ def score(
         dataset=ds_name + (" (embedded subset)" if data.embedded else ""),
         examples=x.shape[0],
         messages=messages,
+        reference=reference,
     )
     draw_with = _sampler(lm, sampler, sampler_options)
     started = time.perf_counter()
@@ -174,6 +193,8 @@ def score(
             advance=advance,
             sampler=draw_with,
             sampler_name=draw_with and draw_with.name,
+            reference=reference,
+            data_dir=data_dir or lm.train_config.data_dir,
         )
         with isolated_rng(lm.device, seed):  # latent noise and importance samples repeat with the seed
             report.results[ev.name] = checked_result(ev.evaluate(ctx), ev.name)
@@ -193,32 +214,13 @@ def _saved(save: Callable[[], Any], what: str) -> list[str]:
     return []
 
 
-class _Draw:
-    """``ctx.draw``'s engine: the chosen sampler with the user's options, output checked."""
-
-    def __init__(self, lm: LoadedModel, name: str, options: dict[str, Any]):
-        self.lm, self.name, self.options = lm, name, options
-
-    def __call__(self, n: int, *, condition=None, generator=None):
-        return draw(
-            self.lm.model,
-            n,
-            sampler=self.name,
-            condition=condition,
-            generator=generator,
-            options=self.options,
-            model_name=self.lm.name,
-        )
-
-
-def _sampler(lm: LoadedModel, name: str | None, options: dict[str, Any] | None) -> _Draw | None:
+def _sampler(lm: LoadedModel, name: str | None, options: dict[str, Any] | None):
     """How this score draws samples; None for a model that cannot sample (unless ``name`` is given)."""
     if name is None and default_sampler_name(lm.model) is None:
         if any(v is not None for v in (options or {}).values()):
-            raise CapabilityError(f"'{lm.name}' cannot sample, so sampling options do not apply")
+            raise CapabilityError(f"'{lm.name}' cannot sample ({CANNOT_SAMPLE}), so sampling options do not apply")
         return None
-    chosen, _ = choose_sampler(lm.model, name, lm.name)
-    return _Draw(lm, chosen, dict(options or {}))
+    return drawing(lm.model, model_name=lm.name, sampler=name, options=options)
 
 
 def checked_result(result: Any, metric: str) -> EvalResult:
@@ -242,6 +244,12 @@ def checked_result(result: Any, metric: str) -> EvalResult:
     if not isinstance(result.notes, (list, tuple)) or not all(isinstance(n, str) for n in result.notes):
         raise PluginError(
             f"metric '{metric}'{owner}: EvalResult.notes must be a list of strings (got {type(result.notes).__name__})"
+        )
+    if not isinstance(result.details, dict) or not all(
+        isinstance(k, str) and (v is None or isinstance(v, (str, int, float, bool))) for k, v in result.details.items()
+    ):
+        raise PluginError(
+            f"metric '{metric}'{owner}: EvalResult.details must map names (str) to strings, numbers, booleans or None"
         )
     return result
 
@@ -304,7 +312,7 @@ def score_ood(
 
     Scores every test image of the model's own dataset (or ``dataset``) and of
     ``outlier`` with the ``nll`` evaluator, in bits per dimension of the model's
-    likelihood space (refused for a model that declares none), writes both
+    likelihood space (`bpd` for an older model that declares none), writes both
     histograms to one PNG in the run directory, and returns the means and the
     AUROC of the figure as the score.
 
@@ -320,12 +328,7 @@ def score_ood(
     reason = evaluator.unsupported_reason(lm.model)
     if reason:
         raise CapabilityError(f"'{lm.name}' cannot score outliers by bits per dimension: {reason}")
-    unit = bits_name(lm.model)
-    if unit is None:
-        raise CapabilityError(
-            f"'{lm.name}' declares no likelihood_space, so its scores cannot be put in bits of a known data space; "
-            "--ood needs one"
-        )
+    unit = bits_name(lm.model)  # a likelihood model has one (an undeclared space is the older 'bpd')
     inlier = dataset or lm.meta["data"]["name"]
     if inlier == outlier:
         raise ConfigError(f"the outlier dataset must differ from the inlier dataset ('{inlier}')")
@@ -404,7 +407,9 @@ def _record(report: ScoreReport, lm: LoadedModel, samples, limit) -> dict[str, A
         "examples": report.examples,
         "samples": samples,
         "limit": limit,
+        **({"reference": report.reference} if report.reference else {}),
         "metrics": report.metrics(),
+        "details": report.details(),
         "notes": report.notes(),
         "seconds": round(report.seconds, 2),
         "time": time.strftime("%Y-%m-%dT%H:%M:%S"),

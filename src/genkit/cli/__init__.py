@@ -191,6 +191,8 @@ def interpolate(
         device=device,
         data_dir=data_dir,
     )
+    for note in pic.notes:
+        out.print(f"note: {note}", highlight=False)
     out.print(f"wrote {pic.path}")
 
 
@@ -226,8 +228,15 @@ def score(
     sampler: str | None = SAMPLER,
     steps: int | None = STEPS,
     guidance: float | None = GUIDANCE,
+    temperature: float | None = TEMPERATURE,
     ood: str | None = typer.Option(
         None, "--ood", help="outlier dataset: bpd histograms of both test splits, their means and the AUROC"
+    ),
+    reference: str | None = typer.Option(
+        None,
+        "--reference",
+        help="what sample metrics that take one (inception-fid...) compare with instead of the test split: a "
+        "dataset (its test split) or folder:PATH (every image in it)",
     ),
     as_json: bool = typer.Option(False, "--json", help="print the metrics as JSON"),
     device: str = typer.Option("auto", "--device", help=DEVICE_HELP),
@@ -235,6 +244,7 @@ def score(
     """Score a trained model on a test split (likelihood, bound, sample quality...)."""
     from .. import api
 
+    options = {"steps": steps, "guidance": guidance, "temperature": temperature}
     with _progress() as progress:
 
         def start(name: str, total: int):
@@ -244,6 +254,11 @@ def score(
         if ood:
             if metric and metric != ["bpd"]:
                 raise ConfigError("--ood scores by bits per dimension of the model's data; leave out --metric")
+            given = [
+                f"--{k}" for k, v in {"sampler": sampler, "reference": reference, **options}.items() if v is not None
+            ]
+            if given:
+                raise ConfigError(f"--ood draws no samples; leave out {', '.join(given)}")
             report = api.score_ood(
                 target,
                 ood,
@@ -266,7 +281,8 @@ def score(
             seed=seed,
             device=device,
             sampler=sampler,
-            sampler_options={"steps": steps, "guidance": guidance},
+            sampler_options=options,
+            reference=reference,
             progress=start,
         )
     if as_json:
@@ -347,6 +363,49 @@ def report(
 
 
 @app.command()
+def explore(
+    targets: list[str] = typer.Argument(
+        ..., help="runs to serve side by side: run directories, checkpoints or model names (the most recent run)"
+    ),
+    port: int | None = typer.Option(None, "--port", min=1, max=65535, help="port to serve on (default: a free one)"),
+    host: str = typer.Option(
+        "127.0.0.1", "--host", help="address to serve on; anything but loopback lets other machines use it"
+    ),
+    open_browser: bool = typer.Option(False, "--open", help="open the page in a browser"),
+    dataset: str | None = typer.Option(
+        None, "--dataset", help="test images to pick from and score against (default: each run's own dataset)"
+    ),
+    data_dir: str | None = typer.Option(None, "--data-dir"),
+    limit: int = typer.Option(
+        500, "--limit", min=1, help="test images to pick from, score against and encode for latent directions"
+    ),
+    samples: int | None = typer.Option(
+        None, "--samples", "-k", min=1, help="importance or dequantization samples per score (default: the model's)"
+    ),
+    device: str = typer.Option("auto", "--device", help=DEVICE_HELP),
+):
+    """Serve a local web page to sample, interpolate, walk the latent space and score images of runs."""
+    from ..explore import require_extra
+
+    require_extra()  # one line naming the extra, before any model loads
+    from ..explore.server import serve
+
+    serve(
+        targets,
+        host=host,
+        port=port,
+        open_browser=open_browser,
+        device=device,
+        dataset=dataset,
+        data_dir=data_dir,
+        limit=limit,
+        samples=samples,
+        say=lambda line: out.print(line, highlight=False, soft_wrap=True, markup=False),
+        warn=lambda line: err.print(line, highlight=False, soft_wrap=True, markup=False),
+    )
+
+
+@app.command()
 def plugins(
     as_json: bool = typer.Option(False, "--json", help="print the report as JSON"),
     timing: bool = typer.Option(False, "--timing", help="show how long each plugin's hook module takes to import"),
@@ -400,7 +459,10 @@ def _progress():
 
 def _describe_plugin_options(manager) -> None:
     """Put what the installed plugins provide into the help of the options that choose among them."""
-    samplers = manager.registries["samplers"].names()
+    samplers = [
+        name + (f" ({', '.join(models)} only)" if (models := manager.sampler_models(name)) else "")
+        for name in manager.registries["samplers"].names()
+    ]
     metrics = manager.registries["evaluators"].names()
     SAMPLER.help = f"how to draw (default: the model's own sampler); installed: {', '.join(samplers) or 'none'}"
     METRIC.help = f"metric name; repeat for several (default: the model's); installed: {', '.join(metrics) or 'none'}"
@@ -421,20 +483,36 @@ def _warn_broken_plugins(manager, argv: list[str]) -> None:
         )
 
 
-_show_warning = warnings.showwarning
-
-
-def _show_note(message, category, filename, lineno, file=None, line=None) -> None:
-    """A :class:`GenkitNote` as one line on stderr; any other warning as Python shows it."""
-    if not issubclass(category, GenkitNote):
-        return _show_warning(message, category, filename, lineno, file, line)
-    from rich.markup import escape
-
-    err.print(f"[yellow]note:[/yellow] {escape(str(message))}", highlight=False, soft_wrap=True)
-
-
 def main(argv: list[str] | None = None) -> None:
     """Entry point: run the app; every failure ends as one line (see the module docstring)."""
+    with warnings.catch_warnings():
+        _warnings_as_lines()
+        _main(argv)
+
+
+def _warnings_as_lines() -> None:
+    """genkit's own warnings become one yellow line on stderr each: a :class:`GenkitNote` (a
+    setting kept or changed) as ``note:``, a plugin's use of a deprecated form as ``deprecated:``
+    (each once per command); any other warning shows as Python shows it."""
+    from ..deprecation import GenkitDeprecationWarning
+
+    shown = warnings.showwarning
+    labels = {GenkitNote: "note", GenkitDeprecationWarning: "deprecated"}
+
+    def show(message, category, filename, lineno, file=None, line=None):
+        label = next((name for kind, name in labels.items() if issubclass(category, kind)), None)
+        if label is None:
+            return shown(message, category, filename, lineno, file, line)
+        from rich.markup import escape
+
+        err.print(f"[yellow]{label}:[/yellow] {escape(str(message))}", highlight=False, soft_wrap=True)
+
+    for kind in labels:
+        warnings.simplefilter("always", kind)  # a deprecation says itself once per process already
+    warnings.showwarning = show
+
+
+def _main(argv: list[str] | None) -> None:
     global _ARGV, _debug
     _ARGV = list(sys.argv[1:] if argv is None else argv)
     _debug = False
@@ -445,10 +523,7 @@ def main(argv: list[str] | None = None) -> None:
         manager.register_commands(app)
         _describe_plugin_options(manager)
         _warn_broken_plugins(manager, _ARGV)
-        with warnings.catch_warnings():
-            warnings.simplefilter("always", GenkitNote)
-            warnings.showwarning = _show_note
-            app(args=list(_ARGV), prog_name="genkit", standalone_mode=True)
+        app(args=list(_ARGV), prog_name="genkit", standalone_mode=True)
     except SystemExit as exc:  # typer ends every call with one; a successful one just returns
         if exc.code not in (0, None):
             raise

@@ -42,7 +42,9 @@ def score_json(report) -> str:
             "model": report.model,
             "dataset": report.dataset,
             "examples": report.examples,
+            **({"reference": report.reference} if report.reference else {}),
             "metrics": report.metrics(),
+            "details": report.details(),
             "notes": report.notes(),
         }
     )
@@ -121,12 +123,17 @@ def runs_table(found):
     from rich.table import Table
 
     table = Table(title="recent runs")
-    for col in ("run", "model", "dataset", "epochs", "best val", "status"):
+    for col in ("run", "model", "dataset", "epochs", "best val", "sample quality", "status"):
         table.add_column(col)
     for r in found:
         best = f"{r.monitor} {r.best:.3f}" if r.best is not None else "-"
-        table.add_row(str(r.path), r.model, r.dataset, f"{r.epochs_done}/{r.epochs}", best, r.status)
+        quality = "\n".join(f"{k} {r.scores[k]:.4g}" for k in SAMPLE_QUALITY if k in r.scores) or "-"
+        table.add_row(str(r.path), r.model, r.dataset, f"{r.epochs_done}/{r.epochs}", best, quality, r.status)
     return table
+
+
+#: The sample-quality figures ``genkit runs`` shows where a run was scored with them (latest score).
+SAMPLE_QUALITY = ("inception_fid", "inception_kid", "judge_fd")
 
 
 PLUGIN_STATUS_COLOURS = {"ok": "green", "broken": "red", "disabled": "yellow", "not found": "red"}
@@ -136,14 +143,15 @@ def plugins_table(report: list[dict[str, Any]], timing: bool):
     from rich.table import Table
 
     table = Table(title="genkit plugins")
-    for col in ("plugin", "package", "version", "provides", "status", *(["import"] if timing else [])):
+    for col in ("plugin", "package", "version", "contract", "provides", "status", *(["import"] if timing else [])):
         table.add_column(col, overflow="fold")
     for p in report:
         provides = "\n".join(f"{k}: {', '.join(v)}" for k, v in p["provides"].items()) or "-"
         status = f"[{PLUGIN_STATUS_COLOURS.get(p['status'], 'red')}]{p['status']}[/]"
         seconds = p["import_seconds"]
         extra = [f"{seconds * 1000:.0f} ms" if seconds is not None else "-"] if timing else []
-        table.add_row(p["name"], p["package"], p["version"], provides, status, *extra)
+        contract = p["contract"] + (" [yellow](deprecated use)[/yellow]" if p["deprecations"] else "")
+        table.add_row(p["name"], p["package"], p["version"], contract, provides, status, *extra)
     return table
 
 
@@ -155,6 +163,7 @@ def plugin_problems(report: list[dict[str, Any]]) -> list[str]:
         if p["error"]:
             lines.append(f"[red]{p['name']}[/red] ({p['package']}): {p['error']}")
         lines += [f"[yellow]{p['name']}[/yellow] ({p['package']}): warning: {w}" for w in p["warnings"]]
+        lines += [f"[yellow]{p['name']}[/yellow] ({p['package']}): deprecated: {d}" for d in p["deprecations"]]
     return lines
 
 

@@ -12,19 +12,12 @@ import os
 import socket
 from pathlib import Path
 
+from ..cache import cache_dir as cache_dir  # its home is genkit.cache; kept importable from here
 from ..errors import DataError
 
 DATA_DIR_ENV = "GENKIT_DATA_DIR"
 OFFLINE_ENV = "GENKIT_OFFLINE"
 EMBEDDED_ROOT = Path(__file__).parent / "embedded"
-
-
-def cache_dir() -> Path:
-    """genkit's user cache (data, judges): ``GENKIT_CACHE_DIR`` or the XDG cache."""
-    if os.environ.get("GENKIT_CACHE_DIR"):
-        return Path(os.environ["GENKIT_CACHE_DIR"])
-    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
-    return Path(base) / "genkit"
 
 
 def data_root(explicit: str | None) -> tuple[Path, bool]:

@@ -10,7 +10,7 @@ from typing import Any
 
 from ..errors import ConfigError
 from ..liveness import run_status
-from ..runs import Run, resolve_run
+from ..runs import Run, latest_scores, resolve_run, score_details
 
 _EPOCH_GRID = re.compile(r"samples_epoch(\d+)\.png")
 
@@ -32,6 +32,8 @@ class RunView:
     metrics: list[dict[str, Any]]
     #: ``(metric, where scored) -> value``, the latest score of each.
     scores: dict[tuple[str, str], float | int] = field(default_factory=dict)
+    #: What the latest figures depend on (samples, reference, feature extractor), one line per set.
+    score_details: list[str] = field(default_factory=list)
     grid: Path | None = None
 
     @property
@@ -55,6 +57,7 @@ def _view(run: Run, label: str) -> RunView:
     state = run.read_json("status.json", {}) or {}
     metrics = run.read_metrics()
     status = run_status(state)
+    records = run.read_json("scores.json", []) or []
     return RunView(
         label=label,
         path=run.path,
@@ -67,7 +70,8 @@ def _view(run: Run, label: str) -> RunView:
         config=run.read_json("config.json", {}) or {},
         manifest=manifest,
         metrics=metrics,
-        scores=_latest_scores(run.read_json("scores.json", []) or []),
+        scores=latest_scores(records),
+        score_details=score_details(records),
         grid=last_grid(run.path),
     )
 
@@ -89,19 +93,9 @@ def _status_detail(status: str, state: dict[str, Any]) -> str:
     return status
 
 
-def _latest_scores(records: list[dict[str, Any]]) -> dict[tuple[str, str], float | int]:
-    """Later records replace earlier ones: a run scored twice shows its latest figures."""
-    scores: dict[tuple[str, str], float | int] = {}
-    for record in records:
-        where = str(record.get("dataset", "?")) + (f" vs {record['ood']}" if record.get("ood") else "")
-        for name, value in (record.get("metrics") or {}).items():
-            if isinstance(value, (int, float)) and not isinstance(value, bool):
-                scores[(name, where)] = value  # an int stays a count (samples, examples)
-    return scores
-
-
 def last_grid(path: Path) -> Path | None:
-    """The last sample grid training wrote: samples_end.png, else the latest epoch grid, else the first."""
+    """The last sample grid training wrote: samples_end.png, else the latest epoch grid, else the first;
+    for a run training drew none of (a model with no default sampler), the grid ``genkit sample`` wrote."""
     if (path / "samples_end.png").is_file():
         return path / "samples_end.png"
     epochs = sorted(
@@ -109,8 +103,10 @@ def last_grid(path: Path) -> Path | None:
     )
     if epochs:
         return epochs[-1][1]
-    start = path / "samples_start.png"
-    return start if start.is_file() else None
+    for name in ("samples_start.png", "samples.png"):
+        if (path / name).is_file():
+            return path / name
+    return None
 
 
 def _labels(paths: list[Path]) -> list[str]:

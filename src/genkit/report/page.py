@@ -62,6 +62,7 @@ def _run_context(run: RunView, colour: str) -> dict[str, Any]:
         "epochs_done": run.epochs_done,
         "epochs": run.epochs,
         "grid": grid,
+        "score_details": run.score_details,
     }
 
 

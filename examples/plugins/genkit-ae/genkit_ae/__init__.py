@@ -8,8 +8,8 @@ is named by its "module:attribute" path and imported when a command uses it.
 
 import genkit
 
-#: The major version of genkit's hook specification this plugin is written for.
-GENKIT_HOOKS = 1
+#: The genkit plugin contract this plugin is written for (docs/plugins.md, "Compatibility").
+GENKIT_CONTRACT = "1.2"
 
 
 @genkit.hookimpl
