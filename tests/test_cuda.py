@@ -101,11 +101,11 @@ def test_diffusion_s_ancestral_sampler_draws_its_noise_on_the_gpu(tiny, quiet, t
     overrides = {**SMALL, "train.dataset": tiny, "train.device": "cuda", **tiny_unet}
     del overrides["model.hidden"]
     run = genkit.train("diffusion", overrides=overrides, reporter=quiet, out=tmp_path / "run").run.path
-    draw = lambda seed: (
-        genkit.sample(  # noqa: E731
-            run, 4, seed=seed, steps=5, sampler="ancestral", device="cuda", out=tmp_path / f"{seed}.png"
-        ).images
-    )
+
+    def draw(seed):
+        out = tmp_path / f"{seed}.png"
+        return genkit.sample(run, 4, seed=seed, steps=5, sampler="ancestral", device="cuda", out=out).images
+
     assert torch.equal(draw(1), draw(1)) and not torch.equal(draw(1), draw(2))
 
 
