@@ -15,6 +15,7 @@ thread (see ``jobs.py``), so a model is never used by two requests at once.
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -223,8 +224,9 @@ class ExploredRun:
         checked_condition(self.model, 1, label, model_name=self.lm.name)
 
     def sample_latents(self, n: int, seed: int, temperature: float | None = None) -> torch.Tensor:
-        """The latent codes of a grid of ``n`` samples with ``seed``: the prior draws the ``prior``
-        sampler decodes (and the start noise the iterative samplers of a latent model start from)."""
+        """The latent codes of a grid of ``n`` samples with ``seed``: the start noise
+        (:func:`genkit.sampling.start_noise`) the samplers of a latent model start from, which the
+        ``prior`` sampler decodes."""
         check_interpolation(self.lm)
         generator = torch.Generator(device=self.lm.device).manual_seed(seed)
         scale = 1.0 if temperature is None else temperature
@@ -339,7 +341,9 @@ class ExploredRun:
             seed=0,
             advance=advance,
         )
-        with isolated_rng(self.lm.device, 0):
+        with isolated_rng(self.lm.device, 0), warnings.catch_warnings():
+            # the metric's standard error of one image's score has no degrees of freedom; only per_example is used
+            warnings.filterwarnings("ignore", message=r"std\(\): degrees of freedom")
             result = get_plugin_manager().evaluator("nll").evaluate(ctx)
         return result.per_example[self.unit].float().cpu()
 
