@@ -80,6 +80,7 @@ def main() -> None:
         cuda=False,
         cache=False,
         verbose=False,
+        save_cpu_ram=True,  # no worker processes
     )
     print(f"{n} vs {n} images, {which} (SHA-256 {weights.sha256[:16]}...)")
     for mine, reference in (
