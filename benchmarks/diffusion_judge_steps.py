@@ -25,7 +25,7 @@ from pathlib import Path
 import torch
 
 import genkit
-from genkit.drawing import draw
+from genkit.drawing import drawing
 
 
 def _judge_and_reference(lm):
@@ -72,19 +72,13 @@ def score_steps(run: str, sampler: str, steps_list: list[int], n: int, batch: in
     options = {} if guidance is None else {"guidance": guidance}
     for steps in steps_list:
         generator = torch.Generator().manual_seed(seed)
+        draw = drawing(lm.model, model_name=lm.name, sampler=sampler, options={"steps": steps, **options})
 
-        def batches(steps=steps, generator=generator):
+        def batches(draw=draw, generator=generator):
             for first in range(0, n, batch):
                 b = min(batch, n - first)
                 labels = torch.arange(first, first + b) % classes if conditional else None
-                yield draw(
-                    lm.model,
-                    b,
-                    sampler=sampler,
-                    condition=labels,
-                    generator=generator,
-                    options={"steps": steps, **options},
-                )
+                yield draw(b, condition=labels, generator=generator)
 
         row, outputs = _row(
             judge, reference, batches(), n, run=label, objective=lm.model.objective, sampler=sampler, steps=steps

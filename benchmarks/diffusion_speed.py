@@ -71,18 +71,18 @@ def training_rate(objective: str, root: str, precision: str = "fp32") -> float:
 def sampling_rates(objective: str, sampler: str, n: int, steps: int, rounds: int) -> dict[str, float]:
     """Median images/s of ``n`` samples in one batch, with the U-Net's weights channels-last (as
     the plugin keeps them) and contiguous, the two measured in alternation."""
-    from genkit.drawing import draw
+    from genkit.drawing import drawing
     from genkit.plugins import get_plugin_manager
 
     spec = get_plugin_manager().model("diffusion")
     model = spec.build_model(spec.config_class()(objective=objective), genkit.DataInfo("mnist", (1, 28, 28), 10)).eval()
-    draw(model, 2, sampler=sampler, generator=torch.Generator().manual_seed(1), options={"steps": 2})  # warm-up
+    drawing(model, sampler=sampler, options={"steps": 2})(2, generator=torch.Generator().manual_seed(1))  # warm-up
     rates: dict[str, list[float]] = {"channels_last": [], "contiguous": []}
     for _ in range(rounds):
         for layout, memory_format in (("channels_last", torch.channels_last), ("contiguous", torch.contiguous_format)):
             model.to(memory_format=memory_format)
             start = time.perf_counter()
-            draw(model, n, sampler=sampler, generator=torch.Generator().manual_seed(0), options={"steps": steps})
+            drawing(model, sampler=sampler, options={"steps": steps})(n, generator=torch.Generator().manual_seed(0))
             rates[layout].append(n / (time.perf_counter() - start))
     return {layout: statistics.median(values) for layout, values in rates.items()}
 

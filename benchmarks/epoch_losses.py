@@ -19,6 +19,7 @@ import torch
 import genkit
 from genkit.data.sources import EMBEDDED_ROOT
 
+_SMALL_UNET = ["model.channels=8", "model.channel_mults=[1, 2]", "model.attention=false"]
 MODELS = {
     "vae": [],
     "cvae": ["model.condition=label"],
@@ -28,6 +29,10 @@ MODELS = {
     "gan": [],
     "gan-dcgan": ["model.architecture=dcgan"],
     "gan-conditional": ["model.conditional=true", "model.d_steps=2"],
+    # A small U-Net, so the epoch (and its DDIM/Euler sample grids) takes seconds.
+    "diffusion": [*_SMALL_UNET, "model.timesteps=100"],
+    "diffusion-flow": [*_SMALL_UNET, "model.objective=flow-matching"],
+    "diffusion-conditional": [*_SMALL_UNET, "model.timesteps=100", "model.conditional=true"],
 }
 
 

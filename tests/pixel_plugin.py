@@ -89,5 +89,6 @@ class PixelPlugin:
                 name="pixel-bernoulli",
                 sampler="pixel_plugin:PixelSampler",
                 description="draw every pixel from its Bernoulli",
+                models=("pixels",),
             )
         )

@@ -187,3 +187,35 @@ def test_only_loopback_is_served_without_a_warning():
     assert host_warning("127.0.0.1") is None and host_warning("localhost") is None and host_warning("::1") is None
     warning = host_warning("0.0.0.0")
     assert warning.startswith("warning: serving on 0.0.0.0: anyone who can reach this address")
+
+
+def test_a_plugin_model_with_its_own_sampler_is_served_through_the_contract(tiny, quiet):
+    """A model the core has never heard of (no latent space, its own sampler, an exact
+    likelihood) gets exactly the controls its contract allows, and the CLI's refusals for the rest."""
+    from pixel_plugin import PixelPlugin
+
+    import genkit
+    from genkit.explore.session import ExploredRun, load_test_images
+    from genkit.plugins import get_plugin_manager
+
+    get_plugin_manager().register_plugin(PixelPlugin(), "genkit-pixels")
+    run = genkit.train("pixels", overrides={"train.dataset": "tiny:64", "train.val_size": 16}, reporter=quiet).run
+    lm = genkit.load(run.path, "cpu")
+    test, problem = load_test_images(lm, None, None, 32, {})
+    explored = ExploredRun("pixels", lm, test, problem, samples=None)
+    offered = explored.describe()
+    sampling = offered["sampling"]
+    assert sampling["default"] == "pixel-bernoulli" and [s["name"] for s in sampling["samplers"]] == ["pixel-bernoulli"]
+    assert sampling["samplers"][0]["options"] == ["temperature"]
+    assert sampling["samplers"][0]["refusals"]["steps"] == (
+        "--steps does not apply to sampler 'pixel-bernoulli' (it takes --temperature)"
+    )
+    assert offered["latent"]["refusal"] == "interpolation needs a model with a latent space, and 'pixels' has none"
+    assert offered["likelihood"] == {"refusal": None, "unit": "bits_per_binarized_pixel", "samples": 1}
+    assert offered["completion"]["refusal"].startswith("'pixels' completes no images")
+    steps = []
+    images = explored.sample(4, seed=1, temperature=0.5, progress=lambda done, total: steps.append(done))
+    assert images.shape == (4, 1, 28, 28) and steps
+    assert torch.equal(images, explored.sample(4, seed=1, temperature=0.5))
+    values = explored.histogram()
+    assert values.shape == (32,) and explored.score(test.x[:1]) == pytest.approx(float(values[0]), rel=1e-5)

@@ -182,6 +182,24 @@ def test_last_grid_prefers_end_then_latest_epoch(tmp_path):
     assert last_grid(tmp_path).name == "samples_end.png"
 
 
+def test_report_shows_a_resumed_runs_epochs_and_the_grid_genkit_sample_wrote(tiny, tmp_path, cli):
+    run = tmp_path / "vae"
+    cfg = ["--dataset", tiny, "--epochs", "1", "--set", "train.val_size=32", "--set", "model.hidden=16"]
+    assert cli("train", "vae", "--out", run, *cfg).code == 0
+    assert cli("train", "--resume", run, "--epochs", "2").code == 0
+    # A model training drew no grid of (no default sampler), sampled afterwards with a sampler named for it.
+    sampled = make_run(tmp_path / "runs", "pixels-1", "pixels", "mnist", ["nll"], {"status": "finished"})
+    sampled.joinpath("samples.png").write_bytes(png_bytes("samples.png"))
+    page = tmp_path / "report.html"
+    code, _, err = cli("report", run, sampled, "--out", page)
+    assert code == 0, err
+    html = page.read_text()
+    assert "<b>vae</b> on tiny &middot; 2/2 epochs" in html
+    epochs_row = re.search(r"<tr[^>]*><td>train\.epochs</td>(.*?)</tr>", html, re.S).group(1)
+    assert re.findall(r'<td class="value">([^<]*)</td>', epochs_row)[0] == "2"  # config.json of the resumed run
+    assert 'alt="samples of pixels-1 (samples.png)"' in html
+
+
 def test_report_errors_are_one_line(tmp_path, cli):
     code, _, err = cli("report", str(tmp_path))
     assert code == 1 and err.startswith("error:") and "not a run directory" in err

@@ -64,7 +64,17 @@ if TYPE_CHECKING:  # for editors and type checkers; nothing here runs
     )
     from .artifacts import ArtifactError, load_artifact, save_artifact  # noqa: F401
     from .cache import cache_dir  # noqa: F401
-    from .capabilities import BoundModel, CompletionModel, EncoderModel, LatentModel, LikelihoodModel  # noqa: F401
+    from .capabilities import (  # noqa: F401
+        BINARIZED,
+        CONTINUOUS,
+        EIGHT_BIT,
+        LIKELIHOOD_SPACES,
+        BoundModel,
+        CompletionModel,
+        EncoderModel,
+        LatentModel,
+        LikelihoodModel,
+    )
     from .config import TrainConfig  # noqa: F401
     from .data import load_dataset  # noqa: F401
     from .data.datasets import ImageDataset  # noqa: F401
@@ -84,5 +94,5 @@ if TYPE_CHECKING:  # for editors and type checkers; nothing here runs
         register_plugin,  # noqa: F401
     )
     from .report import write_report  # noqa: F401
-    from .sampling import Sampler  # noqa: F401
+    from .sampling import Sampler, start_noise  # noqa: F401
     from .training.reporting import Reporter  # noqa: F401

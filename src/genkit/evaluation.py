@@ -14,7 +14,7 @@ from .deprecation import warn as warn_deprecated
 from .errors import CapabilityError
 from .maths import nats_to_bpd
 from .model import Batch
-from .sampling import PriorSampler, default_sampler_name
+from .sampling import CANNOT_SAMPLE, Drawing, PriorSampler, default_sampler_name
 
 
 @dataclass
@@ -63,15 +63,16 @@ class EvalContext:
     def draw(
         self, n: int, *, condition: torch.Tensor | None = None, generator: torch.Generator | None = None
     ) -> torch.Tensor:
-        """``n`` samples of the model in [0, 1], through the chosen sampler.
+        """``n`` samples of the model in [0, 1], through the chosen sampler, checked.
 
         A context made by hand (without ``sampler``) draws a latent model from its prior.
         """
-        if self.sampler is not None:
-            return self.sampler(n, condition=condition, generator=generator)
-        if isinstance(self.model, LatentModel):
-            return PriorSampler().sample(self.model, n, condition=condition, generator=generator)
-        raise CapabilityError("this metric needs samples, and no sampler was given for this model")
+        sampler = self.sampler
+        if sampler is None:
+            if not isinstance(self.model, LatentModel):
+                raise CapabilityError("this metric needs samples, and no sampler was given for this model")
+            sampler = Drawing(self.model, PriorSampler(), "prior")
+        return sampler(n, condition=condition, generator=generator)
 
     def batches(
         self, x: torch.Tensor | None = None, y: torch.Tensor | None = None, batch_size: int | None = None
@@ -127,9 +128,7 @@ class Evaluator:
             if not isinstance(model, proto):
                 return self.missing or f"metric '{self.name}' needs {proto.__name__}"
         if self.needs_samples and default_sampler_name(model) is None:
-            return (
-                "it needs samples, and this model cannot sample (it has no latent space and names no default sampler)"
-            )
+            return f"it needs samples, and this model cannot sample ({CANNOT_SAMPLE})"
         return None
 
     def evaluate(self, ctx: EvalContext) -> EvalResult:

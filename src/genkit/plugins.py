@@ -296,6 +296,12 @@ class PluginManager:
         """The sampler called ``name``, created on first use from its registration."""
         return self._created("samplers", name)
 
+    def sampler_models(self, name: str) -> tuple[str, ...]:
+        """The models the sampler called ``name`` says it draws (its ``SamplerSpec.models``), read
+        without importing it; empty: every model its ``unsupported_reason`` accepts."""
+        item = self._lookup("samplers", name)
+        return tuple(item.models) if isinstance(item, SamplerSpec) else ()
+
     def _created(self, kind: str, name: str):
         key = (kind, name)
         if key not in self._instances:
@@ -382,6 +388,14 @@ def _check_registrations(kind: str, collected: list[tuple[str, Any]]) -> None:
             raise PluginError(
                 f"sampler '{name}' must be registered as genkit.SamplerSpec(name, sampler='module:Class') or be a "
                 "genkit.Sampler"
+            )
+        if (
+            kind == "samplers"
+            and isinstance(item, SamplerSpec)
+            and not (isinstance(item.models, (tuple, list)) and all(isinstance(m, str) and m for m in item.models))
+        ):
+            raise PluginError(
+                f"sampler '{name}': SamplerSpec.models must be a tuple of model names, like ('diffusion',)"
             )
         if kind == "evaluators" and not (
             (

@@ -1,18 +1,32 @@
-"""Drawing from a model: the sampler contract, prior samples, interpolation paths and 2-D latent grids."""
+"""Drawing from a model: the sampler contract, and the one place every draw is checked.
+
+A :class:`Sampler` implements only what is its own: how it turns noise into images.
+A :class:`Drawing` binds a sampler to a model with the user's options and checks
+everything else, once, for every caller: which options the sampler takes and their
+values, the condition or label, the start noise (:func:`start_noise`), and the
+images that come back. :mod:`genkit.drawing` picks the registered sampler that makes a
+:class:`Drawing`; ``genkit sample``, the training grids and every evaluator
+(``EvalContext.draw``) draw through one, and interpolation and the manifold decode
+through :func:`decode`, whose images pass the same check. Interpolation paths and 2-D
+latent grids are here too.
+"""
 
 from __future__ import annotations
 
 import inspect
 import math
+from typing import Any
 
 import torch
 
 from .capabilities import LatentModel
-from .errors import CapabilityError
+from .errors import CapabilityError, GenkitError, PluginError
 from .maths import cycled_labels
 
-#: Options of ``genkit sample`` a sampler may take, by naming them in its ``sample`` signature.
+#: Options of ``genkit sample`` and ``genkit score`` a sampler may take, by naming them in its ``sample`` signature.
 USER_OPTIONS = ("temperature", "steps", "guidance")
+#: Why a model cannot be drawn from unless a sampler is named for it.
+CANNOT_SAMPLE = "it has no latent space and names no default sampler"
 
 
 class Sampler:
@@ -22,10 +36,18 @@ class Sampler:
     ``[n, C, H, W]`` with values in [0, 1]. Beyond ``n``, a sampler receives only the
     keyword arguments its ``sample`` signature names, from: ``condition`` (labels or
     another condition), ``generator`` (a seeded ``torch.Generator``: draw all noise from
-    it, so samples repeat), ``temperature`` (float), ``steps`` (int, for iterative
-    samplers), ``guidance`` (float, classifier-free guidance) and ``progress``
-    (``progress(done, total)``, for a progress bar over steps). A user option its
-    signature lacks is refused with one line, so it never silently does nothing.
+    it, for example with :func:`genkit.start_noise`, so samples repeat), ``temperature``
+    (float), ``steps`` (int, for iterative samplers), ``guidance`` (float,
+    classifier-free guidance) and ``progress`` (``progress(done, total)``, for a progress
+    bar over steps).
+
+    genkit checks, before ``sample`` runs, that the sampler applies to the model
+    (:meth:`unsupported_reason`, and the models its ``SamplerSpec`` names), that every
+    option given is one its signature names (so none silently does nothing) with a valid
+    value (``steps`` at least 1, ``temperature`` and ``guidance`` not negative, ``guidance``
+    only for a conditional model), and that a condition is one the model takes; after, it
+    checks the images' shape, type and range. A sampler checks only what is its own (a
+    step count above what its model supports, say).
     """
 
     name: str = ""
@@ -51,8 +73,25 @@ class PriorSampler(Sampler):
         return None if isinstance(model, LatentModel) else "it decodes latent codes, and this model has no latent space"
 
     def sample(self, model, n, *, temperature=1.0, condition=None, generator=None):
-        z = prior_latents(model, n, temperature=temperature, generator=generator)
-        return model.decode(z, condition)
+        return model.decode(start_noise(model, n, generator, scale=temperature), condition)
+
+
+def start_noise(model, n: int, generator: torch.Generator | None = None, *, scale: float = 1.0) -> torch.Tensor:
+    """``n`` draws of N(0, scale^2 I) shaped like the model's latent codes (``latent_shape``), on the
+    model's device: what a latent model's samplers start from. The noise comes from ``generator``
+    on that generator's own device, so a seed gives the same noise whatever device the model is on."""
+    shape = getattr(model, "latent_shape", None)
+    if shape is None:
+        raise CapabilityError("start noise is shaped like a latent code, and this model has no latent_shape")
+    device = model_device(model)
+    z = torch.randn((n, *shape), generator=generator, device=generator.device if generator is not None else device)
+    return (z * scale).to(device)
+
+
+def model_device(model) -> torch.device:
+    """The device of a model's weights (the CPU for a model without any)."""
+    first = next(model.parameters(), None)
+    return first.device if first is not None else torch.device("cpu")
 
 
 def default_sampler_name(model) -> str | None:
@@ -74,43 +113,151 @@ def sampler_options(sampler: Sampler) -> set[str]:
     }
 
 
-def grid_condition(
-    model,
-    n: int,
-    images: torch.Tensor,
-    labels: torch.Tensor | None,
-    num_classes: int | None,
-    generator: torch.Generator | None = None,
-) -> tuple[int, torch.Tensor | None]:
-    """How many samples to draw for a training-time grid, and their condition.
+class Drawing:
+    """One sampler bound to one model with the user's options: every draw's checks, in one place.
 
-    A label-conditional model gets every class in turn. A model conditioned on
-    something derived from the image (an observed part of it) gets the
-    conditions of the first ``n`` of ``images`` as its own ``prepare_batch``
-    builds them, so the core needs to know nothing about that kind.
+    :func:`genkit.drawing.drawing` makes one from the registered sampler it picks (and
+    checks that it applies); an evaluator's ``ctx.draw`` calls one. Options are checked
+    when it is made, so a bad one stops a command before any work; the condition and the
+    images on every call.
+
+    Args:
+        model: the model, on its device.
+        sampler: the :class:`Sampler` (its ``sample`` is called with the arguments it names).
+        name: the sampler's registered name, for messages.
+        options: ``temperature``, ``steps`` and ``guidance`` as the user gave them (None: not given).
+        model_name: the model's registered name, for messages.
+        owner: the plugin that registered the sampler, named in a refusal of its output.
     """
+
+    def __init__(
+        self,
+        model,
+        sampler: Sampler,
+        name: str,
+        options: dict[str, Any] | None = None,
+        *,
+        model_name: str | None = None,
+        owner: str | None = None,
+    ):
+        self.model, self.sampler, self.name = model, sampler, name
+        self.model_name = model_name
+        self.source = f"sampler '{name}'" + (f" (from {owner})" if owner else "")
+        self.accepts = sampler_options(sampler)
+        self.options = self._checked_options(options or {})
+
+    def __call__(
+        self,
+        n: int,
+        *,
+        label: int | None = None,
+        condition: torch.Tensor | None = None,
+        generator: torch.Generator | None = None,
+        progress=None,
+    ) -> torch.Tensor:
+        """``n`` checked images ``[n, C, H, W]`` in [0, 1] (eval mode is the caller's; no gradients).
+
+        ``label`` draws that class (the user's ``--label``); ``condition`` is a condition
+        tensor as the model's ``prepare_batch`` builds it. A label-conditional model drawn
+        with neither draws every class in turn.
+        """
+        kwargs = dict(self.options)
+        condition = checked_condition(self.model, n, label, condition, self.model_name)
+        if condition is not None and "condition" not in self.accepts:
+            raise CapabilityError(
+                f"sampler '{self.name}' takes no condition, and {_named(self.model_name)} is conditional"
+            )
+        for key, value in (("condition", condition), ("generator", generator), ("progress", progress)):
+            if value is not None and key in self.accepts:
+                kwargs[key] = value
+        with torch.no_grad():
+            images = self.sampler.sample(self.model, n, **kwargs)
+        check_images(images, n, tuple(self.model.data_info.shape), self.source)
+        return images
+
+    def _checked_options(self, options: dict[str, Any]) -> dict[str, Any]:
+        given = {k: v for k, v in options.items() if v is not None}
+        for key in given:
+            if key not in self.accepts:
+                takes = ", ".join(f"--{k}" for k in USER_OPTIONS if k in self.accepts) or "no options"
+                raise CapabilityError(f"--{key} does not apply to sampler '{self.name}' (it takes {takes})")
+        steps, temperature, guidance = (given.get(k) for k in ("steps", "temperature", "guidance"))
+        if steps is not None and int(steps) < 1:
+            raise GenkitError(f"--steps must be at least 1 (got {steps})")
+        for key, value in (("temperature", temperature), ("guidance", guidance)):
+            if value is not None and float(value) < 0:
+                raise GenkitError(f"--{key} must not be negative (got {value:g})")
+        if guidance is not None and getattr(self.model, "conditioning", None) is None:
+            raise CapabilityError(
+                f"--guidance applies only to a conditional model, and {_named(self.model_name)} is not one"
+            )
+        return given
+
+
+def checked_condition(
+    model, n: int, label: int | None = None, condition: torch.Tensor | None = None, model_name: str | None = None
+) -> torch.Tensor | None:
+    """The condition to draw ``n`` images of ``model`` with: ``label`` (checked against the model's
+    classes) as a tensor, ``condition`` as given, or for a label-conditional model given neither,
+    every class in turn. Refused in one line: a label for a model that takes none, a label out of
+    range, a model that needs a condition of its own kind without one, a condition for an
+    unconditional model."""
+    named = _named(model_name)
     kind = getattr(model, "conditioning", None)
-    if kind is None:
-        return n, None
-    if kind == "label":
-        return n, cycled_labels(n, num_classes, device=images.device) if num_classes else None
-    from .model import Batch
+    classes = model.data_info.num_classes or 1
+    if label is not None:
+        if kind != "label":
+            raise CapabilityError(f"{named} takes no class label; --label applies only to label-conditional models")
+        if not 0 <= label < classes:
+            raise CapabilityError(f"--label {label} is out of range: {named} knows classes 0 to {classes - 1}")
+        condition = torch.full((n,), label, device=model_device(model))
+    elif condition is None and kind == "label":
+        condition = cycled_labels(n, classes, device=model_device(model))
+    if condition is None and kind is not None:
+        raise CapabilityError(f"{named} needs a '{kind}' condition to sample; use its own command")
+    if condition is not None and kind is None:
+        raise CapabilityError(f"{named} is not conditional, and a condition was given")
+    return condition
 
-    n = min(n, images.shape[0])
-    raw = Batch(x=images[:n], y=None if labels is None else labels[:n])
-    return n, model.prepare_batch(raw, generator=generator).condition
+
+def _named(model_name: str | None) -> str:
+    return f"'{model_name}'" if model_name else "this model"
 
 
-def require_latent(model, what: str) -> None:
+def check_images(images: Any, n: int, shape: tuple[int, ...], source: str) -> None:
+    """Refuse what ``source`` (a sampler, a model's decode) returned unless it is ``n`` images of
+    ``shape`` in [0, 1]: one line, before anything is drawn or scored."""
+    if not isinstance(images, torch.Tensor):
+        raise PluginError(f"{source} returned {type(images).__name__}, not a tensor of images")
+    if tuple(images.shape) != (n, *shape):
+        raise PluginError(f"{source} returned a tensor of shape {list(images.shape)}; expected {[n, *shape]}")
+    if not images.is_floating_point():
+        raise PluginError(f"{source} returned {images.dtype} images; expected floats in [0, 1]")
+    if not bool(torch.isfinite(images).all()):
+        raise PluginError(f"{source} returned non-finite values (NaN or inf)")
+    low, high = float(images.min()), float(images.max())
+    if low < -1e-3 or high > 1 + 1e-3:
+        raise PluginError(f"{source} returned values in [{low:.3g}, {high:.3g}]; images must be in [0, 1]")
+
+
+def check_decodable(model, what: str, model_name: str | None = None) -> None:
+    """Refuse ``what`` (interpolation, the manifold: pictures of chosen latent codes) for a model
+    without a latent space or one that needs a condition."""
+    named = _named(model_name)
     if not isinstance(model, LatentModel):
-        raise CapabilityError(f"{what} needs a model with a latent space; this model has none")
+        raise CapabilityError(f"{what} needs a model with a latent space, and {named} has none")
+    kind = getattr(model, "conditioning", None)
+    if kind is not None:
+        raise CapabilityError(f"{what} of a conditional model is not supported ({named} is conditioned on a {kind})")
 
 
-def prior_latents(model, n: int, temperature: float = 1.0, generator: torch.Generator | None = None) -> torch.Tensor:
-    require_latent(model, "sampling from the prior")
-    device = next(model.parameters()).device
-    z = torch.randn((n, *model.latent_shape), generator=generator, device=generator.device if generator else device)
-    return (z * temperature).to(device)
+def decode(model, z: torch.Tensor, *, what: str, model_name: str | None = None) -> torch.Tensor:
+    """Images of the latent codes ``z`` (``model.decode``, no gradients), checked like every draw."""
+    check_decodable(model, what, model_name)
+    with torch.no_grad():
+        images = model.decode(z)
+    check_images(images, z.shape[0], tuple(model.data_info.shape), f"the decode() of '{model_name or 'the model'}'")
+    return images
 
 
 def lerp(z0: torch.Tensor, z1: torch.Tensor, steps: int) -> torch.Tensor:

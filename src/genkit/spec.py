@@ -146,11 +146,16 @@ class SamplerSpec:
         sampler: a :class:`genkit.Sampler` subclass (or a factory called with no
             arguments), an instance, or the path of either.
         description: one line for ``genkit plugins`` and ``genkit sample --help``.
+        models: the registered models it draws (``("diffusion",)``); empty: any model its
+            ``unsupported_reason`` accepts. ``genkit sample --help`` and ``genkit info`` list it
+            for those models only, and pairing it with another is refused in one line before
+            its code is imported.
     """
 
     name: str
     sampler: Any
     description: str = ""
+    models: tuple[str, ...] = ()
 
     def create(self) -> Any:
         made = resolve(self.sampler, f"the sampler '{self.name}'")

@@ -15,7 +15,6 @@ from pydantic import BaseModel, ConfigDict, Field
 
 import genkit
 from genkit import Batch, LossTerms, Update
-from genkit.capabilities import BINARIZED
 
 from . import conditions
 from .networks import mlp
@@ -42,7 +41,7 @@ class ConditionalVAE(genkit.GenerativeModel):
 
     monitor = "neg_elbo"
     likelihood_samples = 1000
-    likelihood_space = BINARIZED
+    likelihood_space = genkit.BINARIZED
 
     def __init__(self, config: CVAEConfig, data: genkit.DataInfo):
         super().__init__(config, data)

@@ -17,7 +17,6 @@ from pydantic import BaseModel, ConfigDict, Field
 
 import genkit
 from genkit import Batch, LossTerms, Update
-from genkit.capabilities import BINARIZED
 
 from . import conditions
 from .networks import mlp
@@ -37,7 +36,7 @@ class ColumnRegressor(genkit.GenerativeModel):
     monitor = "nll"
     conditioning = "column"
     likelihood_samples = 1  # the likelihood is exact
-    likelihood_space = BINARIZED
+    likelihood_space = genkit.BINARIZED
 
     def __init__(self, config: RegressorConfig, data: genkit.DataInfo):
         super().__init__(config, data)

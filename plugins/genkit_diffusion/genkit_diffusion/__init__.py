@@ -31,7 +31,14 @@ def register_models(register):
 @genkit.hookimpl
 def register_samplers(register):
     for name, (cls, description) in SAMPLERS.items():
-        register(genkit.SamplerSpec(name=name, sampler=f"genkit_diffusion.samplers:{cls}", description=description))
+        register(
+            genkit.SamplerSpec(
+                name=name,
+                sampler=f"genkit_diffusion.samplers:{cls}",
+                description=description,
+                models=("diffusion",),
+            )
+        )
 
 
 SAMPLERS = {

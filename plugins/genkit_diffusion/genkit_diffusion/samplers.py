@@ -10,19 +10,13 @@ import genkit
 from . import solvers
 
 
-def _start_noise(model, n: int, generator) -> torch.Tensor:
-    device = next(model.parameters()).device
-    gen_device = generator.device if generator is not None else device
-    return torch.randn((n, *model.latent_shape), generator=generator, device=gen_device).to(device)
-
-
-def _check_condition(model, condition) -> None:
-    if condition is not None and getattr(model, "conditioning", None) != "label":
-        raise genkit.GenkitError("this model takes no class label; --label applies only to a conditional model")
-
-
 class DiffusionSampler(genkit.Sampler):
-    """What the four share: which objective they fit, the step count, guidance."""
+    """What the four share: which objective they fit, their step count, the start noise.
+
+    genkit checks the rest before ``sample`` runs (docs/plugins.md, Samplers): that the
+    sampler applies, ``--steps`` at least 1, ``--guidance`` not negative and only for a
+    conditional model, the label.
+    """
 
     objective = ""
     default_steps = 50
@@ -39,23 +33,19 @@ class DiffusionSampler(genkit.Sampler):
         return None
 
     def _steps(self, model, steps: int | None) -> int:
+        """The step count, at most the model's own diffusion steps (DDPM)."""
         steps = self.default_steps if steps is None else steps
-        if steps < 1:
-            raise genkit.GenkitError(f"--steps must be at least 1 (got {steps})")
         limit = getattr(model.config, "timesteps", None) if self.objective == "ddpm" else None
         if limit is not None and steps > limit:
             raise genkit.GenkitError(f"--steps {steps} is more than the model's {limit} diffusion steps")
         return steps
 
     def sample(self, model, n, *, condition=None, generator=None, steps=None, guidance=None, progress=None):
-        reason = self.unsupported_reason(model)
-        if reason is not None:
-            raise genkit.GenkitError(reason)
-        _check_condition(model, condition)
         steps = self._steps(model, steps)
-        guidance = model.resolve_guidance(guidance)
-        z = _start_noise(model, n, generator)
-        return model.to_images(self.run(model, z, condition, steps, guidance, generator, progress))
+        z = genkit.start_noise(model, n, generator)
+        return model.to_images(
+            self.run(model, z, condition, steps, model.resolve_guidance(guidance), generator, progress)
+        )
 
     def run(self, model, z, condition, steps, guidance, generator, progress) -> torch.Tensor:
         raise NotImplementedError

@@ -16,7 +16,6 @@ from pydantic import BaseModel, ConfigDict, Field
 
 import genkit
 from genkit import Batch, LossTerms, Update
-from genkit.capabilities import EIGHT_BIT
 
 from .networks import ConvDecoder, ConvEncoder
 
@@ -62,7 +61,7 @@ class GammaVAE(genkit.GenerativeModel):
     """Convolutional VAE with a Gaussian decoder of learned variance gamma (Dai and Wipf 2019)."""
 
     monitor = "neg_elbo"
-    likelihood_space = EIGHT_BIT  # log P of the 8-bit image: dequantized density minus D log 256
+    likelihood_space = genkit.EIGHT_BIT  # log P of the 8-bit image: dequantized density minus D log 256
 
     def __init__(self, config: GammaVAEConfig, data: genkit.DataInfo):
         super().__init__(config, data)

@@ -7,7 +7,6 @@ import torch
 
 import genkit
 from genkit import Batch, LossTerms, Update
-from genkit.capabilities import EIGHT_BIT
 
 from .config import RealNVPConfig
 from .flow import MultiScaleFlow
@@ -28,7 +27,7 @@ class RealNVP(genkit.GenerativeModel):
     """
 
     monitor = "bpd"
-    likelihood_space = EIGHT_BIT  # log P of the 8-bit image (the dequantization bound)
+    likelihood_space = genkit.EIGHT_BIT  # log P of the 8-bit image (the dequantization bound)
     #: Dequantization noise draws averaged by ``genkit score`` unless ``--samples`` says otherwise.
     likelihood_samples = 4
 

@@ -11,7 +11,6 @@ from torch import nn
 
 import genkit
 from genkit import Batch, LossTerms, Update
-from genkit.capabilities import BINARIZED
 
 
 class VAEConfig(BaseModel):
@@ -28,7 +27,7 @@ class BernoulliVAE(genkit.GenerativeModel):
 
     monitor = "neg_elbo"
     likelihood_samples = 1000  # K of the importance-weighted estimate of log p(x)
-    likelihood_space = BINARIZED  # log p of the binarized image: bits per binarized pixel, not bpd
+    likelihood_space = genkit.BINARIZED  # log p of the binarized image: bits per binarized pixel, not bpd
 
     def __init__(self, config: VAEConfig, data: genkit.DataInfo):
         super().__init__(config, data)

@@ -4,51 +4,37 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
 
 from .. import plots
-from ..capabilities import EncoderModel, LatentModel
-from ..drawing import draw
+from ..capabilities import EncoderModel
+from ..drawing import drawing
 from ..errors import CapabilityError, GenkitError
-from ..maths import cycled_labels
 from ..model import Batch
 from ..plugins import find_classifier
+from ..sampling import check_decodable, decode, latent_grid, start_noise
 from ..sampling import interpolate as interpolate_latents
-from ..sampling import latent_grid, prior_latents, require_latent
 from .loading import LoadedModel, load
+
+#: Prior draws the classifier sorts into classes when interpolation picks its two ends.
+CANDIDATES = 256
 
 
 @dataclass
 class Picture:
-    """Images a command made and the PNG it wrote."""
+    """Images a command made, the PNG it wrote, and what the user should know about them."""
 
     images: torch.Tensor
     path: Path
+    #: Lines about how the picture was made where it is not what was asked (two ends of one class).
+    notes: list[str] = field(default_factory=list)
 
 
 def _loaded(target, device) -> LoadedModel:
     return target if isinstance(target, LoadedModel) else load(target, device)
-
-
-def sample_condition(lm: LoadedModel, n: int, label: int | None) -> torch.Tensor | None:
-    """Labels for a label-conditional model: the one asked for, or every class in turn; None for an
-    unconditional model. A label for a model that takes none, a label out of range, or a model that
-    needs another kind of condition is refused in one line."""
-    kind = lm.model.conditioning
-    if label is not None and kind != "label":
-        raise CapabilityError(f"'{lm.name}' takes no class label; --label applies only to label-conditional models")
-    if kind not in (None, "label"):
-        raise CapabilityError(f"'{lm.name}' needs a '{kind}' condition to sample; use its own command")
-    if kind != "label":
-        return None
-    classes = lm.data_info.num_classes or 1
-    if label is not None and not 0 <= label < classes:
-        raise CapabilityError(f"--label {label} is out of range: this model knows classes 0 to {classes - 1}")
-    labels = torch.full((n,), label) if label is not None else cycled_labels(n, classes)
-    return labels.to(lm.device)
 
 
 def draw_samples(
@@ -68,19 +54,10 @@ def draw_samples(
     lm = _loaded(target, device)
     if n < 1:
         raise GenkitError("-n must be at least 1")
-    condition = sample_condition(lm, n, label)
-    generator = torch.Generator(device=lm.device).manual_seed(seed)
     options = {"temperature": temperature, "steps": steps, "guidance": guidance}
-    return draw(
-        lm.model,
-        n,
-        sampler=sampler,
-        condition=condition,
-        generator=generator,
-        options=options,
-        progress=progress,
-        model_name=lm.name,
-    )
+    draw = drawing(lm.model, model_name=lm.name, sampler=sampler, options=options)
+    generator = torch.Generator(device=lm.device).manual_seed(seed)
+    return draw(n, label=label, generator=generator, progress=progress)
 
 
 def sample(
@@ -103,6 +80,7 @@ def sample(
         sampler: a registered sampler (default: the model's own, ``prior`` for a latent model).
         temperature, steps, guidance: options for samplers that take them (None: the sampler's default);
             one a sampler does not take is refused.
+        label: the class to draw, for a label-conditional model (default: every class in turn).
         progress: ``progress(done, total)`` for samplers that take steps.
     """
     lm = _loaded(target, device)
@@ -133,34 +111,30 @@ def interpolate(
 
     A model with an encoder interpolates between two test images of different
     classes; otherwise between prior draws, which a registered classifier for the
-    dataset (such as the judge) picks to be of different classes.
+    dataset (such as the judge) picks to be of different classes. Where no two classes
+    can be told apart (no classifier, or it sees one class only), the picture's
+    ``notes`` say so.
     """
     lm = _loaded(target, device)
     check_interpolation(lm)
     if steps < 1:
         raise GenkitError("--steps must be at least 1")
-    z0, z1, note = interpolation_ends(lm, from_class, to_class, seed, data_dir)
+    z0, z1, between, notes = interpolation_ends(lm, from_class, to_class, seed, data_dir)
     methods = ["linear", "spherical"] if method == "both" else [method]
     rows = [interpolation_path(lm, z0, z1, steps, m) for m in methods]
     path = Path(out) if out else lm.run.file("interpolation.png")
-    plots.save_rows(rows, path, labels=methods, title=f"{lm.name}: interpolation {note}")
-    return Picture(torch.stack(rows), path)
+    plots.save_rows(rows, path, labels=methods, title=f"{lm.name}: interpolation {between}")
+    return Picture(torch.stack(rows), path, notes)
 
 
 def check_interpolation(lm: LoadedModel) -> None:
     """Refuse, in one line, a model whose latent space cannot be walked (none, or conditional)."""
-    require_latent(lm.model, "interpolation")
-    if lm.model.conditioning is not None:
-        raise CapabilityError(
-            f"'{lm.name}' is conditioned on a {lm.model.conditioning}; interpolating a conditional model is not "
-            "supported (use genkit sample --label)"
-        )
+    check_decodable(lm.model, "interpolation", lm.name)
 
 
 def interpolation_path(lm: LoadedModel, z0: torch.Tensor, z1: torch.Tensor, steps: int, method: str) -> torch.Tensor:
     """The decoded path from latent ``z0`` to ``z1``: ``steps`` images between the two ends, ends included."""
-    with torch.no_grad():
-        return lm.model.decode(interpolate_latents(z0, z1, steps + 2, method))
+    return decode(lm.model, interpolate_latents(z0, z1, steps + 2, method), what="interpolation", model_name=lm.name)
 
 
 def interpolation_ends(
@@ -171,16 +145,17 @@ def interpolation_ends(
     data_dir: str | None,
     test: tuple[torch.Tensor, torch.Tensor] | None = None,
 ):
-    """Two latent points of different classes, and a note saying what they are: the codes of two
-    test images for a model with an encoder (from ``test``, labelled images, if given, else the
-    run's test split), else prior draws a registered classifier tells apart."""
-    model = lm.model
+    """Two latent points, a caption saying what they are, and notes: the codes of two test images
+    of different classes for a model with an encoder (from ``test``, labelled images, if given,
+    else the run's test split), else prior draws a registered classifier judged to differ, else
+    two prior draws (and a note that they may be of one class)."""
+    model, dataset = lm.model, lm.meta["data"]["name"]
     if isinstance(model, EncoderModel) and lm.data_info.num_classes:
         if test is None:
             try:
                 from ..data import load_dataset
 
-                data = load_dataset(lm.meta["data"]["name"], data_dir or lm.train_config.data_dir)
+                data = load_dataset(dataset, data_dir or lm.train_config.data_dir)
                 test = (data.test_x, data.test_y) if data.test_y is not None else None
             except GenkitError:
                 test = None
@@ -193,26 +168,37 @@ def interpolation_ends(
             gen = torch.Generator(device=lm.device).manual_seed(seed)
             with torch.no_grad():
                 z = model.encode(model.prepare_batch(raw, generator=gen))
-            return z[0], z[1], f"between test images of class {a} and {b}"
+            return z[0], z[1], f"between test images of class {a} and {b}", []
     gen = torch.Generator(device=lm.device).manual_seed(seed)
-    classifier = find_classifier(lm.meta["data"]["name"])
+    classifier = find_classifier(dataset)
     if classifier is None:
         if from_class is not None or to_class is not None:
             raise CapabilityError(
-                "--from-class/--to-class need an encoder or a classifier for this dataset (train the judge first)"
+                f"--from-class/--to-class need an encoder or a classifier for {dataset} (such as the judge's: "
+                f"genkit judge train --dataset {dataset})"
             )
-        z = prior_latents(model, 2, generator=gen)
-        return z[0], z[1], "between two prior draws"
-    with torch.no_grad():
-        z = prior_latents(model, 256, generator=gen)
-        labels = classifier.classify(model.decode(z), lm.meta["data"]["name"])
+        z = start_noise(model, 2, gen)
+        note = (
+            f"no classifier for {dataset} is installed or trained (such as the judge's: genkit judge train "
+            f"--dataset {dataset}), so the two ends are prior draws that may be of the same class"
+        )
+        return z[0], z[1], "between two prior draws", [note]
+    z = start_noise(model, CANDIDATES, gen)
+    labels = classifier.classify(decode(model, z, what="interpolation", model_name=lm.name), dataset)
+    if from_class is None and to_class is None and labels.unique().numel() < 2:
+        seen = int(labels[0])
+        note = (
+            f"the classifier judged all {CANDIDATES} prior draws to be of class {seen}, so the two ends are of the "
+            "same class (try another --seed)"
+        )
+        return z[0], z[1], f"between two samples judged class {seen}", [note]
     a, b = _two_classes(labels, from_class, to_class)
     ia, ib = (labels == a).nonzero(), (labels == b).nonzero()
     if len(ia) == 0 or len(ib) == 0:
         raise CapabilityError(
-            f"no prior sample of class {a if len(ia) == 0 else b} among 256 draws; try another --seed or class"
+            f"no prior sample of class {a if len(ia) == 0 else b} among {CANDIDATES} draws; try another --seed or class"
         )
-    return z[int(ia[0])], z[int(ib[0])], f"between samples judged class {a} and {b}"
+    return z[int(ia[0])], z[int(ib[0])], f"between samples judged class {a} and {b}", []
 
 
 def _two_classes(labels: torch.Tensor, from_class, to_class) -> tuple[int, int]:
@@ -223,7 +209,7 @@ def _two_classes(labels: torch.Tensor, from_class, to_class) -> tuple[int, int]:
     else:
         others = [int(c) for c in labels.tolist() if int(c) != a]
         if not others:
-            raise CapabilityError("all candidates are of one class; cannot pick two different classes")
+            raise CapabilityError(f"every candidate is of class {a}; cannot pick a different class to go to")
         b = others[0]
     for c in (a, b):
         if c not in present:
@@ -235,25 +221,20 @@ def _two_classes(labels: torch.Tensor, from_class, to_class) -> tuple[int, int]:
 
 def check_manifold(lm: LoadedModel) -> None:
     """Refuse, in one line, a model whose latent space is not a 2-D one that decodes without a condition."""
-    model = lm.model
-    if not isinstance(model, LatentModel):
-        raise CapabilityError(f"'{lm.name}' has no latent space to draw a manifold of")
-    size = math.prod(model.latent_shape)
+    check_decodable(lm.model, "the manifold", lm.name)
+    size = math.prod(lm.model.latent_shape)
     if size != 2:
         raise CapabilityError(
             f"the manifold is a picture of a 2-D latent space, and this model's latent has {size} dimensions; "
             f"train one with a 2-D latent (for example --set model.latent_dim=2)"
         )
-    if model.conditioning is not None:
-        raise CapabilityError("the manifold of a conditional model needs a condition; it is not supported")
 
 
 def manifold_images(lm: LoadedModel, side: int) -> torch.Tensor:
     """``side * side`` images decoded from :func:`genkit.sampling.latent_grid`, row by row from the top left."""
     check_manifold(lm)
     z = latent_grid(side, tuple(lm.model.latent_shape)).to(lm.device)
-    with torch.no_grad():
-        return lm.model.decode(z)
+    return decode(lm.model, z, what="the manifold", model_name=lm.name)
 
 
 def manifold(target, side: int = 20, *, out: str | Path | None = None, device: str = "auto") -> Picture:

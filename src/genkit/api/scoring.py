@@ -11,13 +11,13 @@ from typing import Any
 import torch
 
 from ..data import load_dataset
-from ..drawing import choose_sampler, draw
+from ..drawing import drawing
 from ..errors import CapabilityError, ConfigError, GenkitError, PluginError
 from ..evaluation import EvalContext, EvalResult, bits_name
 from ..ood import auroc
 from ..plugins import get_plugin_manager
 from ..rng import isolated_rng
-from ..sampling import default_sampler_name
+from ..sampling import CANNOT_SAMPLE, default_sampler_name
 from .loading import LoadedModel, load
 
 
@@ -200,32 +200,13 @@ def score(
     return report
 
 
-class _Draw:
-    """``ctx.draw``'s engine: the chosen sampler with the user's options, output checked."""
-
-    def __init__(self, lm: LoadedModel, name: str, options: dict[str, Any]):
-        self.lm, self.name, self.options = lm, name, options
-
-    def __call__(self, n: int, *, condition=None, generator=None):
-        return draw(
-            self.lm.model,
-            n,
-            sampler=self.name,
-            condition=condition,
-            generator=generator,
-            options=self.options,
-            model_name=self.lm.name,
-        )
-
-
-def _sampler(lm: LoadedModel, name: str | None, options: dict[str, Any] | None) -> _Draw | None:
+def _sampler(lm: LoadedModel, name: str | None, options: dict[str, Any] | None):
     """How this score draws samples; None for a model that cannot sample (unless ``name`` is given)."""
     if name is None and default_sampler_name(lm.model) is None:
         if any(v is not None for v in (options or {}).values()):
-            raise CapabilityError(f"'{lm.name}' cannot sample, so sampling options do not apply")
+            raise CapabilityError(f"'{lm.name}' cannot sample ({CANNOT_SAMPLE}), so sampling options do not apply")
         return None
-    chosen, _ = choose_sampler(lm.model, name, lm.name)
-    return _Draw(lm, chosen, dict(options or {}))
+    return drawing(lm.model, model_name=lm.name, sampler=name, options=options)
 
 
 def checked_result(result: Any, metric: str) -> EvalResult:

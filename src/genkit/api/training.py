@@ -1,4 +1,4 @@
-"""``genkit.train``: resolve the config, build the model, and run the training loop."""
+"""``genkit.train``: resolve a run (:class:`Setup`: configs, device, data, model), open its directory, train."""
 
 from __future__ import annotations
 
@@ -7,22 +7,28 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import torch
+from pydantic import BaseModel
 
-from ..checkpoint import load_checkpoint
+from ..checkpoint import Checkpoint, load_checkpoint
 from ..config import TrainConfig, check_keys, check_types, merge_layers, read_toml, validate
 from ..data import load_dataset
+from ..data.datasets import ImageDataset
 from ..device import describe_device, resolve_device
 from ..errors import ConfigError, DataError
-from ..loggers import create_loggers
+from ..loggers import Logger, create_loggers
 from ..metadata import validate_metadata
+from ..model import GenerativeModel
 from ..plugins import get_plugin_manager
 from ..runs import Run, resolve_target
+from ..spec import ModelSpec
 from ..training import distributed
-from ..training.checks import fit_to_data
+from ..training.checks import Adjustment, fit_to_data
+from ..training.distributed import DistContext
 from ..training.precision import resolve_precision
 from ..training.reporting import Reporter, RichReporter
 from ..training.trainer import Trainer, TrainResult
@@ -70,9 +76,9 @@ RESUMABLE = (
 def resolve_resume(resume, model: str | None, config, overrides: dict[str, Any] | None, sets: list[str] | None, out):
     """What a resumed run continues with: the checkpoint's configs with the changes that are safe.
 
-    Returns (spec, model config, train config, checkpoint, run, changes), where changes maps
-    each changed training setting to [old, new]. A change that would alter the run's meaning is a
-    :class:`ConfigError`, as is ``out`` (a resumed run continues in its own directory).
+    Returns the spec, the model config, the train config and where the run resumes. A change
+    that would alter the run's meaning is a :class:`ConfigError`, as is ``out`` (a resumed run
+    continues in its own directory).
     """
     run, ckpt_path = resolve_target(resume)
     if out is not None and Path(out).resolve() != run.path.resolve():
@@ -117,7 +123,7 @@ def resolve_resume(resume, model: str | None, config, overrides: dict[str, Any] 
             else f"{run.path} has finished all {done} of its epochs"
         )
         raise ConfigError(f"nothing to train: {said}; train further with --epochs N (N > {done})")
-    return spec, model_cfg, train_cfg, ckpt, run, changes
+    return spec, model_cfg, train_cfg, Resumed(resume, ckpt, run, changes)
 
 
 def train(
@@ -149,133 +155,195 @@ def train(
     with DistributedDataParallel and rank 0 writes the run (see
     :mod:`genkit.training.distributed`).
     """
-    reporter = reporter or RichReporter()
-    ckpt, run, changes = None, None, {}
-    if resume is not None:
-        spec, model_cfg, train_cfg, ckpt, run, changes = resolve_resume(resume, model, config, overrides, sets, out)
-    else:
-        spec, model_cfg, train_cfg = resolve_config(model, config, overrides, sets)
-
-    dist, device = distributed.setup(train_cfg.device, resolve_device)
-    resolve_precision(train_cfg.precision, device)  # refuse bf16/fp16 off CUDA before anything is written
-    return _train(spec, model_cfg, train_cfg, ckpt, run, resume, out, device, dist, reporter, on_step, changes)
+    setup = resolve_setup(model, config=config, overrides=overrides, sets=sets, resume=resume, out=out)
+    return _train(setup, reporter or RichReporter(), on_step)
 
 
-def _train(
-    spec,
-    model_cfg,
-    train_cfg: TrainConfig,
-    ckpt,
-    run: Run | None,
-    resume,
-    out,
-    device: torch.device,
-    dist,
-    reporter: Reporter,
-    on_step,
-    changes=None,
-) -> TrainResult:
-    if not dist.is_main:
-        reporter = Reporter()  # one progress display per job: rank 0's
-    loggers = create_loggers(train_cfg.log)  # on every rank, so a bad name stops them all alike
-    with dist.local_first():  # each node reads (or downloads) its own copy
-        data = load_dataset(train_cfg.dataset, train_cfg.data_dir)
-    if data.embedded:
-        reporter.message(
-            f"[yellow]No {train_cfg.dataset} files found and no download possible: training on the "
-            f"{data.source}.[/yellow]"
+@dataclass(frozen=True)
+class Resumed:
+    """Where a resumed run continues: the checkpoint, its run, and each changed setting as [old, new]."""
+
+    target: str | Path
+    checkpoint: Checkpoint
+    run: Run
+    changes: dict[str, list[Any]]
+
+
+@dataclass(frozen=True)
+class Setup:
+    """A training run resolved before anything is written (:func:`resolve_setup` makes it): what
+    ``genkit.train`` opens a run directory for and trains."""
+
+    spec: ModelSpec
+    model_config: BaseModel
+    #: What the run does: a value the data could not honour is replaced (see ``adjustments``).
+    config: TrainConfig
+    device: torch.device
+    dist: DistContext
+    data: ImageDataset
+    #: Built from the seed, on the device, checked against the data.
+    model: GenerativeModel
+    #: Where progress goes besides the run's files: rank 0's loggers (none on the other ranks).
+    loggers: list[Logger]
+    #: The settings the data could not honour as given, and what was used instead.
+    adjustments: list[Adjustment]
+    resumed: Resumed | None = None
+    #: The directory a new run is written to (None: ``runs/MODEL-TIMESTAMP``).
+    out: str | Path | None = None
+
+    def notes(self) -> list[str]:
+        """What the user should know before the run starts: embedded data, replaced settings."""
+        embedded = (
+            [f"No {self.config.dataset} files found and no download possible: training on the {self.data.source}."]
+            if self.data.embedded
+            else []
         )
+        return embedded + [a.line() for a in self.adjustments]
+
+    def config_record(self) -> dict[str, Any]:
+        """The run's ``config.json``: both configs as the run uses them."""
+        return {
+            "model": {"name": self.spec.name, **self.model_config.model_dump(mode="json")},
+            "train": self.config.model_dump(mode="json"),
+        }
+
+
+def resolve_setup(
+    model: str | None = None,
+    *,
+    config: str | Path | None = None,
+    overrides: dict[str, Any] | None = None,
+    sets: list[str] | None = None,
+    resume: str | Path | None = None,
+    out: str | Path | None = None,
+) -> Setup:
+    """Everything a run is before its first step, each refusal made before anything is written
+    (the arguments as for :func:`train`)."""
+    # The configs: a new run's from file, flags and --set; a resumed run's from its checkpoint.
+    resumed = None
+    if resume is None:
+        spec, model_cfg, cfg = resolve_config(model, config, overrides, sets)
+    else:
+        spec, model_cfg, cfg, resumed = resolve_resume(resume, model, config, overrides, sets, out)
+
+    # The device and the processes (under torchrun); a precision the device lacks is refused here.
+    dist, device = distributed.setup(cfg.device, resolve_device)
+    resolve_precision(cfg.precision, device)
+    loggers = create_loggers(cfg.log)  # on every rank, so a bad name stops them all alike
+
+    # The data: read once per node; the settings fitted to it (validation split, limit, batch).
+    with dist.local_first():  # each node reads (or downloads) its own copy
+        data = load_dataset(cfg.dataset, cfg.data_dir)
+    cfg, adjustments = fit_to_data(cfg, data.train_x.shape[0], dist.world_size, data.name)
+    _check_data(spec, data, resumed)
+
+    # The model: built from the seed on the device, and given labels if it is conditioned on them.
+    torch.manual_seed(cfg.seed)
+    net = build_model(spec, model_cfg, data.info, ConfigError).to(device)
+    if net.conditioning == "label" and (data.num_classes is None or data.train_y is None):
+        raise DataError(f"model '{spec.name}' is conditioned on class labels and {data.name} has none")
+    rank_loggers = loggers if dist.is_main else []
+    return Setup(spec, model_cfg, cfg, device, dist, data, net, rank_loggers, adjustments, resumed, out)
+
+
+def _train(setup: Setup, reporter: Reporter, on_step) -> TrainResult:
+    """Open the run directory and train: every check has passed."""
+    if not setup.dist.is_main:
+        reporter = Reporter()  # one progress display per job: rank 0's
+    for note in setup.notes():
+        reporter.message(f"[yellow]{note}[/yellow]")
+    run, manifest = _open_run(setup)
+    ranks = f" x {setup.dist.world_size} processes ({setup.dist.backend})" if setup.dist.enabled else ""
+    reporter.message(
+        f"training {setup.spec.name} on {setup.data.name} ({setup.data.source}) on {describe_device(setup.device)}"
+        f"{ranks}, precision {resolve_precision(setup.config.precision, setup.device).name} -> {run.path}"
+    )
+    trainer = Trainer(
+        setup.model,
+        setup.config,
+        setup.data,
+        run,
+        setup.device,
+        _metadata(setup, manifest),
+        reporter,
+        on_step=on_step,
+        dist=setup.dist,
+        loggers=setup.loggers,
+    )
+    return trainer.fit(resume=None if setup.resumed is None else setup.resumed.checkpoint)
+
+
+def _check_data(spec: ModelSpec, data: ImageDataset, resumed: Resumed | None) -> None:
+    """Refuse images the model cannot take, or of another shape than a resumed run's."""
     info = data.info
-    # What the run records is what it did: a value the data cannot honour is replaced, said and kept in the manifest.
-    train_cfg, adjustments = fit_to_data(train_cfg, data.train_x.shape[0], dist.world_size, data.name)
-    for adjustment in adjustments:
-        reporter.message(f"[yellow]{adjustment.line()}[/yellow]")
     refusal = spec.refusal(info)
     if refusal:
         c, h, w = info.shape
         raise DataError(f"model '{spec.name}' cannot train on {data.name} ({c}x{h}x{w} images): {refusal}")
-    if ckpt is not None and list(ckpt.meta["data"]["shape"]) != list(info.shape):
+    if resumed is not None and list(resumed.checkpoint.meta["data"]["shape"]) != list(info.shape):
         raise ConfigError(
-            f"{resume} was trained on images of shape {ckpt.meta['data']['shape']}, this dataset has {list(info.shape)}"
+            f"{resumed.target} was trained on images of shape {resumed.checkpoint.meta['data']['shape']}, this "
+            f"dataset has {list(info.shape)}"
         )
-    torch.manual_seed(train_cfg.seed)
-    net = build_model(spec, model_cfg, info, ConfigError).to(device)
-    if net.conditioning == "label" and (info.num_classes is None or data.train_y is None):
-        raise DataError(f"model '{spec.name}' is conditioned on class labels and {data.name} has none")
 
-    if ckpt is None:
+
+def _open_run(setup: Setup) -> tuple[Run, dict[str, Any]]:
+    """The run directory (a new one, or the resumed run's) with its manifest and config written by rank 0.
+
+    A resumed run's manifest gains this session under ``resumes``, and its ``config.json`` says
+    what it now trains to (the epochs it was extended to, say)."""
+    dist, resumed = setup.dist, setup.resumed
+    adjusted = [a.record() for a in setup.adjustments]
+    if resumed is None:
         # Rank 0 picks and creates the directory; the others learn its path (they never write to it).
-        run = Run(dist.on_main(lambda: Run.create(spec.name, out).path))
-        manifest = _manifest(spec, train_cfg, data, device, net.monitor, dist.world_size)
-        manifest["adjusted"] = [a.record() for a in adjustments]
-        if dist.is_main:
-            run.write_json("manifest.json", manifest)
-            run.write_json(
-                "config.json",
-                {
-                    "model": {"name": spec.name, **model_cfg.model_dump(mode="json")},
-                    "train": train_cfg.model_dump(mode="json"),
-                },
-            )
+        run = Run(dist.on_main(lambda: Run.create(setup.spec.name, setup.out).path))
+        manifest = {**_manifest(setup), "adjusted": adjusted}
     else:
+        run, cfg = resumed.run, setup.config
         manifest = run.read_json("manifest.json", {})
         manifest.update(
-            epochs=train_cfg.epochs,
-            device=describe_device(device),
-            precision=train_cfg.precision,
-            compile=train_cfg.compile,
+            epochs=cfg.epochs, device=describe_device(setup.device), precision=cfg.precision, compile=cfg.compile
         )
-        progress = ckpt.meta.get("progress") or {}
+        progress = resumed.checkpoint.meta.get("progress") or {}
         manifest.setdefault("resumes", []).append(
             {
                 "time": time.strftime("%Y-%m-%dT%H:%M:%S"),
                 "from_epoch": progress.get("epoch", 0),
                 "from_step": progress.get("step", 0),
                 "command": " ".join(sys.argv),
-                "changed": changes or {},
-                "adjusted": [a.record() for a in adjustments],
+                "changed": resumed.changes,
+                "adjusted": adjusted,
             }
         )
-        if dist.is_main:
-            run.write_json("manifest.json", manifest)
-    meta = {
-        "model": spec.name,
+    if dist.is_main:
+        run.write_json("manifest.json", manifest)
+        run.write_json("config.json", setup.config_record())
+    return run, manifest
+
+
+def _metadata(setup: Setup, manifest: dict[str, Any]) -> dict[str, Any]:
+    """What every checkpoint of the run records besides its tensors (read back by :mod:`genkit.metadata`)."""
+    data = setup.data
+    return {
+        "model": setup.spec.name,
         "plugin": manifest.get("plugin"),
-        "model_config": model_cfg.model_dump(mode="json"),
-        "train_config": train_cfg.model_dump(mode="json"),
+        "model_config": setup.model_config.model_dump(mode="json"),
+        "train_config": setup.config.model_dump(mode="json"),
         "data": {
-            "name": info.name,
-            "shape": list(info.shape),
-            "num_classes": info.num_classes,
+            "name": data.name,
+            "shape": list(data.info.shape),
+            "num_classes": data.num_classes,
             "source": data.source,
             "embedded": data.embedded,
         },
-        "conditioning": net.conditioning,
+        "conditioning": setup.model.conditioning,
         "versions": manifest.get("versions"),
     }
-    ranks = f" x {dist.world_size} processes ({dist.backend})" if dist.enabled else ""
-    reporter.message(
-        f"training {spec.name} on {data.name} ({data.source}) on {describe_device(device)}{ranks}, precision "
-        f"{resolve_precision(train_cfg.precision, device).name} -> {run.path}"
-    )
-    trainer = Trainer(
-        net,
-        train_cfg,
-        data,
-        run,
-        device,
-        meta,
-        reporter,
-        on_step=on_step,
-        dist=dist,
-        loggers=loggers if dist.is_main else [],
-    )
-    return trainer.fit(resume=ckpt)
 
 
-def _manifest(
-    spec, train_cfg: TrainConfig, data, device: torch.device, monitor: str | None, world_size: int = 1
-) -> dict[str, Any]:
+def _manifest(setup: Setup) -> dict[str, Any]:
+    """A new run's ``manifest.json``: what it trains, where, and with which versions."""
+    spec, cfg, data = setup.spec, setup.config, setup.data
     owner = get_plugin_manager().registries["models"].owner(spec.name)
     return {
         "model": spec.name,
@@ -283,13 +351,13 @@ def _manifest(
         "dataset": data.name,
         "data_source": data.source,
         "embedded_data": data.embedded,
-        "epochs": train_cfg.epochs,
-        "seed": train_cfg.seed,
-        "device": describe_device(device),
-        "processes": world_size,
-        "precision": train_cfg.precision,
-        "compile": train_cfg.compile,
-        "monitor": monitor,
+        "epochs": cfg.epochs,
+        "seed": cfg.seed,
+        "device": describe_device(setup.device),
+        "processes": setup.dist.world_size,
+        "precision": cfg.precision,
+        "compile": cfg.compile,
+        "monitor": setup.model.monitor,
         "created": time.strftime("%Y-%m-%dT%H:%M:%S"),
         "command": " ".join(sys.argv),
         "git_commit": _git_commit(),

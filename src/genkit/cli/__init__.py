@@ -191,6 +191,8 @@ def interpolate(
         device=device,
         data_dir=data_dir,
     )
+    for note in pic.notes:
+        out.print(f"note: {note}", highlight=False)
     out.print(f"wrote {pic.path}")
 
 
@@ -226,6 +228,7 @@ def score(
     sampler: str | None = SAMPLER,
     steps: int | None = STEPS,
     guidance: float | None = GUIDANCE,
+    temperature: float | None = TEMPERATURE,
     ood: str | None = typer.Option(
         None, "--ood", help="outlier dataset: bpd histograms of both test splits, their means and the AUROC"
     ),
@@ -241,6 +244,7 @@ def score(
     """Score a trained model on a test split (likelihood, bound, sample quality...)."""
     from .. import api
 
+    options = {"steps": steps, "guidance": guidance, "temperature": temperature}
     with _progress() as progress:
 
         def start(name: str, total: int):
@@ -250,8 +254,11 @@ def score(
         if ood:
             if metric and metric != ["bpd"]:
                 raise ConfigError("--ood scores by bits per dimension of the model's data; leave out --metric")
-            if reference:
-                raise ConfigError("--reference is for sample metrics; --ood compares two test splits by likelihood")
+            given = [
+                f"--{k}" for k, v in {"sampler": sampler, "reference": reference, **options}.items() if v is not None
+            ]
+            if given:
+                raise ConfigError(f"--ood draws no samples; leave out {', '.join(given)}")
             report = api.score_ood(
                 target,
                 ood,
@@ -274,7 +281,7 @@ def score(
             seed=seed,
             device=device,
             sampler=sampler,
-            sampler_options={"steps": steps, "guidance": guidance},
+            sampler_options=options,
             reference=reference,
             progress=start,
         )
@@ -441,7 +448,10 @@ def _progress():
 
 def _describe_plugin_options(manager) -> None:
     """Put what the installed plugins provide into the help of the options that choose among them."""
-    samplers = manager.registries["samplers"].names()
+    samplers = [
+        name + (f" ({', '.join(models)} only)" if (models := manager.sampler_models(name)) else "")
+        for name in manager.registries["samplers"].names()
+    ]
     metrics = manager.registries["evaluators"].names()
     SAMPLER.help = f"how to draw (default: the model's own sampler); installed: {', '.join(samplers) or 'none'}"
     METRIC.help = f"metric name; repeat for several (default: the model's); installed: {', '.join(metrics) or 'none'}"

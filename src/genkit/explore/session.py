@@ -15,6 +15,7 @@ thread (see ``jobs.py``), so a model is never used by two requests at once.
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -27,18 +28,17 @@ from ..api.generation import (
     interpolation_ends,
     interpolation_path,
     manifold_images,
-    sample_condition,
 )
 from ..api.loading import LoadedModel
 from ..capabilities import EncoderModel, capabilities, completes
 from ..data import load_dataset
-from ..drawing import applicable_samplers, check_options, choose_sampler
+from ..drawing import applicable_samplers, drawing
 from ..errors import CapabilityError, GenkitError
 from ..evaluation import EvalContext, bits_name
 from ..model import Batch
 from ..plugins import get_plugin_manager
 from ..rng import isolated_rng
-from ..sampling import USER_OPTIONS, latent_grid_point, prior_latents, sampler_options
+from ..sampling import USER_OPTIONS, Drawing, checked_condition, decode, latent_grid_point, sampler_options, start_noise
 
 Progress = Callable[[int, int], None]
 
@@ -160,15 +160,19 @@ class ExploredRun:
     def _sampling(self) -> dict:
         lm = self.lm
         try:
-            default, _ = choose_sampler(lm.model, None, lm.name)
-            sample_condition(lm, 1, None)
+            default = drawing(lm.model, model_name=lm.name).name
+            checked_condition(lm.model, 1, model_name=lm.name)
         except CapabilityError as exc:
             return {"refusal": str(exc), "default": None, "samplers": []}
         samplers = []
-        for name in applicable_samplers(lm.model):
+        for name in applicable_samplers(lm.model, lm.name):
             sampler = get_plugin_manager().sampler(name)
             takes = [o for o in USER_OPTIONS if o in sampler_options(sampler)]
-            refusals = {o: _refusal(check_options, name, sampler, {o: 1}) for o in USER_OPTIONS if o not in takes}
+            refusals = {
+                o: _refusal(Drawing, lm.model, sampler, name, {o: 1}, model_name=lm.name)
+                for o in USER_OPTIONS
+                if o not in takes
+            }
             about = getattr(sampler, "description", "")
             samplers.append({"name": name, "description": about, "options": takes, "refusals": refusals})
         return {"refusal": None, "default": default, "samplers": samplers}
@@ -176,7 +180,7 @@ class ExploredRun:
     def _label(self) -> dict:
         classes = self.lm.data_info.num_classes
         names = self.test.class_names if self.test is not None and self.test.class_names else []
-        refusal = _refusal(sample_condition, self.lm, 1, 0)
+        refusal = _refusal(checked_condition, self.model, 1, 0, model_name=self.lm.name)
         return {"refusal": refusal, "classes": classes, "names": names}
 
     def encoder_refusal(self) -> str | None:
@@ -216,17 +220,17 @@ class ExploredRun:
     def check_sample(self, *, sampler=None, label=None, **options) -> None:
         """Refuse, before any work is queued, what :meth:`sample` would refuse (unknown sampler,
         an option it does not take, a label the model takes none of)."""
-        name, method = choose_sampler(self.model, sampler, self.lm.name)
-        check_options(name, method, options)
-        sample_condition(self.lm, 1, label)
+        drawing(self.model, model_name=self.lm.name, sampler=sampler, options=options)
+        checked_condition(self.model, 1, label, model_name=self.lm.name)
 
     def sample_latents(self, n: int, seed: int, temperature: float | None = None) -> torch.Tensor:
-        """The latent codes of a grid of ``n`` samples with ``seed``: the prior draws the ``prior``
-        sampler decodes (and the start noise the iterative samplers of a latent model start from)."""
+        """The latent codes of a grid of ``n`` samples with ``seed``: the start noise
+        (:func:`genkit.sampling.start_noise`) the samplers of a latent model start from, which the
+        ``prior`` sampler decodes."""
         check_interpolation(self.lm)
         generator = torch.Generator(device=self.lm.device).manual_seed(seed)
         scale = 1.0 if temperature is None else temperature
-        return prior_latents(self.model, n, temperature=scale, generator=generator)
+        return start_noise(self.model, n, generator, scale=scale)
 
     # -- latent space ---------------------------------------------------------
     def interpolate(self, z0: torch.Tensor, z1: torch.Tensor, steps: int, method: str) -> torch.Tensor:
@@ -238,7 +242,8 @@ class ExploredRun:
         check_interpolation(self.lm)
         labelled = self.test is not None and self.test.y is not None
         test = (self.test.x, self.test.y) if labelled else None
-        return interpolation_ends(self.lm, first, second, seed, self.lm.train_config.data_dir, test=test)
+        z0, z1, caption, _ = interpolation_ends(self.lm, first, second, seed, self.lm.train_config.data_dir, test=test)
+        return z0, z1, caption
 
     def encode(self, x: torch.Tensor) -> torch.Tensor:
         """The latent code of one image ``uint8 [1, C, H, W]`` (refused without an encoder)."""
@@ -288,8 +293,8 @@ class ExploredRun:
                 raise GenkitError(f"there are {d.vectors.shape[0]} latent directions; got {len(offsets)} offsets")
             s = torch.tensor(offsets, dtype=torch.float32)
             z += (s * d.sigmas[: len(offsets)]) @ d.vectors[: len(offsets)]
-        with torch.no_grad():
-            return self.model.decode(z.view(1, *self.model.latent_shape).to(self.lm.device))
+        latent = z.view(1, *self.model.latent_shape).to(self.lm.device)
+        return decode(self.model, latent, what="interpolation", model_name=self.lm.name)
 
     def manifold(self, side: int) -> torch.Tensor:
         return manifold_images(self.lm, side)
@@ -336,7 +341,9 @@ class ExploredRun:
             seed=0,
             advance=advance,
         )
-        with isolated_rng(self.lm.device, 0):
+        with isolated_rng(self.lm.device, 0), warnings.catch_warnings():
+            # the metric's standard error of one image's score has no degrees of freedom; only per_example is used
+            warnings.filterwarnings("ignore", message=r"std\(\): degrees of freedom")
             result = get_plugin_manager().evaluator("nll").evaluate(ctx)
         return result.per_example[self.unit].float().cpu()
 
@@ -375,10 +382,10 @@ class ExploredRun:
         return order, labels
 
 
-def _refusal(check: Callable, *args) -> str | None:
-    """The one-line refusal ``check(*args)`` raises, or None when it passes."""
+def _refusal(check: Callable, *args, **kwargs) -> str | None:
+    """The one-line refusal ``check(*args, **kwargs)`` raises, or None when it passes."""
     try:
-        check(*args)
+        check(*args, **kwargs)
     except CapabilityError as exc:
         return str(exc)
     return None

@@ -87,7 +87,8 @@ def _status_detail(status: str, state: dict[str, Any]) -> str:
 
 
 def last_grid(path: Path) -> Path | None:
-    """The last sample grid training wrote: samples_end.png, else the latest epoch grid, else the first."""
+    """The last sample grid training wrote: samples_end.png, else the latest epoch grid, else the first;
+    for a run training drew none of (a model with no default sampler), the grid ``genkit sample`` wrote."""
     if (path / "samples_end.png").is_file():
         return path / "samples_end.png"
     epochs = sorted(
@@ -95,8 +96,10 @@ def last_grid(path: Path) -> Path | None:
     )
     if epochs:
         return epochs[-1][1]
-    start = path / "samples_start.png"
-    return start if start.is_file() else None
+    for name in ("samples_start.png", "samples.png"):
+        if (path / name).is_file():
+            return path / name
+    return None
 
 
 def _labels(paths: list[Path]) -> list[str]:

@@ -12,10 +12,11 @@ import torch
 
 from ..config import TrainConfig
 from ..data import Split
-from ..model import GenerativeModel
+from ..model import Batch, GenerativeModel
 from ..rng import isolated_rng
+from ..sampling import CANNOT_SAMPLE, default_sampler_name
 
-NO_GRIDS = "no sample grids: this model has no latent space and names no default sampler (docs/plugins.md, Samplers)"
+NO_GRIDS = f"no sample grids: {CANNOT_SAMPLE} (docs/plugins.md, Samplers)"
 
 
 def grid_file(epochs_done: int, epochs: int) -> tuple[str | None, str]:
@@ -27,13 +28,10 @@ def grid_file(epochs_done: int, epochs: int) -> tuple[str | None, str]:
     return None, ""
 
 
-def draw_grid(
-    model: GenerativeModel, cfg: TrainConfig, split: Split, num_classes: int | None, device, model_name: str
-) -> torch.Tensor | None:
-    """``cfg.grid_samples`` images (a conditional model: labels cycled or taken from held-out
-    images), or None for a model that cannot sample."""
-    from ..drawing import draw
-    from ..sampling import default_sampler_name, grid_condition
+def draw_grid(model: GenerativeModel, cfg: TrainConfig, split: Split, device, model_name: str) -> torch.Tensor | None:
+    """``cfg.grid_samples`` images (a label-conditional model: every class in turn), or None for a
+    model that cannot sample."""
+    from ..drawing import drawing
 
     if default_sampler_name(model) is None:
         return None
@@ -42,7 +40,21 @@ def draw_grid(
         with torch.no_grad(), isolated_rng(device, cfg.seed):
             gen = torch.Generator(device=device).manual_seed(cfg.seed)
             held_out = (split.val_x, split.val_y) if split.val_x.shape[0] else (split.train_x, split.train_y)
-            n, condition = grid_condition(model, cfg.grid_samples, *held_out, num_classes, gen)
-            return draw(model, n, condition=condition, generator=gen, model_name=model_name)
+            n, condition = _grid_condition(model, cfg.grid_samples, *held_out, gen)
+            return drawing(model, model_name=model_name)(n, condition=condition, generator=gen)
     finally:
         model.train()
+
+
+def _grid_condition(
+    model: GenerativeModel, n: int, images: torch.Tensor, labels: torch.Tensor | None, generator: torch.Generator
+) -> tuple[int, torch.Tensor | None]:
+    """How many samples a grid shows, and the condition of a model conditioned on something derived
+    from the image (an observed part of it): the first ``n`` held-out images' conditions as its own
+    ``prepare_batch`` builds them, so the core needs to know nothing about that kind. A
+    label-conditional model gets none here: the drawing cycles through the classes."""
+    if getattr(model, "conditioning", None) in (None, "label"):
+        return n, None
+    n = min(n, images.shape[0])
+    raw = Batch(x=images[:n], y=None if labels is None else labels[:n])
+    return n, model.prepare_batch(raw, generator=generator).condition

@@ -403,7 +403,7 @@ class Trainer:
         """A grid of samples into ``name`` (a PNG in the run) if given, and to the loggers."""
         if not self.dist.is_main:
             return
-        images = draw_grid(self.model, self.cfg, self.split, self.data.num_classes, self.device, self.meta["model"])
+        images = draw_grid(self.model, self.cfg, self.split, self.device, self.meta["model"])
         if images is None:
             if not self._said_no_grids:
                 self._said_no_grids = True

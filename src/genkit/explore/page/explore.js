@@ -47,7 +47,10 @@ async function runJob(params, slot, panel) {
     method: 'POST', headers: {'Content-Type': 'application/json'}, body: JSON.stringify({...params, slot}),
   });
   for (;;) {
-    if (snap.state === 'done') return snap.result;
+    if (snap.state === 'done') {
+      if (panel) panel.node.dataset.computeMs = (1000 * snap.seconds).toFixed(1); // the worker's share
+      return snap.result;
+    }
     if (snap.state === 'error') throw new Error(snap.error);
     if (snap.state === 'superseded') return null;
     if (panel) panel.waiting(snap);
@@ -153,9 +156,9 @@ class Column {
       for (const s of sampling.samplers) select.append(el('option', {value: s.name, text: s.name, title: s.description}));
       select.value = this.sampler;
       select.addEventListener('change', () => { this.sampler = select.value; refreshOptions(); this.draw(); });
-      this.samples.heading.append(' with ', select);
+      this.samples.heading.append(' · sampler ', select);
     } else {
-      this.samples.heading.append(` with ${this.sampler}`);
+      this.samples.heading.append(` · sampler ${this.sampler}`);
     }
     this.samples.grid = el('div', {class: 'grid'});
     this.samples.body.append(this.samples.grid);
@@ -575,7 +578,7 @@ async function start() {
     columns.push(column);
     $('runs').append(column.node);
   }
-  $('summary').textContent = `${columns.length} run${columns.length === 1 ? '' : 's'} side by side; ` +
+  $('summary').textContent = (columns.length === 1 ? '1 run; ' : `${columns.length} runs side by side; `) +
     `images up to ${Math.round(limits.upload_bytes / 1024)} KiB`;
   refreshOptions();
   buildClassEnds();

@@ -1,0 +1,150 @@
+"""The one drawing path: whichever command draws (sample, score, interpolate, manifold), a
+refusal has one wording, and every image is checked the same way."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from pydantic import BaseModel, ConfigDict
+from test_front_door import run_genkit
+from torch import nn
+
+import genkit
+from genkit.plugins import get_plugin_manager
+
+
+class Config(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class Linear(genkit.GenerativeModel):
+    """A linear decoder from a 2-d code, trained to reconstruct: small and fast."""
+
+    def __init__(self, config, data):
+        super().__init__(config, data)
+        self.encoder, self.decoder = nn.Linear(data.dims, 2), nn.Linear(2, data.dims)
+        self.latent_shape = (2,)
+
+    def objective(self, batch):
+        x = batch.x.flatten(1)
+        loss = (torch.sigmoid(self.decoder(self.encoder(x))) - x).pow(2).sum(1).mean()
+        return genkit.LossTerms(loss, {"loss": loss.detach()})
+
+    def updates(self):
+        return [genkit.Update("model", self.objective)]
+
+    def decode(self, z, condition=None):
+        return torch.sigmoid(self.decoder(z)).view(-1, *self.data_info.shape)
+
+
+class Labelled(Linear):
+    conditioning = "label"
+
+
+class TooBright(Linear):
+    scale = 1.0  # raised to 2 once it has trained (its training grids pass the same check)
+
+    def decode(self, z, condition=None):
+        return self.scale * super().decode(z, condition)
+
+
+class NoCondition(genkit.Sampler):
+    """Takes steps and guidance, but no condition."""
+
+    def sample(self, model, n, *, steps=1, guidance=None, generator=None):
+        return torch.rand(n, *model.data_info.shape, generator=generator)
+
+
+class DrawingPlugin:
+    @genkit.hookimpl
+    def register_models(self, register):
+        for name, cls in (("linear", Linear), ("labelled", Labelled), ("too-bright", TooBright)):
+            register(genkit.ModelSpec(name, Config, cls, train_defaults={"epochs": 1, "batch_size": 32}))
+
+    @genkit.hookimpl
+    def register_samplers(self, register):
+        register(genkit.SamplerSpec("no-condition", NoCondition))
+        # Declared for another model, and its code does not even import: a wrong pairing never gets that far.
+        register(genkit.SamplerSpec("pinned", "no_such_module:Sampler", models=("elsewhere",)))
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory):
+    """One tiny run of each model (module-scoped: the refusals only read them)."""
+    from conftest import register_tiny
+
+    root = tmp_path_factory.mktemp("drawing")
+    get_plugin_manager().register_plugin(DrawingPlugin(), "drawing-plugin")
+    register_tiny()
+    cfg = {"train.dataset": "tiny:64", "train.val_size": 8, "train.grid_samples": 4}
+    runs = {
+        name: str(genkit.train(name, overrides=cfg, out=root / name, reporter=genkit.Reporter()).run.path)
+        for name in ("linear", "labelled", "too-bright")
+    }
+    TooBright.scale = 2.0
+    return runs
+
+
+@pytest.fixture
+def registered(runs, tiny):
+    get_plugin_manager().register_plugin(DrawingPlugin(), "drawing-plugin")
+    return runs
+
+
+@pytest.fixture
+def drawing_cli(registered, cli):
+    return lambda *args: cli(*[registered.get(a, a) for a in args])
+
+
+@pytest.mark.parametrize(
+    "args, says",
+    [
+        (["sample", "linear", "--steps", "3"], "--steps does not apply to sampler 'prior' (it takes --temperature)"),
+        (["score", "linear", "-m", "coverage", "--steps", "3"], "--steps does not apply to sampler 'prior'"),
+        (["sample", "linear", "--guidance", "1"], "--guidance does not apply to sampler 'prior'"),
+        (["sample", "linear", "--label", "1"], "'linear' takes no class label; --label applies only to label-"),
+        (["sample", "labelled", "--label", "12"], "--label 12 is out of range: 'labelled' knows classes 0 to 9"),
+        (["sample", "labelled", "--sampler", "no-condition"], "sampler 'no-condition' takes no condition, and"),
+        (
+            ["sample", "linear", "--sampler", "pinned"],
+            "sampler 'pinned' does not apply to 'linear': it draws elsewhere models only (samplers that apply: ",
+        ),
+        (["score", "linear", "-m", "coverage", "--sampler", "pinned"], "it draws elsewhere models only"),
+        (["sample", "too-bright"], "sampler 'prior' (from genkit) returned values in ["),
+        (["interpolate", "too-bright"], "the decode() of 'too-bright' returned values in ["),
+        (["manifold", "too-bright"], "the decode() of 'too-bright' returned values in ["),
+        (["interpolate", "labelled"], "interpolation of a conditional model is not supported ('labelled' is cond"),
+        (["manifold", "labelled"], "the manifold of a conditional model is not supported ('labelled' is cond"),
+    ],
+)
+def test_each_refusal_is_one_line_with_one_wording(drawing_cli, args, says):
+    code, _, err = drawing_cli(*args)
+    lines = [line for line in err.splitlines() if line.strip()]
+    assert code == 1 and len(lines) == 1 and "Traceback" not in err, err
+    assert says in lines[0], lines[0]
+
+
+def test_option_values_are_refused_by_the_api_in_the_cli_words(registered):
+    for sampler, options, says in (
+        ("no-condition", {"steps": 0}, "--steps must be at least 1 (got 0)"),
+        ("no-condition", {"guidance": -1.0}, "--guidance must not be negative (got -1)"),
+        ("no-condition", {"guidance": 1.0}, "--guidance applies only to a conditional model, and 'linear' is not one"),
+        ("prior", {"temperature": -1.0}, "--temperature must not be negative (got -1)"),
+    ):
+        with pytest.raises(genkit.GenkitError) as refused:
+            genkit.sample(registered["linear"], 4, sampler=sampler, device="cpu", **options)
+        assert str(refused.value) == says
+
+
+def test_a_sampler_declared_for_other_models_is_refused_by_the_console_script(tiny, tmp_path):
+    run = genkit.train(
+        "vae",
+        overrides={"train.dataset": tiny, "train.epochs": 1, "train.val_size": 32, "model.hidden": 16},
+        out=tmp_path / "vae",
+        reporter=genkit.Reporter(),
+    ).run.path
+    proc = run_genkit("sample", str(run), "--sampler", "ddim", "--device", "cpu")
+    assert proc.returncode == 1 and "Traceback" not in proc.stderr
+    assert "sampler 'ddim' does not apply to 'vae': it draws diffusion models only (samplers that apply: prior)" in (
+        " ".join(proc.stderr.split())
+    )
