@@ -9,7 +9,7 @@ guidance. This hook module imports only genkit: the networks load on first use.
 
 import genkit
 
-GENKIT_CONTRACT = "1.4"  # the genkit plugin contract this plugin is written for (after_step came with 1.4)
+GENKIT_CONTRACT = "1.5"  # the genkit plugin contract this plugin is written for (after_step came with 1.5)
 
 
 @genkit.hookimpl

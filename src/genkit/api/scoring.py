@@ -14,10 +14,12 @@ from ..data import load_dataset
 from ..drawing import drawing
 from ..errors import CapabilityError, ConfigError, GenkitError, PluginError
 from ..evaluation import EvalContext, EvalResult, bits_name
+from ..files import WriteError
 from ..ood import auroc
 from ..plugins import get_plugin_manager
 from ..rng import isolated_rng
 from ..sampling import CANNOT_SAMPLE, default_sampler_name
+from ..training.state import check_data_shape
 from .loading import LoadedModel, load
 
 
@@ -160,6 +162,7 @@ def score(
             )
     ds_name = dataset or lm.meta["data"]["name"]
     data = load_dataset(ds_name, data_dir or lm.train_config.data_dir)
+    check_data_shape(lm.meta, data.test_x.shape[1:], data.name, lm.checkpoint)
     x, y = data.test_x, data.test_y
     if limit and limit > x.shape[0]:
         messages.append(f"note: --limit {limit} is more than the {x.shape[0]} test images of {ds_name}; scoring all")
@@ -196,8 +199,19 @@ def score(
         with isolated_rng(lm.device, seed):  # latent noise and importance samples repeat with the seed
             report.results[ev.name] = checked_result(ev.evaluate(ctx), ev.name)
     report.seconds = time.perf_counter() - started
-    lm.run.append_score(_record(report, lm, samples, limit))
+    report.messages += _saved(
+        lambda: lm.run.append_score(_record(report, lm, samples, limit)), "these scores are shown here only and were"
+    )
     return report
+
+
+def _saved(save: Callable[[], Any], what: str) -> list[str]:
+    """``save()``, or the one line saying why what was computed could not be kept (it is still shown)."""
+    try:
+        save()
+    except WriteError as exc:
+        return [f"note: {what} not saved: {exc}"]
+    return []
 
 
 def _sampler(lm: LoadedModel, name: str | None, options: dict[str, Any] | None):
@@ -269,6 +283,8 @@ class OODReport:
     samples: int | None = None
     seconds: float = 0.0
     unit: str = "bpd"
+    #: Lines about what could not be saved (the plot, the scores), which are still shown.
+    notes: list[str] = field(default_factory=list)
 
     def metrics(self) -> dict[str, float]:
         return {
@@ -322,11 +338,7 @@ def score_ood(
     bpd = {}
     for name in (inlier, outlier):
         data = load_dataset(name, data_dir or lm.train_config.data_dir)
-        if tuple(data.test_x.shape[1:]) != tuple(lm.data_info.shape):
-            raise ConfigError(
-                f"'{name}' has images of shape {list(data.test_x.shape[1:])}; '{lm.name}' was trained on "
-                f"{list(lm.data_info.shape)}"
-            )
+        check_data_shape(lm.meta, data.test_x.shape[1:], data.name, lm.checkpoint)
         x = data.test_x[:limit] if limit else data.test_x
         advance = progress(f"{unit} on {name}", x.shape[0]) if progress else (lambda n: None)
         ctx = EvalContext(
@@ -343,11 +355,14 @@ def score_ood(
             bpd[name] = evaluator.evaluate(ctx).per_example[unit]
     path = plot or lm.run.file(f"ood-{inlier}-vs-{outlier}.png")
     label = unit.replace("_", " ")
-    save_histograms(
-        {f"{inlier} test (inlier)": bpd[inlier].numpy(), f"{outlier} test (outlier)": bpd[outlier].numpy()},
-        path,
-        label,
-        title=f"{lm.name}: {label}, K = {k}",
+    notes = _saved(
+        lambda: save_histograms(
+            {f"{inlier} test (inlier)": bpd[inlier].numpy(), f"{outlier} test (outlier)": bpd[outlier].numpy()},
+            path,
+            label,
+            title=f"{lm.name}: {label}, K = {k}",
+        ),
+        "the histograms were",
     )
     report = OODReport(
         model=lm.name,
@@ -360,21 +375,27 @@ def score_ood(
         samples=k,
         seconds=time.perf_counter() - started,
         unit=unit,
+        notes=notes,
     )
-    lm.run.append_score(
-        {
-            "checkpoint": str(lm.checkpoint),
-            "dataset": inlier,
-            "ood": outlier,
-            "examples": {inlier: bpd[inlier].numel(), outlier: bpd[outlier].numel()},
-            "samples": k,
-            "limit": limit,
-            "likelihood_space": lm.model.likelihood_space,
-            "metrics": report.metrics(),
-            "plot": str(path),
-            "seconds": round(report.seconds, 2),
-            "time": time.strftime("%Y-%m-%dT%H:%M:%S"),
-        }
+    if notes:
+        report.plot = None
+    report.notes += _saved(
+        lambda: lm.run.append_score(
+            {
+                "checkpoint": str(lm.checkpoint),
+                "dataset": inlier,
+                "ood": outlier,
+                "examples": {inlier: bpd[inlier].numel(), outlier: bpd[outlier].numel()},
+                "samples": k,
+                "limit": limit,
+                "likelihood_space": lm.model.likelihood_space,
+                "metrics": report.metrics(),
+                "plot": None if report.plot is None else str(path),
+                "seconds": round(report.seconds, 2),
+                "time": time.strftime("%Y-%m-%dT%H:%M:%S"),
+            }
+        ),
+        "these scores are shown here only and were",
     )
     return report
 
