@@ -15,6 +15,9 @@ from __future__ import annotations
 
 import inspect
 import math
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any
 
 import torch
@@ -101,6 +104,27 @@ def default_sampler_name(model) -> str | None:
     if declared:
         return declared
     return "prior" if isinstance(model, LatentModel) else None
+
+
+#: The sampler the user named for what is being drawn now (``genkit score --sampler``), once it
+#: was found to apply: a metric that needs samples applies to a model without a default sampler.
+_named_sampler: ContextVar[str | None] = ContextVar("genkit_named_sampler", default=None)
+
+
+@contextmanager
+def drawing_with(name: str | None) -> Iterator[None]:
+    """Within this block, models are drawn with the sampler ``name`` (None: with their own)."""
+    token = _named_sampler.set(name)
+    try:
+        yield
+    finally:
+        _named_sampler.reset(token)
+
+
+def sampler_in_use(model) -> str | None:
+    """The sampler ``model`` is drawn with here: the one named for this block (:func:`drawing_with`),
+    else its default; None when it cannot sample."""
+    return _named_sampler.get() or default_sampler_name(model)
 
 
 def sampler_options(sampler: Sampler) -> set[str]:

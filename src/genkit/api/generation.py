@@ -13,8 +13,8 @@ from .. import plots
 from ..capabilities import EncoderModel
 from ..drawing import drawing
 from ..errors import CapabilityError, GenkitError
+from ..metrics import find_classifier
 from ..model import Batch
-from ..plugins import find_classifier
 from ..sampling import check_decodable, decode, latent_grid, start_noise
 from ..sampling import interpolate as interpolate_latents
 from .loading import LoadedModel, load
