@@ -30,6 +30,7 @@ CONTRACT = {
     "ood",
     "maths",
     "artifacts",
+    "files",
     "contract",
     "deprecation",
 }

@@ -89,8 +89,24 @@ def test_plugins_table_at_80_columns_still_shows_the_whole_reason(install, cli, 
 
 
 def test_plugin_exiting_on_import_does_not_end_genkit(install):
-    found = install(FakeEntryPoint("quitter", SystemExit(3)))
+    found = install(FakeEntryPoint("quitter", SystemExit(3)), FakeEntryPoint("ctrlc", KeyboardInterrupt()))
     assert found["quitter"].status == "broken" and "SystemExit" in found["quitter"].error
+    assert found["ctrlc"].status == "broken" and "KeyboardInterrupt" in found["ctrlc"].error
+    assert found["vae"].status == "ok"
+
+
+def test_a_real_ctrl_c_while_plugins_load_still_stops_genkit(monkeypatch):
+    import signal
+
+    class Interrupted(FakeEntryPoint):
+        def load(self):  # the user presses Ctrl-C while this plugin imports
+            signal.raise_signal(signal.SIGINT)
+            return object()
+
+    monkeypatch.setattr(plugin_module, "_entry_points", lambda: [Interrupted("slowpoke", None)])
+    reset_plugin_manager()
+    with pytest.raises(KeyboardInterrupt):
+        get_plugin_manager()
 
 
 def test_hook_that_raises_marks_only_that_plugin_broken(install):

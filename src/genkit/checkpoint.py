@@ -17,7 +17,7 @@ from typing import Any
 import torch
 from safetensors import safe_open
 
-from .artifacts import save_artifact
+from .artifacts import check_digest, save_artifact
 from .errors import CheckpointError
 from .metadata import FORMAT_NAME, FORMAT_VERSION, format_version
 
@@ -109,6 +109,7 @@ def _open(path: Path, device: str = "cpu") -> Checkpoint:
     if not isinstance(meta, dict):
         raise CheckpointError(f"{path}: genkit metadata is not a JSON object")
     format_version(meta, path)
+    check_digest(path, header, loaded, CheckpointError)
     return Checkpoint(path=path, tensors=loaded, meta=meta)
 
 

@@ -11,8 +11,11 @@ listed as disabled, so ``genkit plugins`` still shows what is installed).
 from __future__ import annotations
 
 import os
+import signal
+import threading
 import time
 from collections.abc import Callable
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from importlib import metadata
 from typing import Any
@@ -168,14 +171,16 @@ class PluginManager:
                 self.plugins.append(info)
                 continue
             started = time.perf_counter()
-            try:
-                module = ep.load()
-            except (Exception, SystemExit) as exc:  # a broken plugin must not break genkit
-                self._mark_broken(info, f"import failed: {_describe(exc)}")
-                continue
-            finally:
-                info.import_seconds = time.perf_counter() - started
-            self.register_plugin(module, info)
+            with _real_interrupts() as interrupts:
+                try:
+                    module = ep.load()
+                except (Exception, SystemExit, KeyboardInterrupt) as exc:  # a broken plugin must not break genkit
+                    interrupts.reraise_if_real(exc)
+                    self._mark_broken(info, f"import failed: {_describe(exc)}")
+                    continue
+                finally:
+                    info.import_seconds = time.perf_counter() - started
+                self.register_plugin(module, info)
         for name in sorted((allow or set()) - seen):
             self.plugins.append(
                 PluginInfo(
@@ -218,7 +223,12 @@ class PluginManager:
             caller = self.pm.subset_hook_caller(hook_name, remove_plugins=others)
             collected: list[tuple[str, Any]] = []
             try:
-                caller(register=_collector(collected))
+                with _real_interrupts() as interrupts:
+                    try:
+                        caller(register=_collector(collected))
+                    except KeyboardInterrupt as exc:
+                        interrupts.reraise_if_real(exc)
+                        raise PluginError(f"{hook_name} raised KeyboardInterrupt") from None
                 _check_registrations(kind, collected)
             except (Exception, SystemExit) as exc:
                 self.pm.unregister(plugin)
@@ -243,11 +253,27 @@ class PluginManager:
         plugin = self.pm.get_plugin(info.name)
         others = [p for p in self.pm.get_plugins() if p is not plugin]
         try:
-            self.pm.subset_hook_caller(hook, remove_plugins=others)(**kwargs)
+            with _real_interrupts() as interrupts:
+                try:
+                    self.pm.subset_hook_caller(hook, remove_plugins=others)(**kwargs)
+                except KeyboardInterrupt as exc:
+                    interrupts.reraise_if_real(exc)
+                    raise PluginError(f"{hook} raised KeyboardInterrupt") from None
         except (Exception, SystemExit) as exc:  # a broken plugin must not break genkit
             self._mark_broken(info, f"{hook}: {_describe(exc)}")
             return False
         return True
+
+    def _deprecated_use(self, module: str, message: str) -> None:
+        """A deprecated form used by ``module``'s code: noted on its plugin and remembered."""
+        top = module.split(".")[0]
+        for info in self.plugins:
+            if info.module == top and info.name != "genkit":
+                if message not in info.deprecations:
+                    info.deprecations.append(message)
+                    if info.version not in ("local", "-"):
+                        deprecation_log.record(info.package, info.version, message)
+                return
 
     def _mark_broken(self, info: PluginInfo, reason: str) -> PluginInfo:
         if info not in self.plugins:
@@ -324,6 +350,34 @@ def _on_deprecated_use(module: str, message: str) -> None:
 
 
 deprecation.add_listener(_on_deprecated_use)
+
+
+class _Interrupts:
+    real = False
+
+    def reraise_if_real(self, exc: BaseException) -> None:
+        """A KeyboardInterrupt from a real Ctrl-C stops genkit; one a plugin raised itself only breaks it."""
+        if isinstance(exc, KeyboardInterrupt) and self.real:
+            raise exc
+
+
+@contextmanager
+def _real_interrupts():
+    """Tell a real Ctrl-C (its signal arrives here) from a plugin raising KeyboardInterrupt."""
+    interrupts = _Interrupts()
+    if threading.current_thread() is not threading.main_thread():
+        yield interrupts
+        return
+
+    def handler(signum, frame):
+        interrupts.real = True
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGINT, handler)
+    try:
+        yield interrupts
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 def _check_registrations(kind: str, collected: list[tuple[str, Any]]) -> None:

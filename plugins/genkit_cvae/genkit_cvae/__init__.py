@@ -10,7 +10,7 @@ typer definition); models and the metric are named by their paths.
 
 import genkit
 
-GENKIT_CONTRACT = "1.4"  # the contract this plugin is written for: register_commands(register)
+GENKIT_CONTRACT = "1.5"  # the contract this plugin is written for: register_commands(register)
 
 
 @genkit.hookimpl

@@ -13,7 +13,7 @@ named by their paths, and the ``genkit judge`` commands import torch only when r
 
 import genkit
 
-GENKIT_CONTRACT = "1.4"  # written for: register_commands(register), EvalContext.sample_count
+GENKIT_CONTRACT = "1.5"  # written for: register_commands(register), EvalContext.sample_count
 
 #: name -> (class path, description) of the judge's metrics.
 METRICS = {

@@ -15,10 +15,12 @@ from ..data import load_dataset
 from ..drawing import drawing
 from ..errors import CapabilityError, ConfigError
 from ..evaluation import EvalResult, bits_name, likelihood_samples
+from ..files import WriteError
 from ..metrics import applicable_metrics, default_metrics, evaluate, evaluator_for
 from ..ood import auroc
 from ..plugins import get_plugin_manager
 from ..sampling import CANNOT_SAMPLE, Drawing, default_sampler_name, drawing_with
+from ..training.state import check_data_shape
 from .loading import LoadedModel, load
 
 
@@ -85,6 +87,7 @@ def score(
         evaluators = _evaluators(lm, metrics, reference, messages)
         ds_name = dataset or lm.meta["data"]["name"]
         data = load_dataset(ds_name, data_dir or lm.train_config.data_dir)
+        check_data_shape(lm.meta, data.test_x.shape[1:], data.name, lm.checkpoint)
         x, y = data.test_x, data.test_y
         if limit and limit > x.shape[0]:
             messages.append(
@@ -119,20 +122,19 @@ def score(
                 data_dir=data_dir or lm.train_config.data_dir,
             )
         report.seconds = time.perf_counter() - started
-    lm.run.append_score(
-        _record(
-            lm,
-            dataset=report.dataset,
-            examples=report.examples,
-            samples=samples,
-            limit=limit,
-            metrics=report.metrics(),
-            seconds=report.seconds,
-            **({"reference": reference} if reference else {}),
-            details=report.details(),
-            notes=report.notes(),
-        )
+    record = _record(
+        lm,
+        dataset=report.dataset,
+        examples=report.examples,
+        samples=samples,
+        limit=limit,
+        metrics=report.metrics(),
+        seconds=report.seconds,
+        **({"reference": reference} if reference else {}),
+        details=report.details(),
+        notes=report.notes(),
     )
+    report.messages += _saved(lambda: lm.run.append_score(record), "these scores are shown here only and were")
     return report
 
 
@@ -155,6 +157,15 @@ def _evaluators(lm: LoadedModel, names: list[str] | None, reference: str | None,
                 f"the test split; metrics that take a reference: {', '.join(takers) or 'none installed'}"
             )
     return evaluators
+
+
+def _saved(save: Callable[[], Any], what: str) -> list[str]:
+    """``save()``, or the one line saying why what was computed could not be kept (it is still shown)."""
+    try:
+        save()
+    except WriteError as exc:
+        return [f"note: {what} not saved: {exc}"]
+    return []
 
 
 def _drawing(lm: LoadedModel, name: str | None, options: dict[str, Any] | None) -> Drawing | None:
@@ -188,6 +199,8 @@ class OODReport:
     samples: int | None = None
     seconds: float = 0.0
     unit: str = "bpd"
+    #: Lines about what could not be saved (the plot, the scores), which are still shown.
+    notes: list[str] = field(default_factory=list)
 
     def metrics(self) -> dict[str, float]:
         return {
@@ -239,11 +252,7 @@ def score_ood(
     bpd = {}
     for name in (inlier, outlier):
         data = load_dataset(name, data_dir or lm.train_config.data_dir)
-        if tuple(data.test_x.shape[1:]) != tuple(lm.data_info.shape):
-            raise ConfigError(
-                f"'{name}' has images of shape {list(data.test_x.shape[1:])}; '{lm.name}' was trained on "
-                f"{list(lm.data_info.shape)}"
-            )
+        check_data_shape(lm.meta, data.test_x.shape[1:], data.name, lm.checkpoint)
         x = (data.test_x[:limit] if limit else data.test_x).to(lm.device)
         result = evaluate(
             evaluator,
@@ -261,11 +270,14 @@ def score_ood(
     k = likelihood_samples(lm.model, samples)
     path = plot or lm.run.file(f"ood-{inlier}-vs-{outlier}.png")
     label = unit.replace("_", " ")
-    save_histograms(
-        {f"{inlier} test (inlier)": bpd[inlier].numpy(), f"{outlier} test (outlier)": bpd[outlier].numpy()},
-        path,
-        label,
-        title=f"{lm.name}: {label}, K = {k}",
+    notes = _saved(
+        lambda: save_histograms(
+            {f"{inlier} test (inlier)": bpd[inlier].numpy(), f"{outlier} test (outlier)": bpd[outlier].numpy()},
+            path,
+            label,
+            title=f"{lm.name}: {label}, K = {k}",
+        ),
+        "the histograms were",
     )
     report = OODReport(
         model=lm.name,
@@ -274,25 +286,25 @@ def score_ood(
         inlier_bpd=bpd[inlier],
         outlier_bpd=bpd[outlier],
         auroc=auroc(bpd[inlier], bpd[outlier]),
-        plot=path,
+        plot=None if notes else path,
         samples=k,
         seconds=time.perf_counter() - started,
         unit=unit,
+        notes=notes,
     )
-    lm.run.append_score(
-        _record(
-            lm,
-            dataset=inlier,
-            examples={inlier: bpd[inlier].numel(), outlier: bpd[outlier].numel()},
-            samples=k,
-            limit=limit,
-            metrics=report.metrics(),
-            seconds=report.seconds,
-            ood=outlier,
-            likelihood_space=lm.model.likelihood_space,
-            plot=str(path),
-        )
+    record = _record(
+        lm,
+        dataset=inlier,
+        examples={inlier: bpd[inlier].numel(), outlier: bpd[outlier].numel()},
+        samples=k,
+        limit=limit,
+        metrics=report.metrics(),
+        seconds=report.seconds,
+        ood=outlier,
+        likelihood_space=lm.model.likelihood_space,
+        plot=None if report.plot is None else str(path),
     )
+    report.notes += _saved(lambda: lm.run.append_score(record), "these scores are shown here only and were")
     return report
 
 

@@ -308,7 +308,10 @@ def _print_ood(report, as_json: bool) -> None:
         return
     out.print(views.ood_table(report))
     out.print(f"AUROC (higher {report.unit} = outlier): {report.auroc:.4f}")
-    out.print(f"wrote {report.plot}")
+    if report.plot is not None:
+        out.print(f"wrote {report.plot}")
+    for note in report.notes:
+        out.print(note)
 
 
 @command()
@@ -328,7 +331,9 @@ def runs(
     model: str | None = typer.Option(None, "--model", help="only runs of this model"),
     dataset: str | None = typer.Option(None, "--dataset", help="only runs on this dataset"),
     status: str | None = typer.Option(
-        None, "--status", help="only runs that are running, finished, interrupted, diverged or unknown"
+        None,
+        "--status",
+        help="only runs that are running, finished, interrupted, diverged, crashed, stopped (killed) or unknown",
     ),
     limit: int = typer.Option(20, "--limit", min=1),
     as_json: bool = typer.Option(False, "--json", help="print the runs as JSON"),
@@ -357,6 +362,12 @@ def report(
     """Write one self-contained HTML page comparing runs: curves, sample grids, scores, configs."""
     from ..report import write_report  # matplotlib and jinja2 load only when a report is made
 
+    if any(Path(t).is_file() for t in targets):
+        from .. import api
+
+        for target in targets:  # a checkpoint named here is opened with the checks of every other command
+            if Path(target).is_file():
+                api.load(target, device="cpu")
     out.print(f"wrote {write_report(targets, out_file)}")
 
 
