@@ -211,3 +211,32 @@ def test_a_sampler_declared_for_other_models_is_refused_by_the_console_script(ti
     assert "sampler 'ddim' does not apply to 'vae': it draws diffusion models only (samplers that apply: prior)" in (
         " ".join(proc.stderr.split())
     )
+
+
+class OneClass(genkit.Evaluator):
+    """A classifier of the tiny dataset that calls every image a 3 (and no metric worth scoring)."""
+
+    def can_classify(self, dataset):
+        return dataset == "tiny"
+
+    def classify(self, images, dataset):
+        return torch.full((images.shape[0],), 3, device=images.device)
+
+    def class_probabilities(self, images, dataset):
+        return torch.nn.functional.one_hot(self.classify(images, dataset), 10).float()
+
+
+class OneClassPlugin:
+    @genkit.hookimpl
+    def register_evaluators(self, register):
+        register(genkit.EvaluatorSpec("one-class", OneClass))
+
+
+def test_interpolate_says_when_it_could_not_pick_two_classes(drawing_cli):
+    code, out, err = drawing_cli("interpolate", "linear")  # no encoder, and no classifier for tiny
+    assert code == 0, err
+    assert "note: no classifier for tiny is installed or trained" in " ".join(out.split())
+    get_plugin_manager().register_plugin(OneClassPlugin(), "one-class-plugin")
+    code, out, err = drawing_cli("interpolate", "linear")
+    assert code == 0, err
+    assert "note: the classifier judged all 256 prior draws to be of class 3" in " ".join(out.split())

@@ -81,12 +81,17 @@ def save_checkpoint(path: str | Path, tensors: dict[str, torch.Tensor], meta: di
     return save_artifact(path, tensors, {"format": FORMAT, **meta}, name=_META_KEY)
 
 
+def read_metadata(path: str | Path) -> dict[str, Any]:
+    """Only the genkit metadata of a checkpoint (cheap: reads the header)."""
+    return _open(Path(path), tensors=False).meta
+
+
 def load_checkpoint(path: str | Path, device: str | torch.device = "cpu") -> Checkpoint:
     """Read a genkit checkpoint, with a clear :class:`CheckpointError` for any bad file."""
-    return _open(Path(path), device=str(device))
+    return _open(Path(path), tensors=True, device=str(device))
 
 
-def _open(path: Path, device: str = "cpu") -> Checkpoint:
+def _open(path: Path, tensors: bool, device: str = "cpu") -> Checkpoint:
     if not path.exists():
         raise CheckpointError(f"no checkpoint at {path}")
     if path.is_dir():
@@ -95,7 +100,7 @@ def _open(path: Path, device: str = "cpu") -> Checkpoint:
     try:
         with safe_open(str(path), framework="pt", device=device) as f:
             header = f.metadata() or {}
-            loaded = {k: f.get_tensor(k) for k in f.keys()}
+            loaded = {k: f.get_tensor(k) for k in f.keys()} if tensors else {}
     except Exception as exc:  # safetensors reports corruption with several exception types
         raise CheckpointError(
             f"{path} is corrupt or truncated (not a readable safetensors file: {_first_line(exc)})"
@@ -109,7 +114,8 @@ def _open(path: Path, device: str = "cpu") -> Checkpoint:
     if not isinstance(meta, dict):
         raise CheckpointError(f"{path}: genkit metadata is not a JSON object")
     format_version(meta, path)
-    check_digest(path, header, loaded, CheckpointError)
+    if tensors:
+        check_digest(path, header, loaded, CheckpointError)
     return Checkpoint(path=path, tensors=loaded, meta=meta)
 
 

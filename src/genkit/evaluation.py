@@ -14,7 +14,7 @@ from .deprecation import warn as warn_deprecated
 from .errors import CapabilityError
 from .maths import nats_to_bpd
 from .model import Batch
-from .sampling import CANNOT_SAMPLE, Drawing, PriorSampler, sampler_in_use
+from .sampling import Drawing, PriorSampler, sampling_refusal
 
 
 def likelihood_samples(model, samples: int | None = None) -> int:
@@ -140,8 +140,9 @@ class Evaluator:
         for proto in self.requires:
             if not isinstance(model, proto):
                 return self.missing or f"metric '{self.name}' needs {proto.__name__}"
-        if self.needs_samples and sampler_in_use(model) is None:
-            return f"it needs samples, and this model cannot sample ({CANNOT_SAMPLE})"
+        refusal = sampling_refusal(model) if self.needs_samples else None
+        if refusal:
+            return f"it needs samples, and {refusal}"
         return None
 
     def evaluate(self, ctx: EvalContext) -> EvalResult:

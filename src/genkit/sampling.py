@@ -127,6 +127,18 @@ def sampler_in_use(model) -> str | None:
     return _named_sampler.get() or default_sampler_name(model)
 
 
+def sampling_refusal(model) -> str | None:
+    """Why samples of ``model`` cannot be drawn without a condition of its own (what a metric that
+    draws them asks for), or None: it has no sampler here, or it draws only given a condition of a
+    kind its own commands build (an observed column)."""
+    if sampler_in_use(model) is None:
+        return f"this model cannot sample ({CANNOT_SAMPLE})"
+    kind = getattr(model, "conditioning", None)
+    if kind not in (None, "label"):
+        return f"this model draws only given a '{kind}' condition of its own"
+    return None
+
+
 def sampler_options(sampler: Sampler) -> set[str]:
     """The keyword arguments ``sampler.sample`` accepts (all known ones if it takes ``**kwargs``)."""
     params = inspect.signature(sampler.sample).parameters.values()

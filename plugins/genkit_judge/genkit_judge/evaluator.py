@@ -31,17 +31,8 @@ NUM_SAMPLES = 10_000
 class JudgeEvaluator(genkit.Evaluator):
     """Base of the judge's metrics; also the classifier ``genkit interpolate`` uses to pick endpoints."""
 
-    needs_samples = True
+    needs_samples = True  # genkit refuses a model it cannot draw from, or only given a condition of its own
     num_samples = NUM_SAMPLES
-
-    def unsupported_reason(self, model) -> str | None:
-        reason = super().unsupported_reason(model)
-        if reason is None and getattr(model, "conditioning", None) not in (None, "label"):
-            return (
-                "the judge draws unconditional or label-conditional samples; this model needs a "
-                f"'{model.conditioning}' condition"
-            )
-        return reason
 
     # -- the classifier interface genkit's interpolation looks for -------------------
     def can_classify(self, dataset: str) -> bool:
