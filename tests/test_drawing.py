@@ -240,3 +240,18 @@ def test_interpolate_says_when_it_could_not_pick_two_classes(drawing_cli):
     code, out, err = drawing_cli("interpolate", "linear")
     assert code == 0, err
     assert "note: the classifier judged all 256 prior draws to be of class 3" in " ".join(out.split())
+
+
+def test_the_names_the_drawing_path_replaced_still_work_with_a_warning(registered, monkeypatch):
+    from genkit import deprecation
+    from genkit.drawing import draw
+    from genkit.sampling import prior_latents
+
+    monkeypatch.setattr(deprecation, "SEEN", {})  # each deprecation warns once per process
+    lm = genkit.load(registered["linear"], "cpu")
+    with pytest.warns(genkit.GenkitDeprecationWarning, match="genkit.start_noise"):
+        z = prior_latents(lm.model, 3, generator=torch.Generator().manual_seed(0))
+    with pytest.warns(genkit.GenkitDeprecationWarning, match="genkit.drawing.drawing"):
+        images = draw(lm.model, 3, generator=torch.Generator().manual_seed(0), model_name="linear")
+    assert torch.equal(z, genkit.start_noise(lm.model, 3, torch.Generator().manual_seed(0)))
+    assert images.shape == (3, 1, 28, 28)

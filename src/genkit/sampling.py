@@ -23,6 +23,7 @@ from typing import Any
 import torch
 
 from .capabilities import LatentModel
+from .deprecation import warn as warn_deprecated
 from .errors import CapabilityError, GenkitError, PluginError
 from .maths import cycled_labels
 
@@ -279,12 +280,16 @@ def check_images(images: Any, n: int, shape: tuple[int, ...], source: str) -> No
 def check_decodable(model, what: str, model_name: str | None = None) -> None:
     """Refuse ``what`` (interpolation, the manifold: pictures of chosen latent codes) for a model
     without a latent space or one that needs a condition."""
-    named = _named(model_name)
-    if not isinstance(model, LatentModel):
-        raise CapabilityError(f"{what} needs a model with a latent space, and {named} has none")
+    _require_latent(model, what, model_name)
     kind = getattr(model, "conditioning", None)
+    named = _named(model_name)
     if kind is not None:
         raise CapabilityError(f"{what} of a conditional model is not supported ({named} is conditioned on a {kind})")
+
+
+def _require_latent(model, what: str, model_name: str | None = None) -> None:
+    if not isinstance(model, LatentModel):
+        raise CapabilityError(f"{what} needs a model with a latent space, and {_named(model_name)} has none")
 
 
 def decode(model, z: torch.Tensor, *, what: str, model_name: str | None = None) -> torch.Tensor:
@@ -342,3 +347,26 @@ def latent_grid_point(x: float, y: float, side: int, latent_shape: tuple[int, ..
     z = torch.zeros(math.prod(latent_shape))
     z[dims[0]], z[dims[1]] = values[0], values[1]
     return z.view(*latent_shape)
+
+
+# -- the names this module had before the one drawing path, kept working ----------------------
+def prior_latents(model, n: int, temperature: float = 1.0, generator: torch.Generator | None = None) -> torch.Tensor:
+    """Deprecated: :func:`start_noise` (``scale=temperature``)."""
+    warn_deprecated(
+        "genkit.sampling.prior_latents",
+        "call genkit.start_noise(model, n, generator, scale=temperature)",
+        since="1.5",
+        removed_in="2.0",
+    )
+    return start_noise(model, n, generator, scale=temperature)
+
+
+def require_latent(model, what: str) -> None:
+    """Deprecated: :func:`check_decodable` (which also refuses a conditional model)."""
+    warn_deprecated(
+        "genkit.sampling.require_latent",
+        "call genkit.sampling.check_decodable(model, what)",
+        since="1.5",
+        removed_in="2.0",
+    )
+    _require_latent(model, what)
