@@ -134,3 +134,23 @@ def test_one_writer_per_run(tmp_path):
     finally:
         unlock_runs()
     RunLock(tmp_path / "run").acquire().release()  # the lock file stays; the lock is free
+
+
+def test_scores_appended_at_once_are_all_kept(tmp_path):
+    import threading
+
+    from genkit.runs import Run
+
+    run = Run(tmp_path)
+
+    def score(worker: int) -> None:
+        for k in range(5):
+            run.append_score({"worker": worker, "k": k})
+
+    threads = [threading.Thread(target=score, args=(w,)) for w in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    kept = run.read_json("scores.json", [])
+    assert sorted((r["worker"], r["k"]) for r in kept) == [(w, k) for w in range(8) for k in range(5)]

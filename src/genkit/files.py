@@ -18,6 +18,7 @@ import socket
 import tempfile
 import time
 from collections.abc import Callable
+from contextlib import contextmanager
 from pathlib import Path
 
 from .errors import GenkitError
@@ -80,6 +81,27 @@ def atomic_write(path: str | Path, write: Callable[[str], None]) -> Path:
         except OSError:
             pass  # a read-only directory that let mkstemp through cannot lose the file either
     return path
+
+
+@contextmanager
+def exclusive(lock_file: str | Path, for_path: str | Path):
+    """Hold an exclusive ``flock`` on ``lock_file`` (created if missing) for a read-modify-write of
+    ``for_path``, so two processes appending to one file both get their line in. Where there is no
+    flock (Windows) it only runs the block; a lock file that cannot be made is a WriteError of ``for_path``."""
+    try:
+        import fcntl
+    except ImportError:
+        yield
+        return
+    try:
+        fd = os.open(lock_file, os.O_RDWR | os.O_CREAT, 0o666 & ~_UMASK)
+    except OSError as exc:
+        raise WriteError(for_path, _reason(exc) or str(exc)) from None
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # closing releases the lock
 
 
 def write_text_atomic(path: str | Path, text: str) -> Path:

@@ -46,8 +46,10 @@ class RunLock:
         self._fd: int | None = None
 
     def acquire(self) -> RunLock:
-        import fcntl
-
+        try:
+            import fcntl
+        except ImportError:  # no flock (Windows): runs are not locked there
+            return self
         fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)

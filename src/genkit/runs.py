@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import ConfigError, RunNotFoundError
-from .files import write_text_atomic
+from .files import exclusive, write_text_atomic
 from .liveness import run_status
 
 RUNS_ENV = "GENKIT_RUNS_DIR"
@@ -113,9 +113,11 @@ class Run:
         write_text_atomic(self.path / "metrics.jsonl", "".join(json.dumps(r) + "\n" for r in rows))
 
     def append_score(self, record: dict[str, Any]) -> None:
-        scores = self.read_json("scores.json", default=[])
-        scores.append(record)
-        self.write_json("scores.json", scores)
+        # Two scores of one run at once must both be kept: the read and the write happen under one lock.
+        with exclusive(self.path / ".scores.lock", self.path / "scores.json"):
+            scores = self.read_json("scores.json", default=[])
+            scores.append(record)
+            self.write_json("scores.json", scores)
 
 
 @dataclass
