@@ -13,6 +13,7 @@ from safetensors.torch import load_file, save_file
 
 import genkit
 from genkit.api import training as training_api
+from genkit.artifacts import DIGEST_KEY, tensor_digest
 from genkit.cli import main
 from genkit.errors import GenkitError
 
@@ -43,6 +44,11 @@ ODD_VALUES = [
     "genkit-checkpoint/2",
     "genkit-checkpoint/x",
 ]
+
+
+def header(tensors, meta) -> dict[str, str]:
+    """A checkpoint header holding ``meta``, with the digest of the (unchanged) tensors genkit checks."""
+    return {"genkit": json.dumps(meta), DIGEST_KEY: tensor_digest(tensors)}
 
 
 def run_cli(capsys, *args) -> tuple[int, str]:
@@ -124,7 +130,7 @@ def test_mutated_checkpoint_metadata_is_one_line_or_loads(checkpoint, tmp_path, 
     for case in range(CASES):
         bad = mutate(meta, rng)
         path = tmp_path / f"case{case % 4}.safetensors"
-        save_file(tensors, str(path), metadata={"genkit": json.dumps(bad)})
+        save_file(tensors, str(path), metadata=header(tensors, bad))
         code, _ = run_cli(capsys, "info", path, "--json")
         refused += code == 1
         if case % 10 == 0:
@@ -149,7 +155,8 @@ def test_wrong_shapes_in_metadata_are_named(checkpoint, tmp_path, capsys, bad, e
     with safe_open(str(checkpoint), framework="pt") as f:
         meta = {**json.loads(f.metadata()["genkit"]), **bad}
     path = tmp_path / "bad.safetensors"
-    save_file(load_file(str(checkpoint)), str(path), metadata={"genkit": json.dumps(meta)})
+    tensors = load_file(str(checkpoint))
+    save_file(tensors, str(path), metadata=header(tensors, meta))
     for command in (["info", path], ["score", path, "--limit", "8"], ["train", "--resume", path]):
         code, err = run_cli(capsys, *command)
         assert code == 1 and expected in " ".join(err.split())
@@ -228,11 +235,8 @@ def test_real_processes_print_one_line(checkpoint, tmp_path):
     with safe_open(str(checkpoint), framework="pt") as f:
         meta = json.loads(f.metadata()["genkit"])
     bad_ckpt = tmp_path / "bad.safetensors"
-    save_file(
-        load_file(str(checkpoint)),
-        str(bad_ckpt),
-        metadata={"genkit": json.dumps({**meta, "data": {"name": "x", "shape": "1x28x28"}})},
-    )
+    tensors = load_file(str(checkpoint))
+    save_file(tensors, str(bad_ckpt), metadata=header(tensors, {**meta, "data": {"name": "x", "shape": "1x28x28"}}))
     bad_cfg = tmp_path / "c.toml"
     bad_cfg.write_text('model = "vae"\n')
     for args in (["info", bad_ckpt], ["train", "--config", bad_cfg]):

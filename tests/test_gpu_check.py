@@ -121,3 +121,15 @@ def test_an_unknown_phase_is_one_line():
         "gpu_check: unknown phase warp (phases: environment, cuda-tests, vae, judge, realnvp, gan, gammavae, "
         "diffusion, ddp)"
     )
+
+
+def test_prepare_copies_both_datasets_and_refuses_an_incomplete_source(tmp_path, data_dir):
+    done = gpu_check("prepare", "--from", data_dir, "--to", tmp_path, "--no-wheels", timeout=60)
+    assert done.returncode == 0, done.stderr
+    for name in ("MNIST", "FashionMNIST"):
+        copied = sorted(p.name for p in (tmp_path / "data" / name / "raw").iterdir())
+        assert copied == sorted(p.name for p in (Path(data_dir) / name / "raw").glob("*-ubyte.gz"))
+    (tmp_path / "partial" / "MNIST" / "raw").mkdir(parents=True)
+    done = gpu_check("prepare", "--from", tmp_path / "partial", "--to", tmp_path / "else", "--no-wheels", timeout=60)
+    assert done.returncode == 2 and done.stderr.count("\n") == 1 and "lacks train-images-idx3-ubyte.gz" in done.stderr
+    assert not (tmp_path / "else").exists()

@@ -17,7 +17,7 @@ from typing import Any
 import torch
 from safetensors import safe_open
 
-from .artifacts import save_artifact
+from .artifacts import check_digest, save_artifact
 from .errors import CheckpointError
 from .metadata import FORMAT_NAME, FORMAT_VERSION, format_version
 
@@ -114,6 +114,8 @@ def _open(path: Path, tensors: bool, device: str = "cpu") -> Checkpoint:
     if not isinstance(meta, dict):
         raise CheckpointError(f"{path}: genkit metadata is not a JSON object")
     format_version(meta, path)
+    if tensors:
+        check_digest(path, header, loaded, CheckpointError)
     return Checkpoint(path=path, tensors=loaded, meta=meta)
 
 

@@ -20,6 +20,7 @@ even when a flag sets the same key; the flag wins and a note says so.
 
 from __future__ import annotations
 
+import re
 import sys
 import types
 import typing
@@ -28,7 +29,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from .errors import ConfigError, GenkitNote
 
@@ -90,6 +91,13 @@ class TrainConfig(BaseModel):
             "exact; no effect elsewhere; the global flags are restored after training)"
         ),
     )
+    checkpoint_every: int | str | None = Field(
+        None,
+        description=(
+            'also save checkpoints/last.safetensors every N steps (an integer) or every so many minutes ("10min"), '
+            "mid-epoch included, so a killed run loses at most that much; besides every epoch's end"
+        ),
+    )
     log: list[str] = Field(
         default_factory=list,
         description=(
@@ -97,6 +105,36 @@ class TrainConfig(BaseModel):
             "plugins`)"
         ),
     )
+
+    @field_validator("checkpoint_every", mode="before")
+    @classmethod
+    def _checkpoint_every(cls, value: Any) -> Any:
+        if value is None:
+            return None
+        if isinstance(value, bool) or not isinstance(value, (int, str)):
+            raise ValueError('give a number of steps (500) or of minutes ("10min")')
+        _interval(value)
+        return value
+
+    def checkpoint_interval(self) -> tuple[str, float]:
+        """``("steps", N)``, ``("minutes", M)`` or ``("never", 0)``: when to save besides epoch ends."""
+        return ("never", 0.0) if self.checkpoint_every is None else _interval(self.checkpoint_every)
+
+
+def _interval(value: int | str) -> tuple[str, float]:
+    if isinstance(value, int):
+        if value < 1:
+            raise ValueError("a number of steps must be at least 1")
+        return "steps", float(value)
+    match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*(min|m|minutes?|steps?)\s*", value)
+    if not match or float(match.group(1)) <= 0:
+        raise ValueError('give a number of steps (500, or "500 steps") or of minutes ("10min", "0.5 min")')
+    number, unit = float(match.group(1)), match.group(2)
+    if unit.startswith("step"):
+        if number != int(number):
+            raise ValueError("a number of steps must be whole")
+        return "steps", number
+    return "minutes", number
 
 
 def read_toml(path: str | Path) -> dict[str, Any]:

@@ -9,8 +9,12 @@ latent model through the ``prior`` sampler, any other through the sampler it nam
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
+import torch
+
+from .deprecation import warn as warn_deprecated
 from .errors import CapabilityError, GenkitError
 from .plugins import get_plugin_manager
 from .sampling import CANNOT_SAMPLE, Drawing, Sampler, default_sampler_name
@@ -80,3 +84,25 @@ def _owner(sampler: str) -> str | None:
         return get_plugin_manager().registries["samplers"].owner(sampler).package
     except GenkitError:
         return None
+
+
+def draw(
+    model,
+    n: int,
+    *,
+    sampler: str | None = None,
+    condition: torch.Tensor | None = None,
+    generator: torch.Generator | None = None,
+    options: dict[str, Any] | None = None,
+    progress: Callable[[int, int], None] | None = None,
+    model_name: str | None = None,
+) -> torch.Tensor:
+    """Deprecated: ``drawing(model, model_name=..., sampler=..., options=...)(n, condition=..., ...)``."""
+    warn_deprecated(
+        "genkit.drawing.draw(model, n, ...)",
+        "call genkit.drawing.drawing(model, sampler=..., options=...)(n, condition=..., generator=...)",
+        since="1.5",
+        removed_in="2.0",
+    )
+    made = drawing(model, model_name=model_name, sampler=sampler, options=options)
+    return made(n, condition=condition, generator=generator, progress=progress)

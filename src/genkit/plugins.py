@@ -11,8 +11,11 @@ listed as disabled, so ``genkit plugins`` still shows what is installed).
 from __future__ import annotations
 
 import os
+import signal
+import threading
 import time
 from collections.abc import Callable
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from importlib import metadata
 from typing import Any
@@ -168,14 +171,16 @@ class PluginManager:
                 self.plugins.append(info)
                 continue
             started = time.perf_counter()
-            try:
-                module = ep.load()
-            except (Exception, SystemExit) as exc:  # a broken plugin must not break genkit
-                self._mark_broken(info, f"import failed: {_describe(exc)}")
-                continue
-            finally:
-                info.import_seconds = time.perf_counter() - started
-            self.register_plugin(module, info)
+            with _real_interrupts() as interrupts:
+                try:
+                    module = ep.load()
+                except (Exception, SystemExit, KeyboardInterrupt) as exc:  # a broken plugin must not break genkit
+                    interrupts.reraise_if_real(exc)
+                    self._mark_broken(info, f"import failed: {_describe(exc)}")
+                    continue
+                finally:
+                    info.import_seconds = time.perf_counter() - started
+                self.register_plugin(module, info)
         for name in sorted((allow or set()) - seen):
             self.plugins.append(
                 PluginInfo(
@@ -218,7 +223,12 @@ class PluginManager:
             caller = self.pm.subset_hook_caller(hook_name, remove_plugins=others)
             collected: list[tuple[str, Any]] = []
             try:
-                caller(register=_collector(collected))
+                with _real_interrupts() as interrupts:
+                    try:
+                        caller(register=_collector(collected))
+                    except KeyboardInterrupt as exc:
+                        interrupts.reraise_if_real(exc)
+                        raise PluginError(f"{hook_name} raised KeyboardInterrupt") from None
                 _check_registrations(kind, collected)
             except (Exception, SystemExit) as exc:
                 self.pm.unregister(plugin)
@@ -233,36 +243,26 @@ class PluginManager:
                 info.descriptions.setdefault(kind, {})[name] = str(description)
         return info
 
-    def register_commands(self, cli: Any) -> None:
-        """Let each working plugin add CLI commands; one that raises is marked broken.
+    def implementing(self, hook: str) -> list[PluginInfo]:
+        """The working plugins that implement ``hook``, in load order."""
+        return [p for p in self.plugins if p.status == "ok" and hook in p.hooks]
 
-        A command whose name is taken (by genkit or an earlier plugin) is not
-        added: a plugin must never replace ``genkit train``.
-        """
-        for info in [p for p in self.plugins if p.status == "ok" and "register_commands" in p.hooks]:
-            plugin = self.pm.get_plugin(info.name)
-            others = [p for p in self.pm.get_plugins() if p is not plugin]
-            taken = _command_names(cli)
-            n_commands, n_groups = len(cli.registered_commands), len(cli.registered_groups)
-            try:
-                self.pm.subset_hook_caller("register_commands", remove_plugins=others)(cli=cli)
-            except (Exception, SystemExit) as exc:
-                del cli.registered_commands[n_commands:], cli.registered_groups[n_groups:]
-                self._mark_broken(info, f"register_commands: {_describe(exc)}")
-                continue
-            added = []
-            for entries in (cli.registered_commands, cli.registered_groups):
-                start = n_commands if entries is cli.registered_commands else n_groups
-                for entry in list(entries[start:]):
-                    name = _command_name(entry)
-                    if name in taken:
-                        entries.remove(entry)
-                        info.warnings.append(f"command '{name}' is already taken; not added")
-                    else:
-                        taken.add(name)
-                        added.append(name)
-            if added:
-                info.provides["commands"] = added
+    def call_hook(self, info: PluginInfo, hook: str, **kwargs: Any) -> bool:
+        """Call one plugin's ``hook`` (pluggy passes it the arguments it names); a plugin whose hook
+        raises is marked broken, and False says so."""
+        plugin = self.pm.get_plugin(info.name)
+        others = [p for p in self.pm.get_plugins() if p is not plugin]
+        try:
+            with _real_interrupts() as interrupts:
+                try:
+                    self.pm.subset_hook_caller(hook, remove_plugins=others)(**kwargs)
+                except KeyboardInterrupt as exc:
+                    interrupts.reraise_if_real(exc)
+                    raise PluginError(f"{hook} raised KeyboardInterrupt") from None
+        except (Exception, SystemExit) as exc:  # a broken plugin must not break genkit
+            self._mark_broken(info, f"{hook}: {_describe(exc)}")
+            return False
+        return True
 
     def _deprecated_use(self, module: str, message: str) -> None:
         """A deprecated form used by ``module``'s code: noted on its plugin and remembered."""
@@ -352,6 +352,34 @@ def _on_deprecated_use(module: str, message: str) -> None:
 deprecation.add_listener(_on_deprecated_use)
 
 
+class _Interrupts:
+    real = False
+
+    def reraise_if_real(self, exc: BaseException) -> None:
+        """A KeyboardInterrupt from a real Ctrl-C stops genkit; one a plugin raised itself only breaks it."""
+        if isinstance(exc, KeyboardInterrupt) and self.real:
+            raise exc
+
+
+@contextmanager
+def _real_interrupts():
+    """Tell a real Ctrl-C (its signal arrives here) from a plugin raising KeyboardInterrupt."""
+    interrupts = _Interrupts()
+    if threading.current_thread() is not threading.main_thread():
+        yield interrupts
+        return
+
+    def handler(signum, frame):
+        interrupts.real = True
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGINT, handler)
+    try:
+        yield interrupts
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
 def _check_registrations(kind: str, collected: list[tuple[str, Any]]) -> None:
     """Raise if a registration is not what its kind must be: checked at load time,
     so a mistake shows in ``genkit plugins`` rather than deep inside a command.
@@ -435,20 +463,6 @@ def _describe(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {first}" if first else type(exc).__name__
 
 
-def _command_name(entry: Any) -> str:
-    """The name typer will give a registered command or group."""
-    name = getattr(entry, "name", None)
-    if name:
-        return name
-    callback = getattr(entry, "callback", None) or getattr(getattr(entry, "typer_instance", None), "info", None)
-    callback = getattr(callback, "callback", callback)
-    return getattr(callback, "__name__", "").replace("_", "-").lower()
-
-
-def _command_names(cli: Any) -> set[str]:
-    return {_command_name(e) for e in (*cli.registered_commands, *cli.registered_groups)}
-
-
 def _version_problem(plugin: object, info: PluginInfo) -> str | None:
     """Why the contract version a plugin declares rules it out, if it does (and note it on ``info``).
 
@@ -524,18 +538,3 @@ def _version() -> str:
         return metadata.version("genkit")
     except metadata.PackageNotFoundError:
         return "unknown"
-
-
-def find_classifier(dataset: str):
-    """A registered evaluator that can classify images of ``dataset`` (a :class:`genkit.ImageClassifier`), or None."""
-    from .evaluation import ImageClassifier
-
-    manager = get_plugin_manager()
-    for name in manager.registries["evaluators"].names():
-        try:
-            evaluator = manager.evaluator(name)
-        except PluginError:
-            continue  # a metric that cannot be loaded classifies nothing
-        if isinstance(evaluator, ImageClassifier) and evaluator.can_classify(dataset):
-            return evaluator
-    return None

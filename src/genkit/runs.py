@@ -14,30 +14,25 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from .errors import ConfigError, RunNotFoundError
+from .files import exclusive, write_text_atomic
+from .liveness import run_status
 
 RUNS_ENV = "GENKIT_RUNS_DIR"
-#: What status.json says of a run; "unknown" for a run without one.
-STATUSES = ("running", "finished", "interrupted", "diverged", "unknown")
+#: What a run is: what status.json records (running, finished, interrupted by a signal with a
+#: resumable checkpoint, diverged, crashed by an error), "stopped" for a run recorded as running
+#: whose process is gone (killed), "unknown" for a run without a status.
+STATUSES = ("running", "finished", "interrupted", "diverged", "crashed", "stopped", "unknown")
 
 
 def runs_root() -> Path:
     """Where runs go by default: ``GENKIT_RUNS_DIR`` or ``./runs``."""
     return Path(os.environ.get(RUNS_ENV) or "runs")
-
-
-def write_text_atomic(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    with os.fdopen(fd, "w") as f:
-        f.write(text)
-    os.replace(tmp, path)
 
 
 @dataclass
@@ -54,15 +49,18 @@ class Run:
                 raise RunNotFoundError(
                     f"output directory {path} already exists and is not empty (use --resume to continue a run)"
                 )
-        else:
-            stamp = time.strftime("%Y%m%d-%H%M%S")
-            path = runs_root() / f"{model_name}-{stamp}"
-            n = 1
-            while path.exists():
-                n += 1
-                path = runs_root() / f"{model_name}-{stamp}-{n}"
-        path.mkdir(parents=True, exist_ok=True)
-        return cls(path)
+            path.mkdir(parents=True, exist_ok=True)
+            return cls(path)
+        stamp = time.strftime("%Y%m%d-%H%M%S")
+        runs_root().mkdir(parents=True, exist_ok=True)
+        for n in range(1, 10_000):  # two runs started in the same second get -2, -3...
+            path = runs_root() / (f"{model_name}-{stamp}" + (f"-{n}" if n > 1 else ""))
+            try:
+                path.mkdir()
+                return cls(path)
+            except FileExistsError:
+                continue
+        raise RunNotFoundError(f"cannot pick a new run directory under {runs_root()}")
 
     # -- files ----------------------------------------------------------------
     @property
@@ -115,9 +113,11 @@ class Run:
         write_text_atomic(self.path / "metrics.jsonl", "".join(json.dumps(r) + "\n" for r in rows))
 
     def append_score(self, record: dict[str, Any]) -> None:
-        scores = self.read_json("scores.json", default=[])
-        scores.append(record)
-        self.write_json("scores.json", scores)
+        # Two scores of one run at once must both be kept: the read and the write happen under one lock.
+        with exclusive(self.path / ".scores.lock", self.path / "scores.json"):
+            scores = self.read_json("scores.json", default=[])
+            scores.append(record)
+            self.write_json("scores.json", scores)
 
 
 @dataclass
@@ -202,7 +202,7 @@ def list_runs(
                 best=min(vals) if vals else None,
                 monitor=monitor,
                 created=str(manifest.get("created", "")),
-                status=str(run.read_json("status.json", {}).get("status", "unknown")),
+                status=run_status(run.read_json("status.json", {})),
                 scores={name: v for (name, _), v in latest_scores(run.read_json("scores.json", []) or []).items()},
             )
         )

@@ -9,7 +9,7 @@ guidance. This hook module imports only genkit: the networks load on first use.
 
 import genkit
 
-GENKIT_CONTRACT = "1.2"  # the genkit plugin contract this plugin is written for
+GENKIT_CONTRACT = "1.3"  # written for: SamplerSpec.models, genkit.start_noise
 
 
 @genkit.hookimpl

@@ -46,6 +46,13 @@ class DiffusionModel(genkit.GenerativeModel):
             raise genkit.GenkitError(
                 f"model.conditional=true needs a dataset with class labels; '{data.name}' has none"
             )
+        levels, (_, h, w) = len(config.channel_mults), data.shape
+        smallest = 2 ** (levels - 1)  # the U-Net halves the image once per level after the first
+        if min(h, w) < smallest:
+            raise ValueError(
+                f"images of {h}x{w} are smaller than the U-Net's minimum of {smallest}x{smallest} (it halves them "
+                f"{levels - 1} times: model.channel_mults has {levels} levels)"
+            )
         self.num_classes = data.num_classes if config.conditional else None
         self.net = UNet(
             data.shape[0],

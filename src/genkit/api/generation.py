@@ -13,10 +13,12 @@ from .. import plots
 from ..capabilities import EncoderModel
 from ..drawing import drawing
 from ..errors import CapabilityError, GenkitError
+from ..files import WriteError
+from ..metrics import find_classifier
 from ..model import Batch
-from ..plugins import find_classifier
 from ..sampling import check_decodable, decode, latent_grid, start_noise
 from ..sampling import interpolate as interpolate_latents
+from ..training.state import check_data_shape
 from .loading import LoadedModel, load
 
 #: Prior draws the classifier sorts into classes when interpolation picks its two ends.
@@ -31,6 +33,16 @@ class Picture:
     path: Path
     #: Lines about how the picture was made where it is not what was asked (two ends of one class).
     notes: list[str] = field(default_factory=list)
+
+
+def _written(save: Callable[[], Path], out) -> Path:
+    """``save()``; a picture that cannot go into the run directory (read-only, full) says where else it can go."""
+    try:
+        return save()
+    except WriteError as exc:
+        if out is not None:
+            raise
+        raise WriteError(exc.path, f"{exc.reason}; write the picture elsewhere with --out FILE") from None
 
 
 def _loaded(target, device) -> LoadedModel:
@@ -92,7 +104,7 @@ def sample(
     title = (
         f"{lm.name}: {n} samples" + (f", {shown}" if shown else "") + (f", label {label}" if label is not None else "")
     )
-    return Picture(images, plots.save_grid(images, path, title=title, nrow=nrow))
+    return Picture(images, _written(lambda: plots.save_grid(images, path, title=title, nrow=nrow), out))
 
 
 def interpolate(
@@ -123,7 +135,7 @@ def interpolate(
     methods = ["linear", "spherical"] if method == "both" else [method]
     rows = [interpolation_path(lm, z0, z1, steps, m) for m in methods]
     path = Path(out) if out else lm.run.file("interpolation.png")
-    plots.save_rows(rows, path, labels=methods, title=f"{lm.name}: interpolation {between}")
+    _written(lambda: plots.save_rows(rows, path, labels=methods, title=f"{lm.name}: interpolation {between}"), out)
     return Picture(torch.stack(rows), path, notes)
 
 
@@ -161,6 +173,7 @@ def interpolation_ends(
                 test = None
         if test is not None:
             test_x, test_y = test
+            check_data_shape(lm.meta, test_x.shape[1:], dataset, lm.checkpoint)
             a, b = _two_classes(test_y, from_class, to_class)
             ia = int((test_y == a).nonzero()[0])
             ib = int((test_y == b).nonzero()[0])
@@ -243,5 +256,9 @@ def manifold(target, side: int = 20, *, out: str | Path | None = None, device: s
     images = manifold_images(lm, side)
     path = Path(out) if out else lm.run.file("manifold.png")
     return Picture(
-        images, plots.save_grid(images, path, title=f"{lm.name}: 2-D latent manifold ({side}x{side})", nrow=side)
+        images,
+        _written(
+            lambda: plots.save_grid(images, path, title=f"{lm.name}: 2-D latent manifold ({side}x{side})", nrow=side),
+            out,
+        ),
     )

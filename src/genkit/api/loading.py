@@ -12,12 +12,13 @@ from ..checkpoint import load_checkpoint
 from ..config import TrainConfig, validate
 from ..device import resolve_device
 from ..errors import CheckpointError, PluginError
+from ..files import remove_stale_temps
 from ..metadata import validate_metadata
 from ..model import DataInfo, GenerativeModel
 from ..plugins import get_plugin_manager
 from ..rng import isolated_rng
 from ..runs import Run, resolve_target
-from ..training.state import load_model_weights
+from ..training.state import check_conditioning, load_model_weights
 
 
 @dataclass
@@ -52,6 +53,7 @@ def build_model(spec, config, info: DataInfo, error: type[Exception], where: str
 def load(target: str | Path, device: str = "auto") -> LoadedModel:
     """Rebuild the model of a run directory, checkpoint file or model name (its latest run)."""
     run, path = resolve_target(target)
+    remove_stale_temps(run.path)  # what a killed writer left; a write in progress is left alone
     ckpt = load_checkpoint(path)
     meta = ckpt.meta = validate_metadata(ckpt.meta, path)
     try:
@@ -66,11 +68,7 @@ def load(target: str | Path, device: str = "auto") -> LoadedModel:
     config = validate(spec.config_class(), meta["model_config"], "model", saved=True)
     with isolated_rng("cpu", 0):  # the initial weights are overwritten: their draws must not move the caller's RNG
         model = build_model(spec, config, info, CheckpointError, f"{path}: ")
-    if meta.get("conditioning", model.conditioning) != model.conditioning:
-        raise CheckpointError(
-            f"{path} was saved by a model conditioned on {meta['conditioning']!r}, but its config now builds one "
-            f"conditioned on {model.conditioning!r}"
-        )
+    check_conditioning(meta, model, path)
     load_model_weights(model, ckpt)
     model.to(dev).eval()
     train_cfg = validate(TrainConfig, meta["train_config"], "train", saved=True)

@@ -6,6 +6,7 @@ import platform
 import subprocess
 import sys
 import time
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,7 +20,9 @@ from ..config import TrainConfig, check_keys, check_types, merge_layers, read_to
 from ..data import load_dataset
 from ..data.datasets import ImageDataset
 from ..device import describe_device, resolve_device
-from ..errors import ConfigError, DataError
+from ..errors import ConfigError, DataError, GenkitNote, RunNotFoundError
+from ..files import remove_stale_temps
+from ..liveness import held_runs, lock_run, unlock_runs
 from ..loggers import Logger, create_loggers
 from ..metadata import validate_metadata
 from ..model import GenerativeModel
@@ -31,6 +34,7 @@ from ..training.checks import Adjustment, fit_to_data
 from ..training.distributed import DistContext
 from ..training.precision import resolve_precision
 from ..training.reporting import Reporter, RichReporter
+from ..training.state import check_data_shape, check_resumable
 from ..training.trainer import Trainer, TrainResult
 from .loading import build_model
 
@@ -70,6 +74,7 @@ RESUMABLE = (
     "grid_samples",
     "data_dir",
     "log",
+    "checkpoint_every",
 )
 
 
@@ -80,9 +85,15 @@ def resolve_resume(resume, model: str | None, config, overrides: dict[str, Any] 
     that would alter the run's meaning is a :class:`ConfigError`, as is ``out`` (a resumed run
     continues in its own directory).
     """
+    if distributed.is_main_process() and (Path(resume) / "manifest.json").is_file():
+        # Locked before anything is read: another writer may be about to replace the checkpoint, or
+        # (just started) not have written one yet, and "being written by another process" says why.
+        open_for_writing(Run(Path(resume)))
     run, ckpt_path = resolve_target(resume)
     if out is not None and Path(out).resolve() != run.path.resolve():
         raise ConfigError(f"--out cannot be given with --resume: the run continues in {run.path}")
+    if distributed.is_main_process():
+        open_for_writing(run)  # a no-op where the run directory was locked above
     ckpt = load_checkpoint(ckpt_path)
     ckpt.meta = validate_metadata(ckpt.meta, ckpt_path)
     spec = get_plugin_manager().model(ckpt.meta["model"])
@@ -155,8 +166,27 @@ def train(
     with DistributedDataParallel and rank 0 writes the run (see
     :mod:`genkit.training.distributed`).
     """
-    setup = resolve_setup(model, config=config, overrides=overrides, sets=sets, resume=resume, out=out)
-    return _train(setup, reporter or RichReporter(), on_step)
+    held = held_runs()
+    try:
+        setup = resolve_setup(model, config=config, overrides=overrides, sets=sets, resume=resume, out=out)
+        return _train(setup, reporter or RichReporter(), on_step)
+    finally:
+        unlock_runs(keep=held)  # the run this call locked (a crashed process's lock goes with it)
+
+
+def open_for_writing(run: Run) -> Run:
+    """Lock a run for this process (one writer per run) and clear what killed writers left behind."""
+    lock_run(run.path)
+    for leftover in remove_stale_temps(run.path):
+        warnings.warn(f"removed {leftover}, left by a write that was killed", GenkitNote, stacklevel=2)
+    return run
+
+
+def _new_run(name: str, out) -> Run:
+    run = open_for_writing(Run.create(name, out))
+    if run.file("manifest.json").exists():  # another process created it between our check and our lock
+        raise RunNotFoundError(f"output directory {run.path} already holds a run (use --resume to continue it)")
+    return run
 
 
 @dataclass(frozen=True)
@@ -242,6 +272,9 @@ def resolve_setup(
     net = build_model(spec, model_cfg, data.info, ConfigError).to(device)
     if net.conditioning == "label" and (data.num_classes is None or data.train_y is None):
         raise DataError(f"model '{spec.name}' is conditioned on class labels and {data.name} has none")
+    if resumed is not None:  # everything the resumed trainer restores, checked before the run is touched
+        images = cfg.limit or data.train_x.shape[0] - cfg.val_size
+        check_resumable(resumed.checkpoint, net, cfg, images, data.info.shape, data.name, device, dist.world_size)
     rank_loggers = loggers if dist.is_main else []
     return Setup(spec, model_cfg, cfg, device, dist, data, net, rank_loggers, adjustments, resumed, out)
 
@@ -280,11 +313,8 @@ def _check_data(spec: ModelSpec, data: ImageDataset, resumed: Resumed | None) ->
     if refusal:
         c, h, w = info.shape
         raise DataError(f"model '{spec.name}' cannot train on {data.name} ({c}x{h}x{w} images): {refusal}")
-    if resumed is not None and list(resumed.checkpoint.meta["data"]["shape"]) != list(info.shape):
-        raise ConfigError(
-            f"{resumed.target} was trained on images of shape {resumed.checkpoint.meta['data']['shape']}, this "
-            f"dataset has {list(info.shape)}"
-        )
+    if resumed is not None:
+        check_data_shape(resumed.checkpoint.meta, info.shape, data.name, resumed.checkpoint.path)
 
 
 def _open_run(setup: Setup) -> tuple[Run, dict[str, Any]]:
@@ -296,7 +326,7 @@ def _open_run(setup: Setup) -> tuple[Run, dict[str, Any]]:
     adjusted = [a.record() for a in setup.adjustments]
     if resumed is None:
         # Rank 0 picks and creates the directory; the others learn its path (they never write to it).
-        run = Run(dist.on_main(lambda: Run.create(setup.spec.name, setup.out).path))
+        run = Run(dist.on_main(lambda: _new_run(setup.spec.name, setup.out).path))
         manifest = {**_manifest(setup), "adjusted": adjusted}
     else:
         run, cfg = resumed.run, setup.config

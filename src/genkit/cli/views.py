@@ -70,7 +70,8 @@ def ood_json(report) -> str:
             "samples": report.samples,
             "unit": report.unit,
             "metrics": report.metrics(),
-            "plot": str(report.plot),
+            "plot": None if report.plot is None else str(report.plot),
+            "notes": list(report.notes),
         }
     )
 

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field, replace
 
 import torch
 
+from ..errors import DataError
 from ..model import DataInfo
 from ..spec import DatasetSpec  # noqa: F401  (its home is genkit.spec; kept importable from here)
 from . import sources
@@ -97,13 +98,17 @@ def idx_dataset(
 
     def load(data_dir: str | None, arg: str | None = None) -> ImageDataset:
         root, source = sources.locate(data_dir, folder, _IDX_FILES, torchvision_class, embedded)
-        read = lambda f: read_idx(sources.raw_path(root, folder, f))  # noqa: E731
+        paths = [sources.raw_path(root, folder, f) for f in _IDX_FILES]
+        train_x, test_x = (_idx_images(paths[i], name) for i in (0, 2))
+        train_y, test_y = (
+            _idx_labels(paths[i + 1], x.shape[0], paths[i], name) for i, x in ((0, train_x), (2, test_x))
+        )
         return ImageDataset(
             name=name,
-            train_x=read(_IDX_FILES[0]).unsqueeze(1),
-            train_y=read(_IDX_FILES[1]).long(),
-            test_x=read(_IDX_FILES[2]).unsqueeze(1),
-            test_y=read(_IDX_FILES[3]).long(),
+            train_x=train_x.unsqueeze(1),
+            train_y=train_y,
+            test_x=test_x.unsqueeze(1),
+            test_y=test_y,
             num_classes=10,
             source=source,
             embedded=root == sources.EMBEDDED_ROOT,
@@ -111,6 +116,44 @@ def idx_dataset(
         )
 
     return load
+
+
+#: The image size of the MNIST-style datasets read from IDX files.
+IDX_IMAGE_SHAPE = (28, 28)
+IDX_CLASSES = 10
+
+
+def _idx_images(path, name: str) -> torch.Tensor:
+    """The images of an IDX file, refused in one line unless they are what ``name`` holds:
+    a non-empty ``uint8 [N, 28, 28]`` array (not floats, not 32x32 images)."""
+    images = read_idx(path)
+    if images.dtype != torch.uint8:
+        raise DataError(f"{path} holds {images.dtype} values; {name} images are uint8 (is this the right file?)")
+    if images.dim() != 3 or tuple(images.shape[1:]) != IDX_IMAGE_SHAPE:
+        raise DataError(
+            f"{path} holds an array of shape {list(images.shape)}; {name} images are [N, 28, 28] (is this the right "
+            "file?)"
+        )
+    if images.shape[0] == 0:
+        raise DataError(f"{path} holds no images")
+    return images
+
+
+def _idx_labels(path, count: int, images_path, name: str) -> torch.Tensor:
+    """The labels of an IDX file, refused unless they are one uint8 class (0-9) per image of ``images_path``."""
+    labels = read_idx(path)
+    if labels.dtype != torch.uint8 or labels.dim() != 1:
+        raise DataError(
+            f"{path} holds {labels.dtype} values of shape {list(labels.shape)}; {name} labels are uint8 [N]"
+        )
+    if labels.shape[0] != count:
+        raise DataError(
+            f"{path} holds {labels.shape[0]} labels for the {count} images of {images_path}: images and labels would "
+            "be misaligned"
+        )
+    if count and int(labels.max()) >= IDX_CLASSES:
+        raise DataError(f"{path} holds label {int(labels.max())}; {name} has classes 0 to {IDX_CLASSES - 1}")
+    return labels.long()
 
 
 load_mnist = idx_dataset("mnist", "MNIST", "MNIST", True, [str(i) for i in range(10)])

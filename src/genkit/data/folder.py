@@ -15,11 +15,15 @@ Options follow a ``?``: ``folder:PATH?size=28&channels=1&test=0.2``.
 - ``test=F``: the fraction held out as the test split when there is no
   ``train``/``test`` layout (default 0.1).
 
-Every image is decoded once, into one ``uint8 [N, C, H, W]`` tensor.
+Every image is decoded once, into one ``uint8 [N, C, H, W]`` tensor. Before anything is
+decoded, each file's header is read for its declared size: one image above
+:data:`MAX_IMAGE_PIXELS`, or a set whose decoded size would exceed half this machine's memory, is
+refused in one line (a small PNG can declare 60000x60000 pixels).
 """
 
 from __future__ import annotations
 
+import os
 import warnings
 from pathlib import Path
 from urllib.parse import parse_qsl
@@ -31,6 +35,8 @@ from ..errors import DataError
 from .datasets import ImageDataset
 
 EXTENSIONS = {".png", ".jpg", ".jpeg", ".gif", ".webp"}
+#: The most pixels one image may declare (a 40-megapixel photo is 160 MB decoded as RGBA).
+MAX_IMAGE_PIXELS = 40_000_000
 _OPTIONS = {"size", "channels", "test"}
 _RESIZE_CHUNK = 512  # images resized per call, to bound the float copy
 
@@ -131,6 +137,7 @@ def _decode_all(files: list[Path], size: tuple[int, int] | None, channels: str |
         "3": ImageReadMode.RGB,
         "4": ImageReadMode.RGB_ALPHA,
     }[channels]
+    check_declared_sizes(files, channels)
     images = []
     with warnings.catch_warnings():
         # torchvision 0.29 announces a future move of its decoders; they work as documented.
@@ -156,6 +163,45 @@ def _decode_all(files: list[Path], size: tuple[int, int] | None, channels: str |
             )
         return torch.stack(images)
     return _resize(images, size)
+
+
+def check_declared_sizes(files: list[Path], channels: str | None, budget: int | None = None) -> None:
+    """Refuse, before decoding, an image whose header declares more than :data:`MAX_IMAGE_PIXELS`
+    pixels, or files whose decoded images together would take more than ``budget`` bytes
+    (default: half this machine's memory). Only headers are read (Pillow opens lazily)."""
+    from PIL import Image
+
+    budget = budget or _memory_budget()
+    total = 0
+    limit, Image.MAX_IMAGE_PIXELS = Image.MAX_IMAGE_PIXELS, None  # our bound, with the size in the message
+    try:
+        for path in files:
+            try:
+                with Image.open(path) as im:
+                    (w, h), bands = im.size, len(im.getbands())
+            except (OSError, ValueError, SyntaxError) as exc:
+                raise DataError(f"folder dataset: cannot decode {path}: {str(exc).splitlines()[0]}") from None
+            if w * h > MAX_IMAGE_PIXELS:
+                raise DataError(
+                    f"folder dataset: {path} declares {w}x{h} pixels ({w * h / 1e6:,.0f} megapixels), more than the "
+                    f"{MAX_IMAGE_PIXELS / 1e6:.0f}-megapixel limit for one image; it was not decoded (shrink or "
+                    "remove it)"
+                )
+            total += w * h * (int(channels) if channels else bands)
+    finally:
+        Image.MAX_IMAGE_PIXELS = limit
+    if total > budget:
+        raise DataError(
+            f"folder dataset: the {len(files)} images declare {total / 2**30:.1f} GiB of pixels, more than the "
+            f"{budget / 2**30:.1f} GiB that decoding may take (half this machine's memory); use fewer or smaller images"
+        )
+
+
+def _memory_budget() -> int:
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") // 2
+    except (ValueError, OSError, AttributeError):  # no sysconf (Windows): assume a modest machine
+        return 4 * 2**30
 
 
 def _resize(images: list[torch.Tensor], size: tuple[int, int]) -> torch.Tensor:

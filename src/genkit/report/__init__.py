@@ -14,14 +14,12 @@ from pathlib import Path
 
 def write_report(targets: Sequence[str | Path], out: str | Path = "report.html") -> Path:
     """Write the report of ``targets`` (run directories, checkpoints or model names) to ``out``."""
+    from ..files import write_text_atomic
     from .collect import collect_runs
     from .page import render
 
     runs = collect_runs(targets)
-    out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(render(runs), encoding="utf-8")
-    return out
+    return write_text_atomic(Path(out), render(runs))
 
 
 __all__ = ["write_report"]

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import ConfigError
+from ..liveness import run_status
 from ..runs import Run, latest_scores, resolve_run, score_details
 
 _EPOCH_GRID = re.compile(r"samples_epoch(\d+)\.png")
@@ -55,7 +56,7 @@ def _view(run: Run, label: str) -> RunView:
     manifest = run.read_json("manifest.json", {}) or {}
     state = run.read_json("status.json", {}) or {}
     metrics = run.read_metrics()
-    status = state.get("status", "unknown")
+    status = run_status(state)
     records = run.read_json("scores.json", []) or []
     return RunView(
         label=label,
@@ -82,7 +83,13 @@ def _status_detail(status: str, state: dict[str, Any]) -> str:
     if status == "diverged":
         return f"diverged ({state.get('reason', 'a non-finite loss')}); last good state at {where}"
     if status == "running":
-        return f"running (or stopped without saying so) at {where}"
+        return f"running, at {where}"
+    if status == "stopped":
+        return (
+            f"stopped without saying why (its process is gone: killed?) at {where}; resumable from its last checkpoint"
+        )
+    if status == "crashed":
+        return f"crashed ({state.get('reason', 'an error')}) at {where}; resumable from its last checkpoint"
     return status
 
 

@@ -128,6 +128,11 @@ class DistContext:
 SINGLE = DistContext()
 
 
+def is_main_process() -> bool:
+    """Whether this process is rank 0 of its job, or alone (readable before the process group starts)."""
+    return os.environ.get("RANK", "0") == "0"
+
+
 def launched_by_torchrun() -> bool:
     """True when the environment describes a job of more than one process."""
     return int(os.environ.get("WORLD_SIZE", "1")) > 1 and "RANK" in os.environ

@@ -31,6 +31,8 @@ from ..checkpoint import Checkpoint
 from ..config import TrainConfig
 from ..data import ImageDataset, split_validation
 from ..errors import DivergenceError, GenkitError
+from ..files import WriteError
+from ..liveness import StatusWriter
 from ..loggers import Logger, LoggerGroup
 from ..model import Batch, GenerativeModel
 from ..rng import isolated_rng as _isolated_rng
@@ -43,6 +45,7 @@ from .precision import backward_twice, compiled, resolve_precision, restore_scal
 from .reporting import Reporter
 from .state import (
     Progress,
+    check_epoch_sums,
     load_model_weights,
     progress_of,
     restore_optimizers,
@@ -117,13 +120,33 @@ class Trainer:
         self.loggers = LoggerGroup(loggers or [], lambda text: reporter.message(f"[yellow]warning:[/yellow] {text}"))
         self._said_no_grids = False
         self._loggers_started = False  # started after a resumed checkpoint is restored (they get its step)
+        self.stop_signal: str | None = None  # the signal that asked to stop (SIGINT, SIGTERM, SIGUSR1)
+        self.status = StatusWriter(run.path, self._where) if dist.is_main else None
+        self._status_written = False
+        self._checkpoint_every = cfg.checkpoint_interval()
+        self._next_checkpoint = time.monotonic() + 60 * self._checkpoint_every[1]
+        self._last_saved: tuple[int, int] | None = None  # (epoch, step) of the last checkpoint this session wrote
 
     # -- public ---------------------------------------------------------------
     def fit(self, resume: Checkpoint | None = None) -> TrainResult:
+        """Train to ``cfg.epochs``; every way this can end is recorded in the run's status."""
         try:
-            with tf32_enabled(self.device, self.cfg.tf32):
+            with tf32_enabled(self.device, self.cfg.tf32), self._interruptible():
                 return self._fit(resume)
+        except (TrainingInterrupted, DivergenceError):
+            raise  # their status is written where they are raised
+        except WriteError as exc:
+            self._set_status_if_running("crashed", reason=str(exc))
+            raise WriteError(exc.path, f"{exc.reason}; {self._last_good()}") from None
+        except KeyboardInterrupt:
+            self._set_status_if_running("stopped", reason="aborted by a second Ctrl-C")
+            raise
+        except Exception as exc:
+            self._set_status_if_running("crashed", reason=(str(exc).strip().splitlines() or [type(exc).__name__])[0])
+            raise
         finally:
+            if self.status is not None:
+                self.status.stop()
             if self._loggers_started:
                 self.loggers.close()  # also after an interruption or a divergence
 
@@ -134,11 +157,14 @@ class Trainer:
         if resume is not None:
             self._restore(resume)
             metrics = metrics[: self.progress.epoch]
-            if "state/epoch_sums" in resume.tensors:
-                partial = (resume.tensors["state/epoch_sums"].to(self.device), int(resume.meta.get("epoch_count", 0)))
+            sums = check_epoch_sums(resume, len(resume.meta.get("term_names") or []))
+            if sums is not None:
+                partial = (sums.to(self.device), int(resume.meta.get("epoch_count", 0)))
                 if not self.dist.is_main:  # the saved sums are already the sum over ranks: count them once
                     partial = (torch.zeros_like(partial[0]), 0)
             self._term_names = resume.meta.get("term_names")
+        # Written once the signals are handled (waiting on it is safe) and a resumed checkpoint has passed its checks.
+        self._set_status("running")
         self._start_loggers(resumed=resume is not None)
         if resume is None:
             torch.manual_seed(cfg.seed)  # the same on every rank, so data-dependent init agrees
@@ -147,17 +173,15 @@ class Trainer:
             if self.dist.enabled:
                 torch.manual_seed(self.dist.rank_seed(cfg.seed))
         self._callers = ddp.objective_callers(self.model, self.trainable, self.dist)
-        with self._interruptible():
-            self._set_status("running")  # written once Ctrl-C is handled, so waiting on it is safe
-            for epoch in range(self.progress.epoch, cfg.epochs):
-                row = self._train_epoch(epoch, partial)
-                partial = None
-                metrics.append(row)
-                if self.dist.is_main:
-                    self.run.write_metrics(metrics)
-                self._end_of_epoch(epoch, metrics)
-                if self.dist.any_rank(self.stop_requested, self.device):
-                    self._interrupt(at_epoch_end=True)
+        for epoch in range(self.progress.epoch, cfg.epochs):
+            row = self._train_epoch(epoch, partial)
+            partial = None
+            metrics.append(row)
+            if self.dist.is_main:
+                self.run.write_metrics(metrics)
+            self._end_of_epoch(epoch, metrics)
+            if self.dist.any_rank(self.stop_requested, self.device):
+                self._interrupt(at_epoch_end=True)
         self._set_status("finished")
         self.model.eval()
         return TrainResult(self.run, cfg.epochs, metrics, self.model)
@@ -217,13 +241,17 @@ class Trainer:
             self.reporter.advance(1)
             if self.on_step is not None:
                 self.on_step(self)
-            stop = self.stop_requested
+            stop, due = self.stop_requested, self._checkpoint_due()
             if (step + 1) % cfg.check_every == 0:
-                stop = self._check_step(values, epoch, step)
+                stop, due = self._check_step(values, epoch, step, due)
             elif self.dist.enabled:
-                stop = False  # ranks agree on stopping only at checks, where they already synchronise
+                # Ranks agree on stopping, and on a checkpoint due by the clock, only at checks, where they
+                # already synchronise; one due by steps is due on every rank alike.
+                stop, due = False, due and self._checkpoint_every[0] == "steps"
             if stop and step + 1 < steps:
                 self._interrupt(epoch_sums=sums, epoch_count=count)
+            if due and step + 1 < steps:
+                self._save_last(*self._epoch_so_far(sums, count))
         totals = self.dist.all_reduce_sum(torch.cat([sums, sums.new_tensor([count])]))
         means = totals[:-1] / totals[-1].clamp(min=1)
         train_terms = self._named(means)  # waits for the device, so the time below is the true time
@@ -323,18 +351,19 @@ class Trainer:
     def _named(self, values: torch.Tensor) -> dict[str, float]:
         return {k: float(v) for k, v in zip(self._term_names or [], values.tolist())}
 
-    def _check_step(self, values: torch.Tensor, epoch: int, step: int) -> bool:
-        """The periodic check: a diverged loss on any rank stops every rank; returns
-        whether to stop for a Ctrl-C (on any rank). One small all-reduce under DDP."""
+    def _check_step(self, values: torch.Tensor, epoch: int, step: int, due: bool) -> tuple[bool, bool]:
+        """The periodic check: a diverged loss on any rank stops every rank; returns whether to
+        stop for a signal and whether a checkpoint is due (on any rank). One small all-reduce under DDP."""
         if not self.dist.enabled:
             self._check_finite(values, epoch, step)
             self._log_step(values)
-            return self.stop_requested
-        packed = torch.cat([values.detach().float(), values.new_tensor([float(self.stop_requested)])])
+            return self.stop_requested, due
+        flags = values.new_tensor([float(self.stop_requested), float(due)])
+        packed = torch.cat([values.detach().float(), flags])
         packed = self.dist.all_reduce_sum(packed) / self.dist.world_size  # a NaN anywhere stays a NaN
-        self._check_finite(packed[:-1], epoch, step)
-        self._log_step(packed[:-1])
-        return bool(packed[-1] > 0)
+        self._check_finite(packed[:-2], epoch, step)
+        self._log_step(packed[:-2])
+        return bool(packed[-2] > 0), bool(packed[-1] > 0)
 
     def _log_step(self, values: torch.Tensor) -> None:
         """Per-step terms for the loggers, only here: the check has just waited for the device."""
@@ -367,7 +396,7 @@ class Trainer:
         improved = value is not None and (self.progress.best is None or value < self.progress.best)
         if improved:
             self.progress.best = value
-        self._save(self.run.last_checkpoint)
+        self._save_last()
         if improved:
             self._save(self.run.best_checkpoint)
         if not self.dist.is_main:
@@ -377,7 +406,9 @@ class Trainer:
         save_curves(metrics, self.run.file("curves.png"), title=f"{self.meta['model']} on {self.meta['data']['name']}")
         self.loggers.call("log_epoch", epoch + 1, row)
         name, when = grid_file(epoch + 1, self.cfg.epochs)
-        if name or self.loggers:  # loggers get a grid every epoch, the run directory three
+        # Loggers get a grid every epoch, the run directory three; none once a stop is asked for (sampling can
+        # take minutes, and a scheduler's SIGTERM leaves only seconds before its kill).
+        if (name or self.loggers) and not self.stop_requested:
             self._save_grid(name, when, epoch=epoch + 1)
 
     def _save(self, path, extra: dict[str, torch.Tensor] | None = None, **meta) -> None:
@@ -440,48 +471,97 @@ class Trainer:
             ddp.restore_rank_rng(ckpt, self.dist, self.device, self.cfg.seed, self.progress.global_step)
 
     # -- interruption ---------------------------------------------------------------
+    def _epoch_so_far(self, sums: torch.Tensor, count: int) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
+        """What a checkpoint written mid-epoch keeps of the epoch: its sums (over all ranks) and image count."""
+        if self.dist.enabled:
+            packed = self.dist.all_reduce_sum(torch.cat([sums, sums.new_tensor([count])]))
+            sums, count = packed[:-1], int(packed[-1])
+        return {"state/epoch_sums": sums}, {"epoch_count": count}
+
+    def _save_last(self, extra: dict[str, torch.Tensor] | None = None, meta: dict[str, Any] | None = None) -> None:
+        """``last.safetensors`` (atomically: the one before stays whole until this one is), and
+        where it stands, for the message should a later write fail."""
+        self._save(self.run.last_checkpoint, extra, **(meta or {}))
+        self._last_saved = (self.progress.epoch, self.progress.step)
+        if self._checkpoint_every[0] == "minutes":
+            self._next_checkpoint = time.monotonic() + 60 * self._checkpoint_every[1]
+
+    def _checkpoint_due(self) -> bool:
+        """Whether ``train.checkpoint_every`` asks for a checkpoint now (a host counter or clock: no device sync)."""
+        kind, every = self._checkpoint_every
+        if kind == "steps":
+            return self.progress.global_step % every == 0
+        return kind == "minutes" and time.monotonic() >= self._next_checkpoint
+
+    def _last_good(self) -> str:
+        """Which checkpoint a failed write leaves the run with, in words."""
+        last = self.run.last_checkpoint
+        if self._last_saved is not None:
+            epoch, step = self._last_saved
+            at = f"epoch {epoch}" if step == 0 else f"epoch {epoch + 1}, step {step}"
+            return f"the last good checkpoint is {last} ({at} done), intact"
+        if last.is_file():
+            return f"the last good checkpoint is {last} (from before this session), intact"
+        return "no checkpoint had been written"
+
     def _interrupt(
         self, epoch_sums: torch.Tensor | None = None, epoch_count: int = 0, at_epoch_end: bool = False
     ) -> None:
-        if epoch_sums is not None and self.dist.enabled:  # save the sums over all ranks
-            packed = self.dist.all_reduce_sum(torch.cat([epoch_sums, epoch_sums.new_tensor([epoch_count])]))
-            epoch_sums, epoch_count = packed[:-1], int(packed[-1])
-        extra = {} if epoch_sums is None else {"state/epoch_sums": epoch_sums}
-        self._save(self.run.last_checkpoint, extra=extra, epoch_count=epoch_count, interrupted=True)
-        self._set_status("interrupted")
+        extra, meta = ({}, {}) if epoch_sums is None else self._epoch_so_far(epoch_sums, epoch_count)
+        self._save_last(extra, {**meta, "interrupted": True})
+        self._set_status("interrupted", signal=self.stop_signal)
         where = (
             f"after epoch {self.progress.epoch}"
             if at_epoch_end
             else f"in epoch {self.progress.epoch + 1} at step {self.progress.step}"
         )
+        by = f" by {self.stop_signal}" if self.stop_signal and self.stop_signal != "SIGINT" else ""
         raise TrainingInterrupted(
-            f"interrupted {where}; state saved to {self.run.last_checkpoint}. Resume with: genkit train "
+            f"interrupted{by} {where}; state saved to {self.run.last_checkpoint}. Resume with: genkit train "
             f"{self.meta['model']} --resume {self.run.path}"
         )
 
     @contextmanager
     def _interruptible(self):
-        """Ctrl-C asks the loop to stop at the next step boundary; a second Ctrl-C stops at once."""
+        """Ctrl-C, SIGTERM (what schedulers, containers and systemd send before a kill) and SIGUSR1
+        (a scheduler's warning) ask the loop to stop at the next step boundary and save a resumable
+        checkpoint. The handler only sets a flag; a second Ctrl-C stops at once."""
         if threading.current_thread() is not threading.main_thread():
             yield
             return
 
         def handler(signum, frame):
+            name = signal.Signals(signum).name
             if self.stop_requested:
-                raise KeyboardInterrupt
-            self.stop_requested = True
-            self.reporter.message("stopping after this step and saving a checkpoint (Ctrl-C again to abort)...")
+                if signum == signal.SIGINT:
+                    raise KeyboardInterrupt
+                return  # already stopping
+            self.stop_requested, self.stop_signal = True, name
+            again = " (Ctrl-C again to abort)" if signum == signal.SIGINT else ""
+            self.reporter.message(f"{name}: stopping after this step and saving a checkpoint{again}...")
 
-        previous = signal.signal(signal.SIGINT, handler)
+        wanted = [signal.SIGINT, signal.SIGTERM] + ([signal.SIGUSR1] if hasattr(signal, "SIGUSR1") else [])
+        previous = {sig: signal.signal(sig, handler) for sig in wanted}
         try:
             yield
         finally:
-            signal.signal(signal.SIGINT, previous)
+            for sig, old in previous.items():
+                signal.signal(sig, old)
             self.reporter.close()
 
+    def _where(self) -> dict[str, Any]:
+        return {"epoch": self.progress.epoch, "step": self.progress.step}
+
     def _set_status(self, status: str, **extra) -> None:
-        if not self.dist.is_main:
-            return
-        self.run.write_json(
-            "status.json", {"status": status, "epoch": self.progress.epoch, "step": self.progress.step, **extra}
-        )
+        if self.status is not None:
+            self.status.set(status, **extra)
+            self._status_written = True
+
+    def _set_status_if_running(self, status: str, **extra) -> None:
+        """A failure's status, for a run this session had started (a resume refused by its checks leaves
+        the run's status alone); best effort: the disk may be what failed."""
+        if self._status_written:
+            try:
+                self._set_status(status, **extra)
+            except Exception:
+                pass
