@@ -146,6 +146,10 @@ class GenerativeModel(nn.Module):
     #: For a model with a likelihood: the data it is the likelihood of, one of
     #: ``genkit.capabilities.LIKELIHOOD_SPACES`` ("binarized", "8-bit", "continuous").
     likelihood_space: str | None = None
+    #: For a model with a likelihood: importance or dequantization samples per image that
+    #: ``nll``, ``bpd`` and ``score --ood`` take when ``--samples`` is not given (the VAE's 1000
+    #: importance samples; 1 for an exact likelihood).
+    likelihood_samples: int = 1
     #: Name of the sampler that ``genkit sample``, the training-time grids and the
     #: sample-quality metrics use unless ``--sampler`` names another. ``None``: the
     #: built-in ``prior`` sampler for a :class:`~genkit.LatentModel`, and no sampling

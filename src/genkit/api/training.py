@@ -86,11 +86,15 @@ def resolve_resume(resume, model: str | None, config, overrides: dict[str, Any] 
     that would alter the run's meaning is a :class:`ConfigError`, as is ``out`` (a resumed run
     continues in its own directory).
     """
+    if distributed.is_main_process() and (Path(resume) / "manifest.json").is_file():
+        # Locked before anything is read: another writer may be about to replace the checkpoint, or
+        # (just started) not have written one yet, and "being written by another process" says why.
+        open_for_writing(Run(Path(resume)))
     run, ckpt_path = resolve_target(resume)
     if out is not None and Path(out).resolve() != run.path.resolve():
         raise ConfigError(f"--out cannot be given with --resume: the run continues in {run.path}")
-    if distributed.is_main_process():  # before the checkpoint is read: another writer may be about to replace it
-        open_for_writing(run)
+    if distributed.is_main_process():
+        open_for_writing(run)  # a no-op where the run directory was locked above
     ckpt = load_checkpoint(ckpt_path)
     ckpt.meta = validate_metadata(ckpt.meta, ckpt_path)
     spec = get_plugin_manager().model(ckpt.meta["model"])

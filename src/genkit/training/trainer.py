@@ -420,7 +420,9 @@ class Trainer:
         save_curves(metrics, self.run.file("curves.png"), title=f"{self.meta['model']} on {self.meta['data']['name']}")
         self.loggers.call("log_epoch", epoch + 1, row)
         name, when = grid_file(epoch + 1, self.cfg.epochs)
-        if name or self.loggers:  # loggers get a grid every epoch, the run directory three
+        # Loggers get a grid every epoch, the run directory three; none once a stop is asked for (sampling can
+        # take minutes, and a scheduler's SIGTERM leaves only seconds before its kill).
+        if (name or self.loggers) and not self.stop_requested:
             self._save_grid(name, when, epoch=epoch + 1)
 
     def _save(self, path, extra: dict[str, torch.Tensor] | None = None, **meta) -> None:
