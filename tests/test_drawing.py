@@ -3,6 +3,9 @@ refusal has one wording, and every image is checked the same way."""
 
 from __future__ import annotations
 
+import json
+import re
+
 import pytest
 import torch
 from pydantic import BaseModel, ConfigDict
@@ -10,6 +13,7 @@ from test_front_door import run_genkit
 from torch import nn
 
 import genkit
+from genkit.errors import CapabilityError
 from genkit.plugins import get_plugin_manager
 
 
@@ -48,6 +52,39 @@ class TooBright(Linear):
         return self.scale * super().decode(z, condition)
 
 
+class Plain(genkit.GenerativeModel):
+    """No latent space and no default sampler: only a sampler named for it draws from it."""
+
+    def __init__(self, config, data):
+        super().__init__(config, data)
+        self.bias = nn.Parameter(torch.zeros(data.shape))
+
+    def objective(self, batch):
+        loss = (torch.sigmoid(self.bias) - batch.x).pow(2).mean()
+        return genkit.LossTerms(loss, {"loss": loss.detach()})
+
+    def updates(self):
+        return [genkit.Update("model", self.objective)]
+
+
+class Flat(genkit.Sampler):
+    """Every pixel at sigmoid(bias / temperature): the temperature shows in the images."""
+
+    def sample(self, model, n, *, temperature=1.0, generator=None):
+        return torch.sigmoid(model.bias / temperature).expand(n, *model.bias.shape).clone()
+
+
+class Brightness(genkit.Evaluator):
+    """Draws its samples (at most --limit of them) and reports their mean pixel."""
+
+    needs_samples = True
+
+    def evaluate(self, ctx):
+        drawn = ctx.draw(ctx.sample_count(64))
+        note = f"drawn with '{ctx.sampler_name}'"
+        return genkit.EvalResult(metrics={"brightness": drawn.mean().item(), "drawn": drawn.shape[0]}, notes=[note])
+
+
 class NoCondition(genkit.Sampler):
     """Takes steps and guidance, but no condition."""
 
@@ -58,12 +95,17 @@ class NoCondition(genkit.Sampler):
 class DrawingPlugin:
     @genkit.hookimpl
     def register_models(self, register):
-        for name, cls in (("linear", Linear), ("labelled", Labelled), ("too-bright", TooBright)):
+        for name, cls in (("linear", Linear), ("labelled", Labelled), ("too-bright", TooBright), ("plain", Plain)):
             register(genkit.ModelSpec(name, Config, cls, train_defaults={"epochs": 1, "batch_size": 32}))
+
+    @genkit.hookimpl
+    def register_evaluators(self, register):
+        register(genkit.EvaluatorSpec("brightness", Brightness))
 
     @genkit.hookimpl
     def register_samplers(self, register):
         register(genkit.SamplerSpec("no-condition", NoCondition))
+        register(genkit.SamplerSpec("flat", Flat, models=("plain",)))
         # Declared for another model, and its code does not even import: a wrong pairing never gets that far.
         register(genkit.SamplerSpec("pinned", "no_such_module:Sampler", models=("elsewhere",)))
 
@@ -79,7 +121,7 @@ def runs(tmp_path_factory):
     cfg = {"train.dataset": "tiny:64", "train.val_size": 8, "train.grid_samples": 4}
     runs = {
         name: str(genkit.train(name, overrides=cfg, out=root / name, reporter=genkit.Reporter()).run.path)
-        for name in ("linear", "labelled", "too-bright")
+        for name in ("linear", "labelled", "too-bright", "plain")
     }
     TooBright.scale = 2.0
     return runs
@@ -100,7 +142,15 @@ def drawing_cli(registered, cli):
     "args, says",
     [
         (["sample", "linear", "--steps", "3"], "--steps does not apply to sampler 'prior' (it takes --temperature)"),
-        (["score", "linear", "-m", "coverage", "--steps", "3"], "--steps does not apply to sampler 'prior'"),
+        (
+            ["score", "linear", "-m", "coverage", "--steps", "3"],
+            "--steps does not apply to sampler 'prior' (it takes --t",
+        ),
+        (
+            ["score", "plain", "-m", "brightness"],
+            "metric 'brightness' does not apply to 'plain': it needs samples, and ",
+        ),
+        (["score", "plain", "-m", "brightness", "--sampler", "flat", "--steps", "2"], "(it takes --temperature)"),
         (["sample", "linear", "--guidance", "1"], "--guidance does not apply to sampler 'prior'"),
         (["sample", "linear", "--label", "1"], "'linear' takes no class label; --label applies only to label-"),
         (["sample", "labelled", "--label", "12"], "--label 12 is out of range: 'labelled' knows classes 0 to 9"),
@@ -122,6 +172,20 @@ def test_each_refusal_is_one_line_with_one_wording(drawing_cli, args, says):
     lines = [line for line in err.splitlines() if line.strip()]
     assert code == 1 and len(lines) == 1 and "Traceback" not in err, err
     assert says in lines[0], lines[0]
+    # it advises no option the command lacks
+    options = set(re.findall(r"--[a-z][a-z-]*", drawing_cli(args[0], "--help").out))
+    assert set(re.findall(r"--[a-z][a-z-]*", lines[0])) <= options, lines[0]
+
+
+def test_score_draws_with_the_named_sampler_and_its_options_and_no_more_samples_than_limit(drawing_cli):
+    scored = {}
+    for temperature in ("0.5", "2"):
+        args = ["-m", "brightness", "--sampler", "flat", "--temperature", temperature, "--limit", "16", "--json"]
+        code, out, err = drawing_cli("score", "plain", *args)
+        assert code == 0, err
+        scored[temperature] = json.loads(out)
+    assert scored["2"]["metrics"]["drawn"] == 16 and "drawn with 'flat'" in scored["2"]["notes"]
+    assert scored["0.5"]["metrics"]["brightness"] != scored["2"]["metrics"]["brightness"]
 
 
 def test_option_values_are_refused_by_the_api_in_the_cli_words(registered):
@@ -148,3 +212,65 @@ def test_a_sampler_declared_for_other_models_is_refused_by_the_console_script(ti
     assert "sampler 'ddim' does not apply to 'vae': it draws diffusion models only (samplers that apply: prior)" in (
         " ".join(proc.stderr.split())
     )
+
+
+class OneClass(genkit.Evaluator):
+    """A classifier of the tiny dataset that calls every image a 3 (and no metric worth scoring)."""
+
+    def can_classify(self, dataset):
+        return dataset == "tiny"
+
+    def classify(self, images, dataset):
+        return torch.full((images.shape[0],), 3, device=images.device)
+
+    def class_probabilities(self, images, dataset):
+        return torch.nn.functional.one_hot(self.classify(images, dataset), 10).float()
+
+
+class OneClassPlugin:
+    @genkit.hookimpl
+    def register_evaluators(self, register):
+        register(genkit.EvaluatorSpec("one-class", OneClass))
+
+
+def test_interpolate_says_when_it_could_not_pick_two_classes(drawing_cli):
+    code, out, err = drawing_cli("interpolate", "linear")  # no encoder, and no classifier for tiny
+    assert code == 0, err
+    assert "note: no classifier for tiny is installed or trained" in " ".join(out.split())
+    get_plugin_manager().register_plugin(OneClassPlugin(), "one-class-plugin")
+    code, out, err = drawing_cli("interpolate", "linear")
+    assert code == 0, err
+    assert "note: the classifier judged all 256 prior draws to be of class 3" in " ".join(out.split())
+
+
+def test_the_names_the_drawing_path_replaced_still_work_with_a_warning(registered, monkeypatch):
+    from genkit import deprecation
+    from genkit.drawing import draw
+    from genkit.sampling import prior_latents
+
+    monkeypatch.setattr(deprecation, "SEEN", {})  # each deprecation warns once per process
+    lm = genkit.load(registered["linear"], "cpu")
+    with pytest.warns(genkit.GenkitDeprecationWarning, match="genkit.start_noise"):
+        z = prior_latents(lm.model, 3, generator=torch.Generator().manual_seed(0))
+    with pytest.warns(genkit.GenkitDeprecationWarning, match="genkit.drawing.drawing"):
+        images = draw(lm.model, 3, generator=torch.Generator().manual_seed(0), model_name="linear")
+    assert torch.equal(z, genkit.start_noise(lm.model, 3, torch.Generator().manual_seed(0)))
+    assert images.shape == (3, 1, 28, 28)
+    from genkit.drawing import check_images, check_options, choose_sampler
+    from genkit.sampling import check_decodable, grid_condition
+
+    with pytest.warns(genkit.GenkitDeprecationWarning, match="use genkit.find_classifier"):
+        from genkit.plugins import find_classifier  # moved to genkit.metrics
+
+    assert check_images is genkit.sampling.check_images and find_classifier is genkit.find_classifier
+    with pytest.warns(genkit.GenkitDeprecationWarning, match="genkit.drawing.drawing"):
+        name, sampler = choose_sampler(lm.model)
+    assert name == "prior" and isinstance(sampler, genkit.Sampler)
+    with pytest.raises(CapabilityError, match="--steps does not apply to sampler 'prior'"):
+        with pytest.warns(genkit.GenkitDeprecationWarning, match="genkit.drawing.check_options"):
+            check_options(name, sampler, {"steps": 3})
+    with pytest.warns(genkit.GenkitDeprecationWarning, match="genkit.sampling.check_decodable"):
+        genkit.sampling.require_latent(lm.model, "the manifold")
+    check_decodable(lm.model, "the manifold")
+    with pytest.warns(genkit.GenkitDeprecationWarning, match="cycles the classes"):
+        assert grid_condition(lm.model, 4, torch.zeros(2, 1, 28, 28), None, None) == (4, None)

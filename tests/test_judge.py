@@ -85,15 +85,9 @@ def test_missing_judge_is_one_clear_line(tiny):
         _score(Replay(torch.rand(8, 1, 28, 28)), torch.zeros(8, 1, 28, 28, dtype=torch.uint8), "fd")
 
 
-def test_judge_command_is_registered():
-    from typer.testing import CliRunner
-
-    from genkit.cli import app
-    from genkit.plugins import get_plugin_manager
-
-    get_plugin_manager().register_commands(app)
-    result = CliRunner().invoke(app, ["judge", "--help"])
-    assert result.exit_code == 0 and "train" in result.output and "reference" in result.output
+def test_judge_command_is_registered(cli):
+    code, out, _ = cli("judge", "--help")
+    assert code == 0 and "train" in out and "reference" in out
 
 
 class LabelReplay(Replay):

@@ -156,3 +156,21 @@ def test_machinery_imports_no_front_end():
 
 def test_the_cycle_finder_finds_a_cycle():
     assert cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c"]]
+
+
+def test_the_architecture_doc_names_every_module_in_its_layer():
+    import re
+
+    text = (SRC.parents[1] / "docs" / "architecture.md").read_text()
+    section = text.split("## Layers", 1)[1].split("\n## ", 1)[0]
+    listed = {
+        kind: {
+            name.rstrip("/")
+            for name in re.findall(r"`([a-z_]+/?)`", re.search(rf"\*\*{kind}\*\* \((.*?)\)", section, re.S).group(1))
+        }
+        for kind in ("Contract", "Machinery", "Front ends")
+    }
+    tops = {module_name(p).split(".")[0] for p in SRC.rglob("*.py") if "scaffold_templates" not in p.parts} - {""}
+    assert listed["Contract"] == CONTRACT
+    assert listed["Front ends"] == FRONT - {"__main__"}
+    assert listed["Machinery"] == tops - CONTRACT - FRONT

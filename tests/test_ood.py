@@ -97,3 +97,20 @@ def test_ood_needs_a_different_dataset(tiny, quiet):
     ).run
     with pytest.raises(genkit.GenkitError, match="must differ"):
         genkit.score_ood(run.path, tiny, dataset=tiny)
+
+
+def test_ood_checks_what_the_evaluator_returns_as_score_does(tiny, quiet, cli, monkeypatch):
+    run = genkit.train(
+        "vae",
+        overrides={"train.dataset": tiny, "train.epochs": 1, "train.val_size": 32},
+        sets=["model.hidden=16"],
+        reporter=quiet,
+    ).run
+    from genkit.plugins import get_plugin_manager
+
+    nll = get_plugin_manager().evaluator("nll")
+    monkeypatch.setattr(nll, "evaluate", lambda ctx: genkit.EvalResult(metrics={}, notes={}))
+    for args in (["-m", "nll"], ["--ood", "mnist"]):
+        code, _, err = cli("score", str(run.path), "--dataset", tiny, "--limit", "8", *args)
+        lines = [line for line in err.splitlines() if line.strip()]
+        assert code == 1 and len(lines) == 1 and "metric 'nll' (from genkit)" in lines[0] and "notes" in lines[0], err

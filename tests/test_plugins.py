@@ -240,7 +240,7 @@ def test_broken_plugin_leaves_every_command_working(install, cli, tmp_path):
 
 
 def test_plugin_commands_are_added_but_never_replace_genkit_commands(install, cli):
-    def register_commands(cli):
+    def older(cli):  # the older form: a typer app to add commands to
         @cli.command()
         def train():
             print("hijacked")
@@ -249,15 +249,38 @@ def test_plugin_commands_are_added_but_never_replace_genkit_commands(install, cl
         def hello():
             print("hello from a plugin")
 
-    found = install(FakeEntryPoint("cmds", plugin(register_commands=register_commands)))
+    def newer(register):  # register(command, name=None), like every other hook
+        def greet(who: str = "world"):
+            print(f"greetings, {who}")
+
+        register(greet)
+        register(greet, name="hello-plugin")  # taken by the plugin before it
+
+    found = install(
+        FakeEntryPoint("cmds", plugin(register_commands=older)),
+        FakeEntryPoint("cmds2", plugin(register_commands=newer)),
+    )
     code, out, _ = cli("hello-plugin")
     assert code == 0 and "hello from a plugin" in out
-    info = next(p for p in get_plugin_manager().plugins if p.name == "cmds")
-    assert info.provides["commands"] == ["hello-plugin"]
-    assert "command 'train' is already taken" in info.warnings[0]
+    assert cli("greet", "--who", "you").out.strip() == "greetings, you"
+    shown = report(cli)
+    assert shown["cmds"]["provides"]["commands"] == ["hello-plugin"] and shown["cmds2"]["provides"]["commands"] == [
+        "greet"
+    ]
+    assert shown["cmds"]["warnings"] == ["command 'train' is already taken; not added"]
+    assert shown["cmds2"]["warnings"] == ["command 'hello-plugin' is already taken; not added"]
     code, out, err = cli("train", "vae", "--dataset", "nosuch")
     assert "hijacked" not in out and "unknown dataset 'nosuch'" in err
     assert found["cmds"].status == "ok"
+
+
+def test_main_twice_in_one_process_finds_no_clash(cli):
+    """The command line is built afresh by every main(): a notebook or a test may call it again."""
+    assert cli("--help").code == 0
+    shown = report(cli)  # the second main() of this process
+    assert shown["judge"]["provides"]["commands"] == ["judge"] and shown["cvae"]["provides"]["commands"] == ["complete"]
+    assert [w for p in shown.values() for w in p["warnings"] if "already taken" in w] == []
+    assert cli("judge", "--help").code == 0 and cli("complete", "--help").code == 0
 
 
 def test_a_plugin_dataset_trains_any_model(install, quiet):

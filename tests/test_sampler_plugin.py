@@ -57,7 +57,8 @@ def test_trains_with_grids_samples_and_is_scored_without_a_sampler_option(pixels
     code, out, err = cli("info", str(run), "--json")
     info = json.loads(out)
     assert code == 0 and info["samplers"]["default"] == "pixel-bernoulli" and "likelihood" in info["capabilities"]
-    code, out, err = cli("score", str(run), "-m", "coverage", "-m", "nll", "--json")
+    code, out, err = cli("score", str(run), "-m", "coverage", "-m", "nll", "-m", "fd", "--limit", "100", "--json")
     report = json.loads(out)
     assert code == 0, err
     assert report["metrics"]["classes_seen"] >= 1 and 0 < report["metrics"]["bits_per_binarized_pixel"] < 1
+    assert any("100 samples vs 100 test images" in note for note in report["notes"])  # --limit, not 10,000

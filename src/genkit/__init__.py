@@ -85,14 +85,12 @@ if TYPE_CHECKING:  # for editors and type checkers; nothing here runs
     from .evaluation import EvalContext, EvalResult, Evaluator, ImageClassifier, bits_per_dim  # noqa: F401
     from .loggers import Logger  # noqa: F401
     from .maths import LEVELS, binarize, cycled_labels, discretization_nats, gaussian_kl, nats_to_bpd, reparameterize  # noqa: F401
+    from .metrics import find_classifier  # noqa: F401
     from .model import Batch, DataInfo, GenerativeModel, LossTerms, Update  # noqa: F401
     from .ood import auroc  # noqa: F401
     from .optim import adam  # noqa: F401
     from .plots import save_columns, save_curves, save_grid, save_histograms, save_rows  # noqa: F401
-    from .plugins import (
-        find_classifier,  # noqa: F401
-        register_plugin,  # noqa: F401
-    )
+    from .plugins import register_plugin  # noqa: F401
     from .report import write_report  # noqa: F401
     from .sampling import Sampler, start_noise  # noqa: F401
     from .training.reporting import Reporter  # noqa: F401

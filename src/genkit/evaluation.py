@@ -14,7 +14,13 @@ from .deprecation import warn as warn_deprecated
 from .errors import CapabilityError
 from .maths import nats_to_bpd
 from .model import Batch
-from .sampling import CANNOT_SAMPLE, Drawing, PriorSampler, default_sampler_name
+from .sampling import Drawing, PriorSampler, sampling_refusal
+
+
+def likelihood_samples(model, samples: int | None = None) -> int:
+    """Importance or dequantization samples per image: ``samples`` (``--samples``) if given, else
+    the model's ``likelihood_samples`` (1 for a model that declares none)."""
+    return samples or int(getattr(model, "likelihood_samples", 1) or 1)
 
 
 @dataclass
@@ -35,6 +41,8 @@ class EvalContext:
             ``takes_reference`` compares samples with instead of ``x`` (a dataset name,
             meaning its test split, or ``folder:PATH``); None: ``x``.
         data_dir: ``--data-dir``, for loading a reference dataset.
+        limit: ``--limit``: ``x`` is the first ``limit`` test images, and a metric that draws
+            samples draws no more than that many (:meth:`sample_count`); None: no limit.
     """
 
     model: torch.nn.Module
@@ -53,12 +61,17 @@ class EvalContext:
     sampler_name: str | None = None
     reference: str | None = None
     data_dir: str | None = None
+    limit: int | None = None
 
     @property
     def likelihood_samples(self) -> int:
         """Importance or dequantization samples per image: ``--samples`` if given, else the
-        model's own default (its ``likelihood_samples`` attribute), else 1."""
-        return self.samples or int(getattr(self.model, "likelihood_samples", 1) or 1)
+        model's own default (its ``likelihood_samples``)."""
+        return likelihood_samples(self.model, self.samples)
+
+    def sample_count(self, default: int) -> int:
+        """How many samples a metric that draws them draws: its ``default``, or ``--limit`` when fewer."""
+        return default if self.limit is None else min(default, self.limit)
 
     def draw(
         self, n: int, *, condition: torch.Tensor | None = None, generator: torch.Generator | None = None
@@ -127,8 +140,9 @@ class Evaluator:
         for proto in self.requires:
             if not isinstance(model, proto):
                 return self.missing or f"metric '{self.name}' needs {proto.__name__}"
-        if self.needs_samples and default_sampler_name(model) is None:
-            return f"it needs samples, and this model cannot sample ({CANNOT_SAMPLE})"
+        refusal = sampling_refusal(model) if self.needs_samples else None
+        if refusal:
+            return f"it needs samples, and {refusal}"
         return None
 
     def evaluate(self, ctx: EvalContext) -> EvalResult:

@@ -46,9 +46,12 @@ def register_loggers(register):
 
 
 @hookspec
-def register_commands(cli):
-    """Add subcommands to the ``genkit`` command line: ``cli`` is its typer app.
+def register_commands(register, cli):
+    """Add subcommands to the ``genkit`` command line: ``register(command, name=None)`` with a
+    function (typer reads its parameters and docstring) or a ``typer.Typer`` (a group of
+    commands, ``name`` required) (since 1.4). ``cli``, the older form, is a typer app of this
+    plugin's own to add commands to with ``@cli.command()``; both reach the same command line.
 
     Use this for what only your plugin does (training a judge, a special figure);
-    commands every model shares belong to genkit itself.
+    commands every model shares belong to genkit itself, and a name already taken is not added.
     """

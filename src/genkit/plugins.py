@@ -243,41 +243,26 @@ class PluginManager:
                 info.descriptions.setdefault(kind, {})[name] = str(description)
         return info
 
-    def register_commands(self, cli: Any) -> None:
-        """Let each working plugin add CLI commands; one that raises is marked broken.
+    def implementing(self, hook: str) -> list[PluginInfo]:
+        """The working plugins that implement ``hook``, in load order."""
+        return [p for p in self.plugins if p.status == "ok" and hook in p.hooks]
 
-        A command whose name is taken (by genkit or an earlier plugin) is not
-        added: a plugin must never replace ``genkit train``.
-        """
-        for info in [p for p in self.plugins if p.status == "ok" and "register_commands" in p.hooks]:
-            plugin = self.pm.get_plugin(info.name)
-            others = [p for p in self.pm.get_plugins() if p is not plugin]
-            taken = _command_names(cli)
-            n_commands, n_groups = len(cli.registered_commands), len(cli.registered_groups)
-            try:
-                with _real_interrupts() as interrupts:
-                    try:
-                        self.pm.subset_hook_caller("register_commands", remove_plugins=others)(cli=cli)
-                    except KeyboardInterrupt as exc:
-                        interrupts.reraise_if_real(exc)
-                        raise PluginError("raised KeyboardInterrupt") from None
-            except (Exception, SystemExit) as exc:
-                del cli.registered_commands[n_commands:], cli.registered_groups[n_groups:]
-                self._mark_broken(info, f"register_commands: {_describe(exc)}")
-                continue
-            added = []
-            for entries in (cli.registered_commands, cli.registered_groups):
-                start = n_commands if entries is cli.registered_commands else n_groups
-                for entry in list(entries[start:]):
-                    name = _command_name(entry)
-                    if name in taken:
-                        entries.remove(entry)
-                        info.warnings.append(f"command '{name}' is already taken; not added")
-                    else:
-                        taken.add(name)
-                        added.append(name)
-            if added:
-                info.provides["commands"] = added
+    def call_hook(self, info: PluginInfo, hook: str, **kwargs: Any) -> bool:
+        """Call one plugin's ``hook`` (pluggy passes it the arguments it names); a plugin whose hook
+        raises is marked broken, and False says so."""
+        plugin = self.pm.get_plugin(info.name)
+        others = [p for p in self.pm.get_plugins() if p is not plugin]
+        try:
+            with _real_interrupts() as interrupts:
+                try:
+                    self.pm.subset_hook_caller(hook, remove_plugins=others)(**kwargs)
+                except KeyboardInterrupt as exc:
+                    interrupts.reraise_if_real(exc)
+                    raise PluginError(f"{hook} raised KeyboardInterrupt") from None
+        except (Exception, SystemExit) as exc:  # a broken plugin must not break genkit
+            self._mark_broken(info, f"{hook}: {_describe(exc)}")
+            return False
+        return True
 
     def _deprecated_use(self, module: str, message: str) -> None:
         """A deprecated form used by ``module``'s code: noted on its plugin and remembered."""
@@ -478,20 +463,6 @@ def _describe(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {first}" if first else type(exc).__name__
 
 
-def _command_name(entry: Any) -> str:
-    """The name typer will give a registered command or group."""
-    name = getattr(entry, "name", None)
-    if name:
-        return name
-    callback = getattr(entry, "callback", None) or getattr(getattr(entry, "typer_instance", None), "info", None)
-    callback = getattr(callback, "callback", callback)
-    return getattr(callback, "__name__", "").replace("_", "-").lower()
-
-
-def _command_names(cli: Any) -> set[str]:
-    return {_command_name(e) for e in (*cli.registered_commands, *cli.registered_groups)}
-
-
 def _version_problem(plugin: object, info: PluginInfo) -> str | None:
     """Why the contract version a plugin declares rules it out, if it does (and note it on ``info``).
 
@@ -569,16 +540,16 @@ def _version() -> str:
         return "unknown"
 
 
-def find_classifier(dataset: str):
-    """A registered evaluator that can classify images of ``dataset`` (a :class:`genkit.ImageClassifier`), or None."""
-    from .evaluation import ImageClassifier
+def __getattr__(name: str):
+    # find_classifier lived here before it moved to genkit.metrics (evaluation, not plugin loading)
+    if name == "find_classifier":
+        import genkit  # its lazy re-export, so the plugin loader does not depend on evaluation
 
-    manager = get_plugin_manager()
-    for name in manager.registries["evaluators"].names():
-        try:
-            evaluator = manager.evaluator(name)
-        except PluginError:
-            continue  # a metric that cannot be loaded classifies nothing
-        if isinstance(evaluator, ImageClassifier) and evaluator.can_classify(dataset):
-            return evaluator
-    return None
+        deprecation.warn(
+            "genkit.plugins.find_classifier",
+            "use genkit.find_classifier (defined in genkit.metrics)",
+            since="1.5",
+            removed_in="2.0",
+        )
+        return genkit.find_classifier
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -15,11 +15,15 @@ from __future__ import annotations
 
 import inspect
 import math
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any
 
 import torch
 
 from .capabilities import LatentModel
+from .deprecation import warn as warn_deprecated
 from .errors import CapabilityError, GenkitError, PluginError
 from .maths import cycled_labels
 
@@ -103,6 +107,39 @@ def default_sampler_name(model) -> str | None:
     return "prior" if isinstance(model, LatentModel) else None
 
 
+#: The sampler the user named for what is being drawn now (``genkit score --sampler``), once it
+#: was found to apply: a metric that needs samples applies to a model without a default sampler.
+_named_sampler: ContextVar[str | None] = ContextVar("genkit_named_sampler", default=None)
+
+
+@contextmanager
+def drawing_with(name: str | None) -> Iterator[None]:
+    """Within this block, models are drawn with the sampler ``name`` (None: with their own)."""
+    token = _named_sampler.set(name)
+    try:
+        yield
+    finally:
+        _named_sampler.reset(token)
+
+
+def sampler_in_use(model) -> str | None:
+    """The sampler ``model`` is drawn with here: the one named for this block (:func:`drawing_with`),
+    else its default; None when it cannot sample."""
+    return _named_sampler.get() or default_sampler_name(model)
+
+
+def sampling_refusal(model) -> str | None:
+    """Why samples of ``model`` cannot be drawn without a condition of its own (what a metric that
+    draws them asks for), or None: it has no sampler here, or it draws only given a condition of a
+    kind its own commands build (an observed column)."""
+    if sampler_in_use(model) is None:
+        return f"this model cannot sample ({CANNOT_SAMPLE})"
+    kind = getattr(model, "conditioning", None)
+    if kind not in (None, "label"):
+        return f"this model draws only given a '{kind}' condition of its own"
+    return None
+
+
 def sampler_options(sampler: Sampler) -> set[str]:
     """The keyword arguments ``sampler.sample`` accepts (all known ones if it takes ``**kwargs``)."""
     params = inspect.signature(sampler.sample).parameters.values()
@@ -176,22 +213,28 @@ class Drawing:
         return images
 
     def _checked_options(self, options: dict[str, Any]) -> dict[str, Any]:
-        given = {k: v for k, v in options.items() if v is not None}
-        for key in given:
-            if key not in self.accepts:
-                takes = ", ".join(f"--{k}" for k in USER_OPTIONS if k in self.accepts) or "no options"
-                raise CapabilityError(f"--{key} does not apply to sampler '{self.name}' (it takes {takes})")
-        steps, temperature, guidance = (given.get(k) for k in ("steps", "temperature", "guidance"))
-        if steps is not None and int(steps) < 1:
-            raise GenkitError(f"--steps must be at least 1 (got {steps})")
-        for key, value in (("temperature", temperature), ("guidance", guidance)):
-            if value is not None and float(value) < 0:
-                raise GenkitError(f"--{key} must not be negative (got {value:g})")
-        if guidance is not None and getattr(self.model, "conditioning", None) is None:
-            raise CapabilityError(
-                f"--guidance applies only to a conditional model, and {_named(self.model_name)} is not one"
-            )
-        return given
+        return checked_options(self.name, self.accepts, options, self.model, self.model_name)
+
+
+def checked_options(
+    name: str, accepts: set[str], options: dict[str, Any], model=None, model_name: str | None = None
+) -> dict[str, Any]:
+    """The user's options that were given (not None), refused where sampler ``name`` takes none of
+    them or a value is out of range; ``--guidance`` only for a conditional ``model``."""
+    given = {k: v for k, v in options.items() if v is not None}
+    for key in given:
+        if key not in accepts:
+            takes = ", ".join(f"--{k}" for k in USER_OPTIONS if k in accepts) or "no options"
+            raise CapabilityError(f"--{key} does not apply to sampler '{name}' (it takes {takes})")
+    steps, temperature, guidance = (given.get(k) for k in ("steps", "temperature", "guidance"))
+    if steps is not None and int(steps) < 1:
+        raise GenkitError(f"--steps must be at least 1 (got {steps})")
+    for key, value in (("temperature", temperature), ("guidance", guidance)):
+        if value is not None and float(value) < 0:
+            raise GenkitError(f"--{key} must not be negative (got {value:g})")
+    if guidance is not None and model is not None and getattr(model, "conditioning", None) is None:
+        raise CapabilityError(f"--guidance applies only to a conditional model, and {_named(model_name)} is not one")
+    return given
 
 
 def checked_condition(
@@ -243,12 +286,16 @@ def check_images(images: Any, n: int, shape: tuple[int, ...], source: str) -> No
 def check_decodable(model, what: str, model_name: str | None = None) -> None:
     """Refuse ``what`` (interpolation, the manifold: pictures of chosen latent codes) for a model
     without a latent space or one that needs a condition."""
-    named = _named(model_name)
-    if not isinstance(model, LatentModel):
-        raise CapabilityError(f"{what} needs a model with a latent space, and {named} has none")
+    _require_latent(model, what, model_name)
     kind = getattr(model, "conditioning", None)
+    named = _named(model_name)
     if kind is not None:
         raise CapabilityError(f"{what} of a conditional model is not supported ({named} is conditioned on a {kind})")
+
+
+def _require_latent(model, what: str, model_name: str | None = None) -> None:
+    if not isinstance(model, LatentModel):
+        raise CapabilityError(f"{what} needs a model with a latent space, and {_named(model_name)} has none")
 
 
 def decode(model, z: torch.Tensor, *, what: str, model_name: str | None = None) -> torch.Tensor:
@@ -306,3 +353,55 @@ def latent_grid_point(x: float, y: float, side: int, latent_shape: tuple[int, ..
     z = torch.zeros(math.prod(latent_shape))
     z[dims[0]], z[dims[1]] = values[0], values[1]
     return z.view(*latent_shape)
+
+
+# -- the names this module had before the one drawing path, kept working ----------------------
+def prior_latents(model, n: int, temperature: float = 1.0, generator: torch.Generator | None = None) -> torch.Tensor:
+    """Deprecated: :func:`start_noise` (``scale=temperature``)."""
+    warn_deprecated(
+        "genkit.sampling.prior_latents",
+        "call genkit.start_noise(model, n, generator, scale=temperature)",
+        since="1.5",
+        removed_in="2.0",
+    )
+    return start_noise(model, n, generator, scale=temperature)
+
+
+def require_latent(model, what: str) -> None:
+    """Deprecated: :func:`check_decodable` (which also refuses a conditional model)."""
+    warn_deprecated(
+        "genkit.sampling.require_latent",
+        "call genkit.sampling.check_decodable(model, what)",
+        since="1.5",
+        removed_in="2.0",
+    )
+    _require_latent(model, what)
+
+
+def grid_condition(
+    model,
+    n: int,
+    images: torch.Tensor,
+    labels: torch.Tensor | None,
+    num_classes: int | None,
+    generator: torch.Generator | None = None,
+) -> tuple[int, torch.Tensor | None]:
+    """Deprecated: a drawing gives a label-conditional model every class in turn itself, and the
+    training grids build other conditions (genkit.training.grids)."""
+    warn_deprecated(
+        "genkit.sampling.grid_condition",
+        "draw through genkit.drawing.drawing(model)(n, condition=...), which cycles the classes of a "
+        "label-conditional model itself",
+        since="1.5",
+        removed_in="2.0",
+    )
+    kind = getattr(model, "conditioning", None)
+    if kind is None:
+        return n, None
+    if kind == "label":
+        return n, cycled_labels(n, num_classes, device=images.device) if num_classes else None
+    from .model import Batch
+
+    n = min(n, images.shape[0])
+    raw = Batch(x=images[:n], y=None if labels is None else labels[:n])
+    return n, model.prepare_batch(raw, generator=generator).condition

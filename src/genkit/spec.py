@@ -6,7 +6,7 @@ heavy parts (a model class, a network, an evaluator that needs torch) as
 ``"module:attribute"`` strings, which genkit imports only when a command uses
 them, the way entry points themselves are resolved::
 
-    genkit.ModelSpec(name="vae", config="genkit_vae.config:VAEConfig", build="genkit_vae.model:BernoulliVAE")
+    genkit.ModelSpec(name="vae", config="genkit_vae.model:VAEConfig", build="genkit_vae.model:BernoulliVAE")
 
 The objects themselves are accepted too (``build=BernoulliVAE``); that is the
 older form, and it only makes start-up slower.

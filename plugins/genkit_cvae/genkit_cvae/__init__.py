@@ -10,7 +10,7 @@ typer definition); models and the metric are named by their paths.
 
 import genkit
 
-GENKIT_CONTRACT = "1.2"  # the genkit plugin contract this plugin is written for
+GENKIT_CONTRACT = "1.5"  # the contract this plugin is written for: register_commands(register)
 
 
 @genkit.hookimpl
@@ -50,7 +50,7 @@ def register_evaluators(register):
 
 
 @genkit.hookimpl
-def register_commands(cli):
-    from .commands import add_complete_command
+def register_commands(register):
+    from .commands import complete
 
-    add_complete_command(cli)
+    register(complete)

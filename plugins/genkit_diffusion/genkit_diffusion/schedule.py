@@ -60,10 +60,6 @@ class NoiseSchedule(nn.Module):
         ab = self._at(self.alpha_bar, t)
         return ab.sqrt() * x0 + (1 - ab).sqrt() * noise
 
-    def predict_x0(self, xt: torch.Tensor, t: torch.Tensor, eps: torch.Tensor) -> torch.Tensor:
-        ab = self._at(self.alpha_bar, t)
-        return (xt - (1 - ab).sqrt() * eps) / ab.sqrt()
-
     def posterior(self, x0: torch.Tensor, xt: torch.Tensor, t: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Mean and variance of q(x_{t-1} | x_t, x_0)."""
         mean = self._at(self.posterior_mean_coef_x0, t) * x0 + self._at(self.posterior_mean_coef_xt, t) * xt

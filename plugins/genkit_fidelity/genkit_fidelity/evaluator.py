@@ -26,19 +26,10 @@ from .weights import resolve
 
 
 class InceptionMetric(genkit.Evaluator):
-    needs_samples = True
+    needs_samples = True  # genkit refuses a model it cannot draw from, or only given a condition of its own
     takes_reference = True
     #: The figure of :func:`genkit_fidelity.compare.figures` this metric reports.
     figure = ""
-
-    def unsupported_reason(self, model) -> str | None:
-        reason = super().unsupported_reason(model)
-        if reason is None and getattr(model, "conditioning", None) not in (None, "label"):
-            return (
-                "Inception metrics draw unconditional or label-conditional samples; this model needs a "
-                f"'{model.conditioning}' condition"
-            )
-        return reason
 
     @torch.no_grad()
     def evaluate(self, ctx: genkit.EvalContext) -> genkit.EvalResult:

@@ -6,7 +6,7 @@ by its path, imported when a command first uses it.
 
 import genkit
 
-GENKIT_CONTRACT = "1.2"  # the genkit plugin contract this plugin is written for
+GENKIT_CONTRACT = "1.3"  # the contract this plugin is written for: genkit.EIGHT_BIT
 
 
 @genkit.hookimpl

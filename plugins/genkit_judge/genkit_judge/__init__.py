@@ -13,7 +13,7 @@ named by their paths, and the ``genkit judge`` commands import torch only when r
 
 import genkit
 
-GENKIT_CONTRACT = "1.2"  # the genkit plugin contract this plugin is written for
+GENKIT_CONTRACT = "1.5"  # written for: register_commands(register), EvalContext.sample_count
 
 #: name -> (class path, description) of the judge's metrics.
 METRICS = {
@@ -45,7 +45,7 @@ def register_evaluators(register):
 
 
 @genkit.hookimpl
-def register_commands(cli):
+def register_commands(register):
     from .cli import judge_app
 
-    cli.add_typer(judge_app, name="judge")
+    register(judge_app, name="judge")

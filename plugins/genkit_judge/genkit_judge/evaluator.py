@@ -1,8 +1,8 @@
 """The judge's metrics as genkit evaluators, for any model that can sample.
 
 ``fd``, ``coverage``, ``confidence``, ``precision-recall`` and, for
-label-conditional models, ``label-accuracy`` each draw the same 10,000 samples (through the model's sampler,
-seeded by ``--seed``) and compare the judge's view
+label-conditional models, ``label-accuracy`` each draw the same 10,000 samples (no more than ``--limit``;
+through the model's sampler, seeded by ``--seed``) and compare the judge's view
 of them with its view of the test images; within one ``genkit score`` call the
 draw is shared, so asking for several metrics costs one pass.
 """
@@ -31,17 +31,8 @@ NUM_SAMPLES = 10_000
 class JudgeEvaluator(genkit.Evaluator):
     """Base of the judge's metrics; also the classifier ``genkit interpolate`` uses to pick endpoints."""
 
-    needs_samples = True
+    needs_samples = True  # genkit refuses a model it cannot draw from, or only given a condition of its own
     num_samples = NUM_SAMPLES
-
-    def unsupported_reason(self, model) -> str | None:
-        reason = super().unsupported_reason(model)
-        if reason is None and getattr(model, "conditioning", None) not in (None, "label"):
-            return (
-                "the judge draws unconditional or label-conditional samples; this model needs a "
-                f"'{model.conditioning}' condition"
-            )
-        return reason
 
     # -- the classifier interface genkit's interpolation looks for -------------------
     def can_classify(self, dataset: str) -> bool:
@@ -61,7 +52,8 @@ class JudgeEvaluator(genkit.Evaluator):
     # -- scoring ---------------------------------------------------------------------
     def outputs(self, ctx: genkit.EvalContext) -> tuple[JudgeOutputs, JudgeOutputs, int]:
         """(samples, test images, number of classes) as the judge sees them, shared across metrics."""
-        key = (ctx.dataset, ctx.seed, self.num_samples, ctx.x.data_ptr(), tuple(ctx.x.shape), ctx.sampler_name)
+        n = ctx.sample_count(self.num_samples)
+        key = (ctx.dataset, ctx.seed, n, ctx.x.data_ptr(), tuple(ctx.x.shape), ctx.sampler_name)
         if (
             _shared.get("key") != key
             or _shared.get("model") is not ctx.model
@@ -73,7 +65,7 @@ class JudgeEvaluator(genkit.Evaluator):
             reference = judge_outputs(
                 judge, (ctx.x[i : i + ctx.batch_size].float() / 255.0 for i in range(0, ctx.x.shape[0], ctx.batch_size))
             )
-            samples = judge_outputs(judge, _sample_batches(ctx, self.num_samples, judge.num_classes))
+            samples = judge_outputs(judge, _sample_batches(ctx, n, judge.num_classes))
             _shared.clear()
             _shared.update(key=key, model=ctx.model, sampler=ctx.sampler, value=(samples, reference, judge.num_classes))
         return _shared["value"]

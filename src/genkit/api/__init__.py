@@ -6,12 +6,13 @@ from typing import Any
 
 from ..capabilities import capabilities
 from ..drawing import applicable_samplers
+from ..metrics import applicable_metrics
 from ..plugins import get_plugin_manager
 from ..runs import list_runs
 from ..sampling import default_sampler_name
 from .generation import Picture, draw_samples, interpolate, manifold, sample
 from .loading import LoadedModel, load
-from .scoring import OODReport, ScoreReport, applicable_metrics, score, score_ood
+from .scoring import OODReport, ScoreReport, score, score_ood
 from .training import resolve_config, train
 
 
@@ -28,7 +29,7 @@ def info(target, device: str = "cpu") -> dict[str, Any]:
         "interrupted": bool(meta.get("interrupted")),
         "capabilities": capabilities(lm.model),
         "metrics": applicable_metrics(lm.model),
-        "samplers": {"default": default_sampler_name(lm.model), "apply": applicable_samplers(lm.model)},
+        "samplers": {"default": default_sampler_name(lm.model), "apply": applicable_samplers(lm.model, lm.name)},
         "model_config": meta["model_config"],
         "train_config": meta["train_config"],
         "versions": meta.get("versions"),

@@ -14,8 +14,8 @@ from ..capabilities import EncoderModel
 from ..drawing import drawing
 from ..errors import CapabilityError, GenkitError
 from ..files import WriteError
+from ..metrics import find_classifier
 from ..model import Batch
-from ..plugins import find_classifier
 from ..sampling import check_decodable, decode, latent_grid, start_noise
 from ..sampling import interpolate as interpolate_latents
 from ..training.state import check_data_shape

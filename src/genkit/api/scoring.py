@@ -1,8 +1,9 @@
-"""``genkit.score``: metrics of a trained model on a dataset's test split."""
+"""``genkit.score`` and ``genkit.score_ood``: metrics of a trained model on a dataset's test split, and
+how far its likelihood tells another dataset's images apart; both run their evaluators through
+:func:`genkit.metrics.evaluate` and keep one record per call in ``RUN/scores.json``."""
 
 from __future__ import annotations
 
-import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -12,13 +13,13 @@ import torch
 
 from ..data import load_dataset
 from ..drawing import drawing
-from ..errors import CapabilityError, ConfigError, GenkitError, PluginError
-from ..evaluation import EvalContext, EvalResult, bits_name
+from ..errors import CapabilityError, ConfigError
+from ..evaluation import EvalResult, bits_name, likelihood_samples
 from ..files import WriteError
+from ..metrics import applicable_metrics, default_metrics, evaluate, evaluator_for
 from ..ood import auroc
 from ..plugins import get_plugin_manager
-from ..rng import isolated_rng
-from ..sampling import CANNOT_SAMPLE, default_sampler_name
+from ..sampling import CANNOT_SAMPLE, Drawing, default_sampler_name, drawing_with
 from ..training.state import check_data_shape
 from .loading import LoadedModel, load
 
@@ -51,58 +52,6 @@ class ScoreReport:
         return {name: dict(r.details) for name, r in self.results.items() if r.details}
 
 
-def applicable_metrics(model) -> list[str]:
-    """Names of the registered metrics that apply to ``model`` (a metric that fails to load applies to nothing)."""
-    pm = get_plugin_manager()
-    names = []
-    for name in pm.registries["evaluators"].names():
-        try:
-            if pm.evaluator(name).unsupported_reason(model) is None:
-                names.append(name)
-        except GenkitError:
-            continue
-    return names
-
-
-def default_metrics(name: str, spec, model, messages: list[str]) -> list[str]:
-    """The model's default metrics that are installed and apply to it; when some are not (their
-    plugin is absent), what does apply, with one line in ``messages`` saying so."""
-    applicable = set(applicable_metrics(model))
-    defaults = list(spec.default_metrics)
-    usable = [n for n in defaults if n in applicable]
-    if defaults and usable == defaults:
-        return defaults
-    fallback = usable or applicable_metrics(model)
-    if not defaults:
-        return fallback
-    absent = [n for n in defaults if n not in usable]
-    needs = _declared_plugins(name)
-    where = f"; {needs} provides them: is it installed and enabled?" if needs else "."
-    if not fallback:
-        raise CapabilityError(
-            f"no installed metric applies to '{name}': its default metrics {', '.join(absent)} are not "
-            f"available{where.rstrip('.')}"
-        )
-    messages.append(
-        f"note: default metrics {', '.join(absent)} of '{name}' are not available{where} Scoring with "
-        f"{', '.join(fallback)}."
-    )
-    return fallback
-
-
-def _declared_plugins(model_name: str) -> str:
-    """The genkit plugins the model's distribution declares it needs, as text (empty if none)."""
-    from importlib import metadata
-
-    try:
-        package = get_plugin_manager().registries["models"].owner(model_name).package
-        requires = metadata.requires(package) or []
-    except Exception:  # a plugin registered in-process has no distribution metadata
-        return ""
-    names = [re.split(r"[\s;<>=!~\[(]", r, maxsplit=1)[0] for r in requires]
-    return " or ".join(n for n in names if n.startswith("genkit-"))
-
-
 def score(
     target,
     metrics: list[str] | None = None,
@@ -131,27 +80,74 @@ def score(
             dataset (its test split) or ``folder:PATH`` (every image in it).
         progress: ``progress(metric, total) -> advance`` for a progress display.
     """
-    lm = target if isinstance(target, LoadedModel) else load(target, device)
-    pm = get_plugin_manager()
-    spec = pm.model(lm.name)
+    lm = _loaded(target, device)
+    draw = _drawing(lm, sampler, sampler_options)  # refused before any work: an option, a sampler that does not apply
     messages: list[str] = []
-    names = metrics or default_metrics(lm.name, spec, lm.model, messages)
-    evaluators = []
-    for name in names:
-        try:
-            ev = pm.evaluator(name)
-        except PluginError:
-            raise PluginError(
-                f"unknown metric '{name}' (metrics for '{lm.name}': "
-                f"{', '.join(applicable_metrics(lm.model)) or 'none'})"
-            ) from None
-        reason = ev.unsupported_reason(lm.model)
-        if reason:
-            raise CapabilityError(
-                f"metric '{name}' does not apply to '{lm.name}': {reason}; metrics that apply: "
-                f"{', '.join(applicable_metrics(lm.model)) or 'none'}"
+    with drawing_with(sampler and draw.name):  # a named sampler lets sample metrics score a model with no default
+        evaluators = _evaluators(lm, metrics, reference, messages)
+        ds_name = dataset or lm.meta["data"]["name"]
+        data = load_dataset(ds_name, data_dir or lm.train_config.data_dir)
+        check_data_shape(lm.meta, data.test_x.shape[1:], data.name, lm.checkpoint)
+        x, y = data.test_x, data.test_y
+        if limit and limit > x.shape[0]:
+            messages.append(
+                f"note: --limit {limit} is more than the {x.shape[0]} test images of {ds_name}; scoring all"
             )
-        evaluators.append(ev)
+        if limit:
+            x, y = x[:limit], None if y is None else y[:limit]
+        x, y = x.to(lm.device), None if y is None else y.to(lm.device)
+        report = ScoreReport(
+            model=lm.name,
+            dataset=ds_name + (" (embedded subset)" if data.embedded else ""),
+            examples=x.shape[0],
+            messages=messages,
+            reference=reference,
+        )
+        started = time.perf_counter()
+        for ev in evaluators:
+            report.results[ev.name] = evaluate(
+                ev,
+                lm.model,
+                x,
+                y,
+                dataset=ds_name,
+                seed=seed,
+                samples=samples,
+                batch_size=batch_size,
+                limit=limit,
+                sampler=draw,
+                sampler_name=draw and draw.name,
+                advance=progress(ev.name, x.shape[0]) if progress else None,
+                reference=reference,
+                data_dir=data_dir or lm.train_config.data_dir,
+            )
+        report.seconds = time.perf_counter() - started
+    record = _record(
+        lm,
+        dataset=report.dataset,
+        examples=report.examples,
+        samples=samples,
+        limit=limit,
+        metrics=report.metrics(),
+        seconds=report.seconds,
+        **({"reference": reference} if reference else {}),
+        details=report.details(),
+        notes=report.notes(),
+    )
+    report.messages += _saved(lambda: lm.run.append_score(record), "these scores are shown here only and were")
+    return report
+
+
+def _loaded(target, device: str) -> LoadedModel:
+    return target if isinstance(target, LoadedModel) else load(target, device)
+
+
+def _evaluators(lm: LoadedModel, names: list[str] | None, reference: str | None, messages: list[str]):
+    """The metrics asked for (default: the model's), each refused in one line unless it applies,
+    and ``--reference`` refused for a metric that compares with the test split only."""
+    pm = get_plugin_manager()
+    names = names or default_metrics(lm.name, pm.model(lm.name), lm.model, messages)
+    evaluators = [evaluator_for(name, lm.model, lm.name) for name in names]
     if reference is not None:
         unfit = [ev.name for ev in evaluators if not ev.takes_reference]
         if unfit:
@@ -160,49 +156,7 @@ def score(
                 f"--reference does not apply to metric {', '.join(repr(n) for n in unfit)}, which compares with "
                 f"the test split; metrics that take a reference: {', '.join(takers) or 'none installed'}"
             )
-    ds_name = dataset or lm.meta["data"]["name"]
-    data = load_dataset(ds_name, data_dir or lm.train_config.data_dir)
-    check_data_shape(lm.meta, data.test_x.shape[1:], data.name, lm.checkpoint)
-    x, y = data.test_x, data.test_y
-    if limit and limit > x.shape[0]:
-        messages.append(f"note: --limit {limit} is more than the {x.shape[0]} test images of {ds_name}; scoring all")
-    if limit:
-        x, y = x[:limit], None if y is None else y[:limit]
-    x = x.to(lm.device)
-    y = None if y is None else y.to(lm.device)
-    report = ScoreReport(
-        model=lm.name,
-        dataset=ds_name + (" (embedded subset)" if data.embedded else ""),
-        examples=x.shape[0],
-        messages=messages,
-        reference=reference,
-    )
-    draw_with = _sampler(lm, sampler, sampler_options)
-    started = time.perf_counter()
-    for ev in evaluators:
-        advance = progress(ev.name, x.shape[0]) if progress else (lambda n: None)
-        bs = batch_size or (100 if (samples or getattr(lm.model, "likelihood_samples", 1)) > 1 else 500)
-        ctx = EvalContext(
-            model=lm.model,
-            x=x,
-            y=y,
-            dataset=ds_name,
-            batch_size=bs,
-            samples=samples,
-            seed=seed,
-            advance=advance,
-            sampler=draw_with,
-            sampler_name=draw_with and draw_with.name,
-            reference=reference,
-            data_dir=data_dir or lm.train_config.data_dir,
-        )
-        with isolated_rng(lm.device, seed):  # latent noise and importance samples repeat with the seed
-            report.results[ev.name] = checked_result(ev.evaluate(ctx), ev.name)
-    report.seconds = time.perf_counter() - started
-    report.messages += _saved(
-        lambda: lm.run.append_score(_record(report, lm, samples, limit)), "these scores are shown here only and were"
-    )
-    return report
+    return evaluators
 
 
 def _saved(save: Callable[[], Any], what: str) -> list[str]:
@@ -214,51 +168,13 @@ def _saved(save: Callable[[], Any], what: str) -> list[str]:
     return []
 
 
-def _sampler(lm: LoadedModel, name: str | None, options: dict[str, Any] | None):
+def _drawing(lm: LoadedModel, name: str | None, options: dict[str, Any] | None) -> Drawing | None:
     """How this score draws samples; None for a model that cannot sample (unless ``name`` is given)."""
     if name is None and default_sampler_name(lm.model) is None:
         if any(v is not None for v in (options or {}).values()):
             raise CapabilityError(f"'{lm.name}' cannot sample ({CANNOT_SAMPLE}), so sampling options do not apply")
         return None
     return drawing(lm.model, model_name=lm.name, sampler=name, options=options)
-
-
-def checked_result(result: Any, metric: str) -> EvalResult:
-    """An evaluator's result, refused with one line (naming the plugin) when it breaks the contract."""
-    owner = _owner_of(metric)
-    if not isinstance(result, EvalResult):
-        raise PluginError(
-            f"metric '{metric}'{owner} returned {type(result).__name__}; evaluate() must return genkit.EvalResult"
-        )
-    if not isinstance(result.metrics, dict) or not all(
-        isinstance(k, str) and isinstance(v, (int, float)) and not isinstance(v, bool)
-        for k, v in result.metrics.items()
-    ):
-        raise PluginError(
-            f"metric '{metric}'{owner}: EvalResult.metrics must map names (str) to numbers (int or float)"
-        )
-    if not isinstance(result.per_example, dict) or not all(
-        isinstance(k, str) and isinstance(v, torch.Tensor) for k, v in result.per_example.items()
-    ):
-        raise PluginError(f"metric '{metric}'{owner}: EvalResult.per_example must map names (str) to tensors")
-    if not isinstance(result.notes, (list, tuple)) or not all(isinstance(n, str) for n in result.notes):
-        raise PluginError(
-            f"metric '{metric}'{owner}: EvalResult.notes must be a list of strings (got {type(result.notes).__name__})"
-        )
-    if not isinstance(result.details, dict) or not all(
-        isinstance(k, str) and (v is None or isinstance(v, (str, int, float, bool))) for k, v in result.details.items()
-    ):
-        raise PluginError(
-            f"metric '{metric}'{owner}: EvalResult.details must map names (str) to strings, numbers, booleans or None"
-        )
-    return result
-
-
-def _owner_of(metric: str) -> str:
-    try:
-        return f" (from {get_plugin_manager().registries['evaluators'].owner(metric).package})"
-    except GenkitError:
-        return ""
 
 
 @dataclass
@@ -323,7 +239,7 @@ def score_ood(
     """
     from ..plots import save_histograms
 
-    lm = target if isinstance(target, LoadedModel) else load(target, device)
+    lm = _loaded(target, device)
     evaluator = get_plugin_manager().evaluator("nll")
     reason = evaluator.unsupported_reason(lm.model)
     if reason:
@@ -332,27 +248,26 @@ def score_ood(
     inlier = dataset or lm.meta["data"]["name"]
     if inlier == outlier:
         raise ConfigError(f"the outlier dataset must differ from the inlier dataset ('{inlier}')")
-    k = samples or getattr(lm.model, "likelihood_samples", 1)
-    bs = batch_size or (100 if k > 1 else 500)
     started = time.perf_counter()
     bpd = {}
     for name in (inlier, outlier):
         data = load_dataset(name, data_dir or lm.train_config.data_dir)
         check_data_shape(lm.meta, data.test_x.shape[1:], data.name, lm.checkpoint)
-        x = data.test_x[:limit] if limit else data.test_x
-        advance = progress(f"{unit} on {name}", x.shape[0]) if progress else (lambda n: None)
-        ctx = EvalContext(
-            model=lm.model,
-            x=x.to(lm.device),
-            y=None,
+        x = (data.test_x[:limit] if limit else data.test_x).to(lm.device)
+        result = evaluate(
+            evaluator,
+            lm.model,
+            x,
+            None,
             dataset=name,
-            batch_size=bs,
-            samples=samples,
             seed=seed,
-            advance=advance,
+            samples=samples,
+            batch_size=batch_size,
+            limit=limit,
+            advance=progress(f"{unit} on {name}", x.shape[0]) if progress else None,
         )
-        with isolated_rng(lm.device, seed):
-            bpd[name] = evaluator.evaluate(ctx).per_example[unit]
+        bpd[name] = result.per_example[unit]
+    k = likelihood_samples(lm.model, samples)
     path = plot or lm.run.file(f"ood-{inlier}-vs-{outlier}.png")
     label = unit.replace("_", " ")
     notes = _saved(
@@ -371,47 +286,50 @@ def score_ood(
         inlier_bpd=bpd[inlier],
         outlier_bpd=bpd[outlier],
         auroc=auroc(bpd[inlier], bpd[outlier]),
-        plot=path,
+        plot=None if notes else path,
         samples=k,
         seconds=time.perf_counter() - started,
         unit=unit,
         notes=notes,
     )
-    if notes:
-        report.plot = None
-    report.notes += _saved(
-        lambda: lm.run.append_score(
-            {
-                "checkpoint": str(lm.checkpoint),
-                "dataset": inlier,
-                "ood": outlier,
-                "examples": {inlier: bpd[inlier].numel(), outlier: bpd[outlier].numel()},
-                "samples": k,
-                "limit": limit,
-                "likelihood_space": lm.model.likelihood_space,
-                "metrics": report.metrics(),
-                "plot": None if report.plot is None else str(path),
-                "seconds": round(report.seconds, 2),
-                "time": time.strftime("%Y-%m-%dT%H:%M:%S"),
-            }
-        ),
-        "these scores are shown here only and were",
+    record = _record(
+        lm,
+        dataset=inlier,
+        examples={inlier: bpd[inlier].numel(), outlier: bpd[outlier].numel()},
+        samples=k,
+        limit=limit,
+        metrics=report.metrics(),
+        seconds=report.seconds,
+        ood=outlier,
+        likelihood_space=lm.model.likelihood_space,
+        plot=None if report.plot is None else str(path),
     )
+    report.notes += _saved(lambda: lm.run.append_score(record), "these scores are shown here only and were")
     return report
 
 
-def _record(report: ScoreReport, lm: LoadedModel, samples, limit) -> dict[str, Any]:
+def _record(
+    lm: LoadedModel,
+    *,
+    dataset: str,
+    examples: int | dict[str, int],
+    samples: int | None,
+    limit: int | None,
+    metrics: dict[str, Any],
+    seconds: float,
+    **extra: Any,
+) -> dict[str, Any]:
+    """One line of ``RUN/scores.json`` (score and ``--ood`` alike): what was scored, how, the figures;
+    ``extra`` holds what only one kind has (``--reference``, details and notes; the outlier set)."""
     return {
         "checkpoint": str(lm.checkpoint),
-        "dataset": report.dataset,
-        "examples": report.examples,
+        "dataset": dataset,
+        "examples": examples,
         "samples": samples,
         "limit": limit,
-        **({"reference": report.reference} if report.reference else {}),
-        "metrics": report.metrics(),
-        "details": report.details(),
-        "notes": report.notes(),
-        "seconds": round(report.seconds, 2),
+        **extra,
+        "metrics": metrics,
+        "seconds": round(seconds, 2),
         "time": time.strftime("%Y-%m-%dT%H:%M:%S"),
         "torch_threads": torch.get_num_threads(),
     }

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import platform
 import subprocess
 import sys
@@ -85,11 +86,15 @@ def resolve_resume(resume, model: str | None, config, overrides: dict[str, Any] 
     that would alter the run's meaning is a :class:`ConfigError`, as is ``out`` (a resumed run
     continues in its own directory).
     """
+    if distributed.is_main_process() and (Path(resume) / "manifest.json").is_file():
+        # Locked before anything is read: another writer may be about to replace the checkpoint, or
+        # (just started) not have written one yet, and "being written by another process" says why.
+        open_for_writing(Run(Path(resume)))
     run, ckpt_path = resolve_target(resume)
     if out is not None and Path(out).resolve() != run.path.resolve():
         raise ConfigError(f"--out cannot be given with --resume: the run continues in {run.path}")
-    if distributed.is_main_process():  # before the checkpoint is read: another writer may be about to replace it
-        open_for_writing(run)
+    if distributed.is_main_process():
+        open_for_writing(run)  # a no-op where the run directory was locked above
     ckpt = load_checkpoint(ckpt_path)
     ckpt.meta = validate_metadata(ckpt.meta, ckpt_path)
     spec = get_plugin_manager().model(ckpt.meta["model"])
@@ -263,9 +268,11 @@ def resolve_setup(
     cfg, adjustments = fit_to_data(cfg, data.train_x.shape[0], dist.world_size, data.name)
     _check_data(spec, data, resumed)
 
-    # The model: built from the seed on the device, and given labels if it is conditioned on them.
+    # The model: built from the seed on the device, and given labels if it is conditioned on them. It
+    # learns the batch one objective call will see (this process's part), so it can check it.
     torch.manual_seed(cfg.seed)
-    net = build_model(spec, model_cfg, data.info, ConfigError).to(device)
+    info = dataclasses.replace(data.info, batch_size=distributed.local_batch_size(cfg.batch_size, dist))
+    net = build_model(spec, model_cfg, info, ConfigError).to(device)
     if net.conditioning == "label" and (data.num_classes is None or data.train_y is None):
         raise DataError(f"model '{spec.name}' is conditioned on class labels and {data.name} has none")
     if resumed is not None:  # everything the resumed trainer restores, checked before the run is touched

@@ -20,7 +20,9 @@ import json
 import os
 import sys
 import warnings
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import typer
 from rich.console import Console
@@ -28,17 +30,25 @@ from rich.console import Console
 from ..errors import ConfigError, GenkitError, GenkitNote
 from . import views
 
-app = typer.Typer(
-    help="genkit: train, sample and score deep generative models on images.",
-    rich_markup_mode=None,  # plain help and plain usage errors: the usage line, then one error line
-    pretty_exceptions_enable=False,
-    context_settings={"help_option_names": ["--help", "-h"]},
-)
 out = Console()
 err = Console(stderr=True)
 _ARGV: list[str] = []  # the command line main() was given (``--nproc`` relaunches it under torchrun)
 DEBUG_ENV = "GENKIT_DEBUG"
 _debug = False  # set by --debug
+
+#: genkit's own commands, in the order ``genkit --help`` lists them: (name or None, function).
+COMMANDS: list[tuple[str | None, Callable[..., Any]]] = []
+
+
+def command(name: str | None = None) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Mark a function as one of genkit's commands: every :func:`build_app` adds it."""
+
+    def add(function: Callable[..., Any]) -> Callable[..., Any]:
+        COMMANDS.append((name, function))
+        return function
+
+    return add
+
 
 TARGET_HELP = "a run directory, a checkpoint file, or a model name (its most recent run)"
 DEVICE_HELP = "auto (CUDA if present, else CPU), cpu, cuda or cuda:N"
@@ -57,7 +67,6 @@ TEMPERATURE = typer.Option(
 )
 
 
-@app.callback()
 def _root(
     debug: bool = typer.Option(
         False, "--debug", help=f"show the traceback of an unexpected error (or set {DEBUG_ENV}=1)"
@@ -68,7 +77,7 @@ def _root(
     _debug = debug
 
 
-@app.command()
+@command()
 def train(
     model: str | None = typer.Argument(None, help="model name (see `genkit plugins`); may come from --config"),
     config: Path | None = typer.Option(None, "--config", help="TOML file with [model] and [train] tables"),
@@ -131,7 +140,7 @@ def train(
     )
 
 
-@app.command()
+@command()
 def sample(
     target: str = typer.Argument(..., help=TARGET_HELP),
     n: int = typer.Option(25, "-n", min=1, help="number of samples"),
@@ -165,7 +174,7 @@ def sample(
     out.print(f"wrote {pic.path}")
 
 
-@app.command()
+@command()
 def interpolate(
     target: str = typer.Argument(..., help=TARGET_HELP),
     steps: int = typer.Option(7, "--steps", min=1, help="images between the two ends"),
@@ -196,7 +205,7 @@ def interpolate(
     out.print(f"wrote {pic.path}")
 
 
-@app.command()
+@command()
 def manifold(
     target: str = typer.Argument(..., help=TARGET_HELP),
     side: int = typer.Option(20, "--side", min=2, help="grid points per axis"),
@@ -210,7 +219,7 @@ def manifold(
     out.print(f"wrote {pic.path}")
 
 
-@app.command()
+@command()
 def score(
     target: str = typer.Argument(..., help=TARGET_HELP),
     metric: list[str] = METRIC,
@@ -305,7 +314,7 @@ def _print_ood(report, as_json: bool) -> None:
         out.print(note)
 
 
-@app.command()
+@command()
 def info(target: str = typer.Argument(..., help=TARGET_HELP), as_json: bool = typer.Option(False, "--json")):
     """Show what a run or checkpoint holds, and which metrics and samplers apply."""
     from .. import api
@@ -317,7 +326,7 @@ def info(target: str = typer.Argument(..., help=TARGET_HELP), as_json: bool = ty
     out.print(views.info_table(data))
 
 
-@app.command()
+@command()
 def runs(
     model: str | None = typer.Option(None, "--model", help="only runs of this model"),
     dataset: str | None = typer.Option(None, "--dataset", help="only runs on this dataset"),
@@ -343,7 +352,7 @@ def runs(
     out.print(views.runs_table(found))
 
 
-@app.command()
+@command()
 def report(
     targets: list[str] = typer.Argument(
         ..., help="runs to compare: run directories, checkpoints or model names (the most recent run)"
@@ -362,7 +371,7 @@ def report(
     out.print(f"wrote {write_report(targets, out_file)}")
 
 
-@app.command()
+@command()
 def explore(
     targets: list[str] = typer.Argument(
         ..., help="runs to serve side by side: run directories, checkpoints or model names (the most recent run)"
@@ -405,7 +414,7 @@ def explore(
     )
 
 
-@app.command()
+@command()
 def plugins(
     as_json: bool = typer.Option(False, "--json", help="print the report as JSON"),
     timing: bool = typer.Option(False, "--timing", help="show how long each plugin's hook module takes to import"),
@@ -428,7 +437,7 @@ def plugins(
         )
 
 
-@app.command("new-plugin")
+@command("new-plugin")
 def new_plugin(
     name: str = typer.Argument(..., help="the model's name, e.g. my-ae (package genkit-my-ae)"),
     out_dir: Path = typer.Option(Path("."), "--out", help="directory to create the package in"),
@@ -440,7 +449,7 @@ def new_plugin(
         "--kind",
         help="latent: an autoencoder with a Gaussian over its codes (prior sampler); likelihood: independent "
         "256-level pixels scored by nll and bpd; sampler: an autoregressive model with no latent space and "
-        "its own sampler",
+        "its own sampler; multi-update: a WGAN-GP, its critic stepped on fresh batches before each generator step",
     ),
 ):
     """Create a model-plugin package to start from: a working model with config and tests."""
@@ -455,6 +464,30 @@ def new_plugin(
 
 def _progress():
     return views.progress(err)
+
+
+def build_app() -> typer.Typer:
+    """A typer app with genkit's own commands (the plugins' are added by :func:`build_cli`)."""
+    app = typer.Typer(
+        help="genkit: train, sample and score deep generative models on images.",
+        rich_markup_mode=None,  # plain help and plain usage errors: the usage line, then one error line
+        pretty_exceptions_enable=False,
+        context_settings={"help_option_names": ["--help", "-h"]},
+    )
+    app.callback()(_root)
+    for name, function in COMMANDS:
+        app.command(name)(function)
+    return app
+
+
+def build_cli(manager):
+    """The whole command line as a click group: genkit's commands, then each working plugin's
+    (:func:`genkit.cli.plugin_commands.add_plugin_commands`)."""
+    from .plugin_commands import add_plugin_commands
+
+    group = typer.main.get_command(build_app())
+    add_plugin_commands(group, manager)
+    return group
 
 
 def _describe_plugin_options(manager) -> None:
@@ -520,10 +553,10 @@ def _main(argv: list[str] | None) -> None:
         from ..plugins import get_plugin_manager
 
         manager = get_plugin_manager()
-        manager.register_commands(app)
         _describe_plugin_options(manager)
+        cli = build_cli(manager)  # afresh on every call: a second main() in one process finds no clash
         _warn_broken_plugins(manager, _ARGV)
-        app(args=list(_ARGV), prog_name="genkit", standalone_mode=True)
+        cli.main(args=list(_ARGV), prog_name="genkit", standalone_mode=True)
     except SystemExit as exc:  # typer ends every call with one; a successful one just returns
         if exc.code not in (0, None):
             raise

@@ -25,7 +25,7 @@ from __future__ import annotations
 from typing import Any
 
 #: The version of the plugin contract this genkit provides.
-CONTRACT_VERSION = "1.4"
+CONTRACT_VERSION = "1.6"
 
 #: Module attributes a plugin's entry-point module may set: the contract version it is
 #: written for (``"1.2"``, or a major version alone, ``1``). ``GENKIT_HOOKS`` is the older
@@ -77,7 +77,7 @@ EXPORTS: dict[str, str] = {
     "load_dataset": "data",
     "dataset_identity": "data.identity",
     "cache_dir": "cache",
-    "find_classifier": "plugins",
+    "find_classifier": "metrics",
     # the Python API
     "LoadedModel": "api",
     "OODReport": "api",

@@ -34,10 +34,10 @@ from ..capabilities import EncoderModel, capabilities, completes
 from ..data import load_dataset
 from ..drawing import applicable_samplers, drawing
 from ..errors import CapabilityError, GenkitError
-from ..evaluation import EvalContext, bits_name
+from ..evaluation import bits_name, likelihood_samples
+from ..metrics import evaluate
 from ..model import Batch
 from ..plugins import get_plugin_manager
-from ..rng import isolated_rng
 from ..sampling import USER_OPTIONS, Drawing, checked_condition, decode, latent_grid_point, sampler_options, start_noise
 
 Progress = Callable[[int, int], None]
@@ -105,7 +105,7 @@ class ExploredRun:
     ):
         self.key, self.lm, self.test, self.test_problem = key, lm, test, test_problem
         self.model = lm.model
-        self.likelihood_samples = samples or int(getattr(self.model, "likelihood_samples", 1) or 1)
+        self.likelihood_samples = likelihood_samples(self.model, samples)
         self._directions: Directions | None = None
         self._histogram: torch.Tensor | None = None
         self._description = self._describe()
@@ -330,21 +330,20 @@ class ExploredRun:
         return float(self._scores(x, lambda k: None)[0])
 
     def _scores(self, x: torch.Tensor, advance: Callable[[int], None]) -> torch.Tensor:
-        k = self.likelihood_samples
-        ctx = EvalContext(
-            model=self.model,
-            x=x.to(self.lm.device),
-            y=None,
-            dataset=self.test.dataset if self.test else self.lm.meta["data"]["name"],
-            batch_size=100 if k > 1 else 500,
-            samples=k,
-            seed=0,
-            advance=advance,
-        )
-        with isolated_rng(self.lm.device, 0), warnings.catch_warnings():
+        dataset = self.test.dataset if self.test else self.lm.meta["data"]["name"]
+        with warnings.catch_warnings():
             # the metric's standard error of one image's score has no degrees of freedom; only per_example is used
             warnings.filterwarnings("ignore", message=r"std\(\): degrees of freedom")
-            result = get_plugin_manager().evaluator("nll").evaluate(ctx)
+            nll = get_plugin_manager().evaluator("nll")
+            result = evaluate(
+                nll,
+                self.model,
+                x.to(self.lm.device),
+                None,
+                dataset=dataset,
+                samples=self.likelihood_samples,
+                advance=advance,
+            )
         return result.per_example[self.unit].float().cpu()
 
     # -- completion -----------------------------------------------------------
