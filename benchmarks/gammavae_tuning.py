@@ -10,7 +10,7 @@ of at least 90% of the data's own variance around its mean image, 0.0863: what t
 image alone achieves).
 
 A candidate is ``NAME:key=value,key=value`` with keys from train (``lr``,
-``lr_warmup_steps``, ``lr_schedule``, ``batch_size``) and model (``init_log_gamma``,
+``batch_size``, ``epochs``, ``limit``) and model (``init_log_gamma``,
 ``gamma_lr_scale``, ``kappa``) settings::
 
     OMP_NUM_THREADS=1 uv run python benchmarks/gammavae_tuning.py --kappa 16 --limit 6400 --epochs 2 \\
@@ -34,7 +34,7 @@ import torch
 
 import genkit
 
-TRAIN_KEYS = {"lr", "lr_warmup_steps", "lr_schedule", "batch_size", "epochs", "limit"}
+TRAIN_KEYS = {"lr", "batch_size", "epochs", "limit"}
 MODEL_KEYS = {"init_log_gamma", "gamma_lr_scale", "kappa", "width", "latent_dim"}
 #: Per-pixel variance of the dequantized Fashion-MNIST training images around their mean image.
 MEAN_IMAGE_MSE = 0.0863
