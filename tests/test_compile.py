@@ -49,8 +49,9 @@ def test_compiled_training_matches_eager_and_saves_plain_names(quiet, tmp_path):
     shutil.which("cc") is None and shutil.which("gcc") is None, reason="torch.compile on CPU needs a C compiler"
 )
 def test_compiled_diffusion_steps_do_not_recompile_as_the_ema_counts(tiny, quiet, tmp_path, monkeypatch):
-    """The EMA update inside the diffusion objective keeps a host step count; compiled, that
-    count must not become a constant of the graph (a recompile per step, then eager code)."""
+    """The diffusion EMA keeps a host step count; compiled steps must not see it as a constant of
+    the graph (a recompile per step, then eager code): it is updated in after_step, outside
+    the compiled objective."""
     import torch._dynamo
     from test_diffusion import FAST
 

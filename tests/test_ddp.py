@@ -21,7 +21,10 @@ import genkit
 from genkit.checkpoint import load_checkpoint
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from conftest import write_bars  # noqa: E402
 from ddp_plugins import register_all  # noqa: E402
+from ema_record import RUN as EMA_RUN  # noqa: E402
+from ema_record import direct_ema, read_rank  # noqa: E402
 
 pytestmark = pytest.mark.torchrun
 
@@ -84,8 +87,16 @@ def test_two_ranks_match_one_process_and_checkpoint_loads_on_one(tmp_path, quiet
             GAN,
             [*CUT, str(tmp_path / RESUMED)],
             ["train", "--resume", str(tmp_path / RESUMED), "--epochs", "2"],
+            {"ema": str(tmp_path), "dataset": write_bars(tmp_path / "bars")},
         ],
     )
+    # The diffusion EMA, updated after each optimizer step, is the same on both ranks, bit for
+    # bit, and the average of exactly the weights of those steps.
+    (ema0, states0), (ema1, states1) = (read_rank(tmp_path / f"ema-rank{r}.safetensors") for r in (0, 1))
+    assert len(states0) >= 1 + 3  # the starting weights, then one state per optimizer step
+    assert all(torch.equal(a, b) for a, b in zip(ema0, ema1))
+    assert all(torch.equal(a, b) for s0, s1 in zip(states0, states1) for a, b in zip(s0, s1))
+    assert all(torch.equal(a, b) for a, b in zip(ema0, direct_ema(states0, EMA_RUN["model.ema_decay"])))
     register_all()
     runs_root = tmp_path / "ddp-runs"
     for name, argv in RUNS.items():

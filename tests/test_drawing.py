@@ -13,6 +13,7 @@ from test_front_door import run_genkit
 from torch import nn
 
 import genkit
+from genkit.errors import CapabilityError
 from genkit.plugins import get_plugin_manager
 
 
@@ -255,3 +256,21 @@ def test_the_names_the_drawing_path_replaced_still_work_with_a_warning(registere
         images = draw(lm.model, 3, generator=torch.Generator().manual_seed(0), model_name="linear")
     assert torch.equal(z, genkit.start_noise(lm.model, 3, torch.Generator().manual_seed(0)))
     assert images.shape == (3, 1, 28, 28)
+    from genkit.drawing import check_images, check_options, choose_sampler
+    from genkit.sampling import check_decodable, grid_condition
+
+    with pytest.warns(genkit.GenkitDeprecationWarning, match="use genkit.find_classifier"):
+        from genkit.plugins import find_classifier  # moved to genkit.metrics
+
+    assert check_images is genkit.sampling.check_images and find_classifier is genkit.find_classifier
+    with pytest.warns(genkit.GenkitDeprecationWarning, match="genkit.drawing.drawing"):
+        name, sampler = choose_sampler(lm.model)
+    assert name == "prior" and isinstance(sampler, genkit.Sampler)
+    with pytest.raises(CapabilityError, match="--steps does not apply to sampler 'prior'"):
+        with pytest.warns(genkit.GenkitDeprecationWarning, match="genkit.drawing.check_options"):
+            check_options(name, sampler, {"steps": 3})
+    with pytest.warns(genkit.GenkitDeprecationWarning, match="genkit.sampling.check_decodable"):
+        genkit.sampling.require_latent(lm.model, "the manifold")
+    check_decodable(lm.model, "the manifold")
+    with pytest.warns(genkit.GenkitDeprecationWarning, match="cycles the classes"):
+        assert grid_condition(lm.model, 4, torch.zeros(2, 1, 28, 28), None, None) == (4, None)

@@ -76,7 +76,12 @@ def test_command_refuses_to_overwrite(tmp_path, cli):
 
 
 #: Plugin name and expected test count of each kind's generated package.
-GENERATED = {"latent": ("my-ae", 8), "likelihood": ("my-pixels", 5), "sampler": ("my-fvsbn", 6)}
+GENERATED = {
+    "latent": ("my-ae", 8),
+    "likelihood": ("my-pixels", 5),
+    "sampler": ("my-fvsbn", 6),
+    "multi-update": ("my-wgan", 4),
+}
 
 
 @pytest.fixture(scope="module")
@@ -98,7 +103,7 @@ def installed_all(tmp_path_factory):
 
 def test_generated_packages_install_and_their_tests_pass_unchanged(installed_all):
     packages, env, _ = installed_all
-    # One pytest process for the three packages: starting one (torch, genkit) is much of the cost.
+    # One pytest process for the four packages: starting one (torch, genkit) is much of the cost.
     done = subprocess.run(
         [
             sys.executable,

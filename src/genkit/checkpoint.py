@@ -73,6 +73,13 @@ def optimizer_from_flat(opt: torch.optim.Optimizer, tensors: dict[str, torch.Ten
         opt.load_state_dict({"state": state, "param_groups": groups})
     except (ValueError, KeyError, TypeError) as exc:
         raise CheckpointError(f"optimizer state does not fit this model: {_first_line(exc)}") from None
+    # A saved moment is contiguous; its parameter may not be (channels-last convolution weights).
+    # Fused optimizers step both as flat memory, so each moment takes its parameter's layout.
+    for group in opt.param_groups:
+        for p in group["params"]:
+            for key, value in opt.state.get(p, {}).items():
+                if isinstance(value, torch.Tensor) and value.shape == p.shape and value.stride() != p.stride():
+                    opt.state[p][key] = torch.empty_like(p, dtype=value.dtype).copy_(value)
 
 
 # -- files ----------------------------------------------------------------------

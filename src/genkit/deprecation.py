@@ -31,11 +31,6 @@ def add_listener(listener: Callable[[str, str], None]) -> None:
         _listeners.append(listener)
 
 
-def remove_listener(listener: Callable[[str, str], None]) -> None:
-    if listener in _listeners:
-        _listeners.remove(listener)
-
-
 def warn(what: str, instead: str, since: str, removed_in: str, user: Any = None, stacklevel: int = 3) -> None:
     """Warn (once per process and user) that ``what`` is deprecated.
 

@@ -17,7 +17,8 @@ import torch
 from .deprecation import warn as warn_deprecated
 from .errors import CapabilityError, GenkitError
 from .plugins import get_plugin_manager
-from .sampling import CANNOT_SAMPLE, Drawing, Sampler, default_sampler_name
+from .sampling import CANNOT_SAMPLE, Drawing, Sampler, checked_options, default_sampler_name, sampler_options
+from .sampling import check_images as check_images  # its home before the one drawing path
 
 _HOW_TO_SAMPLE = (
     "a model samples through a registered sampler: a latent model through 'prior', any other "
@@ -106,3 +107,26 @@ def draw(
     )
     made = drawing(model, model_name=model_name, sampler=sampler, options=options)
     return made(n, condition=condition, generator=generator, progress=progress)
+
+
+def choose_sampler(model, name: str | None = None, model_name: str = "this model") -> tuple[str, Sampler]:
+    """Deprecated: :func:`drawing` (``.name``, ``.sampler``)."""
+    warn_deprecated(
+        "genkit.drawing.choose_sampler",
+        "call genkit.drawing.drawing(model, sampler=name) and read its .name and .sampler",
+        since="1.5",
+        removed_in="2.0",
+    )
+    made = drawing(model, model_name=None if model_name == "this model" else model_name, sampler=name)
+    return made.name, made.sampler
+
+
+def check_options(name: str, sampler: Sampler, options: dict[str, Any]) -> dict[str, Any]:
+    """Deprecated: :func:`drawing` checks the options it is given."""
+    warn_deprecated(
+        "genkit.drawing.check_options",
+        "pass options to genkit.drawing.drawing(model, sampler=name, options=...), which checks them",
+        since="1.5",
+        removed_in="2.0",
+    )
+    return checked_options(name, sampler_options(sampler), options)

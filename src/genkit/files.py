@@ -123,10 +123,6 @@ def _reason(exc: BaseException) -> str | None:
     return None
 
 
-def is_disk_full(exc: WriteError) -> bool:
-    return exc.reason in (os.strerror(errno.ENOSPC), os.strerror(errno.EDQUOT))
-
-
 def pid_alive(pid: int) -> bool:
     """Whether process ``pid`` exists on this machine and has not exited (a zombie has)."""
     if pid <= 0:

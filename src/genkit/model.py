@@ -16,6 +16,7 @@ encoder); the CLI asks for a capability, never for a model by name.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import inspect
 from dataclasses import dataclass, field
@@ -51,11 +52,20 @@ class Batch:
 
 @dataclass(frozen=True)
 class DataInfo:
-    """What a model needs to know about its data to build itself."""
+    """What a model needs to know about its data to build itself.
+
+    ``batch_size`` is set when the model is built for training: the examples one objective
+    call receives (this process's part of ``train.batch_size`` under DDP; the epoch's last
+    batches take the images left, so they may differ). A model may check it in
+    ``__init__`` (a minibatch statistic that needs several examples); it is ``None`` when
+    the model is built to be loaded for sampling or scoring, so nothing a checkpoint holds
+    may depend on it.
+    """
 
     name: str
     shape: tuple[int, int, int]  # (channels, height, width)
     num_classes: int | None = None
+    batch_size: int | None = None
 
     @property
     def dims(self) -> int:
@@ -104,11 +114,21 @@ class Update:
         repeats: how many steps of this update each iteration takes (a GAN's
             discriminator steps per generator step); every repeat receives the
             same carry from the update before.
+        fresh_batch: each repeat draws the next batch of the epoch (a WGAN-GP critic sees new
+            real images at every step). Without it an update works on the batch drawn last
+            (the iteration's first if none was drawn yet), so the update after a fresh one
+            sees the batch its carry was made from. An iteration takes as many batches of
+            ``train.batch_size`` as it draws, and an epoch still shows each image once.
+        validate_with_grad: the objective takes gradients itself (a gradient penalty's
+            ``torch.autograd.grad``), so validation runs it with autograd on instead of under
+            ``torch.no_grad()``; parameters' ``.grad`` are never touched.
     """
 
     optimizer: str
     objective: Objective
     repeats: int = 1
+    fresh_batch: bool = False
+    validate_with_grad: bool = False
 
 
 class GenerativeModel(nn.Module):
@@ -170,15 +190,31 @@ class GenerativeModel(nn.Module):
         return {"model": adam(self.parameters(), lr=lr)}
 
     def validation_terms(self, batch: Batch) -> dict[str, torch.Tensor]:
-        """Named terms on held-out data (no gradients); defaults to every objective's terms,
-        each update's carry passed on as in training."""
+        """Named terms on held-out data, called under ``torch.no_grad()`` in ``eval()`` mode;
+        defaults to every objective's terms, once each on the same batch, each update's carry
+        passed on as in training, and autograd on for an update that says ``validate_with_grad``."""
         terms: dict[str, torch.Tensor] = {}
         carry = None
         for update in self.updates():
-            result = update.objective(batch) if carry is None else update.objective(batch, carry)
-            terms.update(result.terms or {f"loss_{update.optimizer}": result.loss.detach()})
+            with torch.enable_grad() if update.validate_with_grad else contextlib.nullcontext():
+                result = update.objective(batch) if carry is None else update.objective(batch, carry)
+            found = result.terms or {f"loss_{update.optimizer}": result.loss}
+            terms.update({name: value.detach() for name, value in found.items()})
             carry = result.carry
         return terms
+
+    def after_step(self, step: int, update: Update) -> None:
+        """Called after every optimizer step of training, once per repeat, with the training
+        step it belongs to (1 for the run's first, counting on across resumes) and the
+        :class:`Update` whose optimizer just stepped.
+
+        It runs under ``torch.no_grad()``, outside autocast and ``torch.compile``, on every
+        process of a DDP job alike, and before a checkpoint can be taken, so state it keeps
+        in buffers or parameters (an exponential moving average of the weights) is saved and
+        resumed exactly. A GAN's discriminator steps and generator step each call it: check
+        ``update.optimizer``. Under fp16 a step the gradient scaler skipped still calls it.
+        The default does nothing.
+        """
 
     def on_train_start(self, batch: Batch) -> None:
         """Called once before the first step of a fresh run with a prepared batch

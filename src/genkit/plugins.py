@@ -538,3 +538,18 @@ def _version() -> str:
         return metadata.version("genkit")
     except metadata.PackageNotFoundError:
         return "unknown"
+
+
+def __getattr__(name: str):
+    # find_classifier lived here before it moved to genkit.metrics (evaluation, not plugin loading)
+    if name == "find_classifier":
+        import genkit  # its lazy re-export, so the plugin loader does not depend on evaluation
+
+        deprecation.warn(
+            "genkit.plugins.find_classifier",
+            "use genkit.find_classifier (defined in genkit.metrics)",
+            since="1.5",
+            removed_in="2.0",
+        )
+        return genkit.find_classifier
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

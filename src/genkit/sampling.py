@@ -213,22 +213,28 @@ class Drawing:
         return images
 
     def _checked_options(self, options: dict[str, Any]) -> dict[str, Any]:
-        given = {k: v for k, v in options.items() if v is not None}
-        for key in given:
-            if key not in self.accepts:
-                takes = ", ".join(f"--{k}" for k in USER_OPTIONS if k in self.accepts) or "no options"
-                raise CapabilityError(f"--{key} does not apply to sampler '{self.name}' (it takes {takes})")
-        steps, temperature, guidance = (given.get(k) for k in ("steps", "temperature", "guidance"))
-        if steps is not None and int(steps) < 1:
-            raise GenkitError(f"--steps must be at least 1 (got {steps})")
-        for key, value in (("temperature", temperature), ("guidance", guidance)):
-            if value is not None and float(value) < 0:
-                raise GenkitError(f"--{key} must not be negative (got {value:g})")
-        if guidance is not None and getattr(self.model, "conditioning", None) is None:
-            raise CapabilityError(
-                f"--guidance applies only to a conditional model, and {_named(self.model_name)} is not one"
-            )
-        return given
+        return checked_options(self.name, self.accepts, options, self.model, self.model_name)
+
+
+def checked_options(
+    name: str, accepts: set[str], options: dict[str, Any], model=None, model_name: str | None = None
+) -> dict[str, Any]:
+    """The user's options that were given (not None), refused where sampler ``name`` takes none of
+    them or a value is out of range; ``--guidance`` only for a conditional ``model``."""
+    given = {k: v for k, v in options.items() if v is not None}
+    for key in given:
+        if key not in accepts:
+            takes = ", ".join(f"--{k}" for k in USER_OPTIONS if k in accepts) or "no options"
+            raise CapabilityError(f"--{key} does not apply to sampler '{name}' (it takes {takes})")
+    steps, temperature, guidance = (given.get(k) for k in ("steps", "temperature", "guidance"))
+    if steps is not None and int(steps) < 1:
+        raise GenkitError(f"--steps must be at least 1 (got {steps})")
+    for key, value in (("temperature", temperature), ("guidance", guidance)):
+        if value is not None and float(value) < 0:
+            raise GenkitError(f"--{key} must not be negative (got {value:g})")
+    if guidance is not None and model is not None and getattr(model, "conditioning", None) is None:
+        raise CapabilityError(f"--guidance applies only to a conditional model, and {_named(model_name)} is not one")
+    return given
 
 
 def checked_condition(
@@ -370,3 +376,32 @@ def require_latent(model, what: str) -> None:
         removed_in="2.0",
     )
     _require_latent(model, what)
+
+
+def grid_condition(
+    model,
+    n: int,
+    images: torch.Tensor,
+    labels: torch.Tensor | None,
+    num_classes: int | None,
+    generator: torch.Generator | None = None,
+) -> tuple[int, torch.Tensor | None]:
+    """Deprecated: a drawing gives a label-conditional model every class in turn itself, and the
+    training grids build other conditions (genkit.training.grids)."""
+    warn_deprecated(
+        "genkit.sampling.grid_condition",
+        "draw through genkit.drawing.drawing(model)(n, condition=...), which cycles the classes of a "
+        "label-conditional model itself",
+        since="1.5",
+        removed_in="2.0",
+    )
+    kind = getattr(model, "conditioning", None)
+    if kind is None:
+        return n, None
+    if kind == "label":
+        return n, cycled_labels(n, num_classes, device=images.device) if num_classes else None
+    from .model import Batch
+
+    n = min(n, images.shape[0])
+    raw = Batch(x=images[:n], y=None if labels is None else labels[:n])
+    return n, model.prepare_batch(raw, generator=generator).condition

@@ -3,7 +3,7 @@
 The package is what docs/plugins.md describes: a pyproject with the ``genkit``
 entry point, a hook module that imports only ``genkit`` (the model is named by
 its ``"module:attribute"`` path), a small real model, its pydantic settings, a
-TOML config and tests that pass once the package is installed. Three kinds:
+TOML config and tests that pass once the package is installed. Four kinds:
 
 - ``latent``: an MLP autoencoder with a Gaussian fitted to its latent codes
   (samples through genkit's ``prior`` sampler, interpolates, draws a manifold);
@@ -11,7 +11,10 @@ TOML config and tests that pass once the package is installed. Three kinds:
   ``nll`` and ``bpd`` (no sampling: the smallest likelihood model there is);
 - ``sampler``: a fully visible sigmoid belief network (an autoregressive model
   over binarized pixels) with an exact likelihood and no latent space, which
-  registers its own ancestral sampler and names it as its ``default_sampler``.
+  registers its own ancestral sampler and names it as its ``default_sampler``;
+- ``multi-update``: a WGAN-GP, two optimizers in two updates: a critic stepped
+  several times per step, each on a fresh batch, with a gradient penalty that
+  validates with autograd on, then the generator on the critic's carried fakes.
 
 The files come from ``scaffold_templates/common`` and ``scaffold_templates/KIND``
 with ``${name}``-style fields filled in.
@@ -27,7 +30,7 @@ from .errors import GenkitError
 
 TEMPLATES = Path(__file__).parent / "scaffold_templates"
 NAME_PATTERN = re.compile(r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$")
-KINDS = ("latent", "likelihood", "sampler")
+KINDS = ("latent", "likelihood", "sampler", "multi-update")
 
 #: Template file (under common/ or KIND/) -> path in the package ({module} and {name} filled in).
 FILES = {
@@ -45,6 +48,7 @@ SUMMARIES = {
     "latent": "a plain autoencoder whose latent codes are modelled by a Gaussian",
     "likelihood": "independent 256-level pixels with an exact likelihood",
     "sampler": "an autoregressive model over binarized pixels with its own ancestral sampler",
+    "multi-update": "a Wasserstein GAN with gradient penalty, its critic stepped on fresh batches",
 }
 
 
@@ -95,7 +99,7 @@ def new_plugin(name: str, out: str | Path = ".", package: str | None = None, kin
         name: the model's name (what ``genkit train NAME`` takes) and the entry point's.
         out: the directory to create the package in; the package directory must not exist yet.
         package: the distribution name (default ``genkit-NAME``).
-        kind: ``latent``, ``likelihood`` or ``sampler`` (see the module docstring).
+        kind: ``latent``, ``likelihood``, ``sampler`` or ``multi-update`` (see the module docstring).
     """
     files = render(name, package, kind)
     root = Path(out) / plugin_fields(name, package, kind)["dist"]

@@ -9,7 +9,7 @@ guidance. This hook module imports only genkit: the networks load on first use.
 
 import genkit
 
-GENKIT_CONTRACT = "1.3"  # written for: SamplerSpec.models, genkit.start_noise
+GENKIT_CONTRACT = "1.6"  # written for: SamplerSpec.models, genkit.start_noise (1.3), after_step (1.6)
 
 
 @genkit.hookimpl

@@ -24,13 +24,12 @@ class EMA(nn.Module):
         self.updates.zero_()
         self._count = 0
 
-    # Eager even inside a compiled training step: the host step count would otherwise be a
-    # constant that recompiles the step on every update.
-    @torch.compiler.disable
     @torch.no_grad()
     def update(self, net: nn.Module) -> None:
-        """Move the average towards ``net``; the decay is warmed up over the first updates
-        so that a short run's average is not dominated by the initial weights."""
+        """Move the average towards ``net`` (after each optimizer step: the model's
+        ``after_step``, which runs eagerly, outside torch.compile); the decay is warmed up
+        over the first updates so that a short run's average is not dominated by the
+        initial weights. The step count lives on the host, read once, so updates never sync."""
         if self._count is None:
             self._count = int(self.updates)  # after a resume, the loaded value
         n = self._count

@@ -11,10 +11,9 @@ whose ``decode`` is the deterministic sampler (DDIM with eta = 0, or the Euler
 ODE solver), so the core's sample grids, spherical interpolation and judge work
 unchanged; the stochastic and higher-order samplers are in ``samplers.py``.
 
-EMA: the core has no hook after an optimizer step, so the average is updated at
-the start of each training objective call from the weights the previous step
-left; the last step of a run is thus folded in one step late (a 1/(1-decay)
-average does not notice).
+EMA: the average is updated in ``after_step``, which genkit calls after every
+optimizer step, outside autocast and torch.compile: after N steps it averages the
+weights of those N steps, and it is saved and resumed with the model's state.
 """
 
 from __future__ import annotations
@@ -85,9 +84,11 @@ class DiffusionModel(genkit.GenerativeModel):
         if self.ema is not None:
             self.ema.reset(self.net)
 
-    def loss(self, batch: genkit.Batch) -> genkit.LossTerms:
-        if self.training and self.ema is not None:
+    def after_step(self, step: int, update: genkit.Update) -> None:
+        if self.ema is not None:
             self.ema.update(self.net)
+
+    def loss(self, batch: genkit.Batch) -> genkit.LossTerms:
         labels = batch.condition
         if labels is not None and self.training and self.config.label_dropout > 0:
             drop = torch.rand(labels.shape[0], device=labels.device) < self.config.label_dropout

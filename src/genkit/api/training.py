@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import platform
 import subprocess
 import sys
@@ -267,9 +268,11 @@ def resolve_setup(
     cfg, adjustments = fit_to_data(cfg, data.train_x.shape[0], dist.world_size, data.name)
     _check_data(spec, data, resumed)
 
-    # The model: built from the seed on the device, and given labels if it is conditioned on them.
+    # The model: built from the seed on the device, and given labels if it is conditioned on them. It
+    # learns the batch one objective call will see (this process's part), so it can check it.
     torch.manual_seed(cfg.seed)
-    net = build_model(spec, model_cfg, data.info, ConfigError).to(device)
+    info = dataclasses.replace(data.info, batch_size=distributed.local_batch_size(cfg.batch_size, dist))
+    net = build_model(spec, model_cfg, info, ConfigError).to(device)
     if net.conditioning == "label" and (data.num_classes is None or data.train_y is None):
         raise DataError(f"model '{spec.name}' is conditioned on class labels and {data.name} has none")
     if resumed is not None:  # everything the resumed trainer restores, checked before the run is touched

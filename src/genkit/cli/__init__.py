@@ -449,7 +449,7 @@ def new_plugin(
         "--kind",
         help="latent: an autoencoder with a Gaussian over its codes (prior sampler); likelihood: independent "
         "256-level pixels scored by nll and bpd; sampler: an autoregressive model with no latent space and "
-        "its own sampler",
+        "its own sampler; multi-update: a WGAN-GP, its critic stepped on fresh batches before each generator step",
     ),
 ):
     """Create a model-plugin package to start from: a working model with config and tests."""

@@ -25,7 +25,7 @@ from __future__ import annotations
 from typing import Any
 
 #: The version of the plugin contract this genkit provides.
-CONTRACT_VERSION = "1.5"
+CONTRACT_VERSION = "1.6"
 
 #: Module attributes a plugin's entry-point module may set: the contract version it is
 #: written for (``"1.2"``, or a major version alone, ``1``). ``GENKIT_HOOKS`` is the older

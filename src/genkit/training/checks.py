@@ -38,13 +38,39 @@ def check_loss_terms(logged: list[dict[str, torch.Tensor]], model: str) -> None:
                 )
 
 
-def steps_per_epoch(n: int, batch_size: int, world_size: int) -> int:
-    """Steps in an epoch of ``n`` images. A last batch that would give a process fewer than
-    two images joins the batch before it: batch norm cannot normalise a batch of one, and
-    no image is left out (see :func:`batch_bounds`)."""
-    steps = math.ceil(n / batch_size)
-    last = n - (steps - 1) * batch_size
-    return steps - 1 if steps > 1 and last < 2 * world_size else steps
+def steps_per_epoch(n: int, batch_size: int, world_size: int, draws: int = 1) -> int:
+    """Steps in an epoch of ``n`` images, each training on ``draws`` batches (see
+    :func:`batches_per_step`). A last step whose batches would give a process fewer than
+    two images each joins the step before it: batch norm cannot normalise a batch of one,
+    and no image is left out (see :func:`batch_bounds`)."""
+    per_step = batch_size * draws
+    steps = math.ceil(n / per_step)
+    last = n - (steps - 1) * per_step
+    return steps - 1 if steps > 1 and last < 2 * world_size * draws else steps
+
+
+def batches_per_step(updates: list[Any]) -> int:
+    """How many batches one training step draws: one per repeat of each update with
+    ``fresh_batch``, and one for updates before the first such (which share it)."""
+    draws, drawn = 0, False
+    for update in updates:
+        if getattr(update, "fresh_batch", False):
+            draws, drawn = draws + update.repeats, True
+        elif not drawn:
+            draws, drawn = draws + 1, True
+    return max(draws, 1)
+
+
+def draw_bounds(start: int, end: int, draws: int) -> list[tuple[int, int]]:
+    """One step's images ``[start, end)`` as ``draws`` consecutive batches: equal parts of
+    the step's images, the larger first (a full step's are exactly ``train.batch_size``)."""
+    base, extra = divmod(end - start, draws)
+    bounds, lo = [], start
+    for k in range(draws):
+        hi = lo + base + (1 if k < extra else 0)
+        bounds.append((lo, hi))
+        lo = hi
+    return bounds
 
 
 def batch_bounds(step: int, steps: int, n: int, batch_size: int) -> tuple[int, int]:

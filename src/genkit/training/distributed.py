@@ -204,6 +204,12 @@ def rank_bounds(start: int, end: int, ctx: DistContext) -> tuple[int, int]:
     return lo, lo + base + (1 if ctx.rank < extra else 0)
 
 
+def local_batch_size(batch_size: int, ctx: DistContext) -> int:
+    """How many images of a global batch of ``batch_size`` this rank trains on."""
+    lo, hi = rank_bounds(0, batch_size, ctx)
+    return hi - lo
+
+
 def loss_weight(local: int, total: int, ctx: DistContext) -> float:
     """Factor on a rank's batch-mean loss so that DDP's average of gradients over
     ranks equals the gradient of the mean over the whole global batch.

@@ -30,7 +30,7 @@ import torch
 from ..checkpoint import Checkpoint
 from ..config import TrainConfig
 from ..data import ImageDataset, split_validation
-from ..errors import DivergenceError, GenkitError
+from ..errors import DataError, DivergenceError, GenkitError
 from ..files import WriteError
 from ..liveness import StatusWriter
 from ..loggers import Logger, LoggerGroup
@@ -38,7 +38,7 @@ from ..model import Batch, GenerativeModel
 from ..rng import isolated_rng as _isolated_rng
 from ..runs import Run
 from . import distributed as ddp
-from .checks import batch_bounds, check_loss_terms, has_graph, steps_per_epoch
+from .checks import batch_bounds, batches_per_step, check_loss_terms, draw_bounds, has_graph, steps_per_epoch
 from .distributed import DistContext
 from .grids import NO_GRIDS, draw_grid, grid_file
 from .precision import backward_twice, compiled, resolve_precision, restore_scalers, scaler_states, tf32_enabled
@@ -108,6 +108,14 @@ class Trainer:
         self.precision = resolve_precision(cfg.precision, device)
         self.scalers = {name: self.precision.grad_scaler() for name in self.optimizers}
         self.objectives = [compiled(u.objective, cfg.compile) for u in self.updates]
+        self.draws = batches_per_step(self.updates)  # batches of cfg.batch_size one step trains on
+        trained, needed = self.split.train_x.shape[0], 2 * self.draws * dist.world_size
+        if trained < needed:
+            raise DataError(
+                f"model '{meta['model']}' draws {self.draws} batches a step, each of at least 2 images"
+                f"{' per process' if dist.enabled else ''}; {trained} training images are fewer than {needed}"
+            )
+        self._has_after_step = type(model).after_step is not GenerativeModel.after_step
         # Each update's backward pass reaches only its own optimizer's parameters.
         self.trainable = {
             name: [p for group in opt.param_groups for p in group["params"] if p.requires_grad]
@@ -215,7 +223,7 @@ class Trainer:
         cfg, model = self.cfg, self.model
         x, y = self.split.train_x, self.split.train_y
         n = x.shape[0]
-        steps = steps_per_epoch(n, cfg.batch_size, self.dist.world_size)
+        steps = steps_per_epoch(n, cfg.batch_size, self.dist.world_size, self.draws)
         order = torch.randperm(n, generator=torch.Generator().manual_seed(cfg.seed * 1_000_003 + epoch)).to(self.device)
         # One gather per epoch (a permuted copy of the training images on the device), so
         # that each step takes a contiguous slice instead of indexing rows one batch at a time.
@@ -227,14 +235,12 @@ class Trainer:
         self.reporter.epoch_start(epoch + 1, cfg.epochs, steps, start_step)
         started = time.perf_counter()
         for step in range(start_step, steps):
-            start, end = batch_bounds(step, steps, n, cfg.batch_size)
-            lo, hi = ddp.rank_bounds(start, end, self.dist)
-            raw = Batch(x=x[lo:hi], y=None if y is None else y[lo:hi])
-            batch = model.prepare_batch(raw)
+            start, end = batch_bounds(step, steps, n, cfg.batch_size * self.draws)
+            batches = _Draws(x, y, draw_bounds(start, end, self.draws), model, self.dist)
             with backward_twice(cfg.compile and len(self.updates) > 1):
-                values = self._step(batch, ddp.loss_weight(hi - lo, end - start, self.dist))
-            sums = values * (hi - lo) if sums is None else sums.add_(values, alpha=hi - lo)
-            count += hi - lo
+                values = self._step(batches)
+            sums = values * batches.local if sums is None else sums.add_(values, alpha=batches.local)
+            count += batches.local
             images += end - start
             self.progress.step = step + 1
             self.progress.global_step += 1
@@ -269,24 +275,29 @@ class Trainer:
         self.reporter.epoch_end(row, model.monitor)
         return row
 
-    def _step(self, batch: Batch, weight: float = 1.0) -> torch.Tensor:
+    def _step(self, batches: _Draws) -> torch.Tensor:
         """All of one iteration's updates; returns the logged terms as one tensor.
 
-        ``weight`` scales each loss (not the logged terms) so that DDP's average
-        over ranks of unequal parts of a batch is the whole batch's mean. Each
-        update's objective receives the carry of the update before it (its
-        last repeat's), and its backward pass computes gradients of its own
-        optimizer's parameters only.
+        Each update's objective receives the carry of the update before it (its
+        last repeat's) and a batch from ``batches``: a fresh one for each repeat of an
+        update that asks for it, else the one drawn last. Each loss is scaled by its
+        batch's weight (not the logged terms) so that DDP's average over ranks of
+        unequal parts of a batch is the whole batch's mean. Each backward pass computes
+        gradients of its own optimizer's parameters only, and the model's ``after_step``
+        follows every optimizer step.
         """
         logged = []
         carry: Any = None
         last = len(self.updates) - 1
+        batch, weight = None, 1.0
         for k, (update, objective) in enumerate(zip(self.updates, self.objectives)):
             name = update.optimizer
             opt, scaler, call = self.optimizers[name], self.scalers[name], self._callers[name]
             inputs = self.trainable[name] or None
             given = () if carry is None else (carry,)
             for _ in range(update.repeats):
+                if batch is None or update.fresh_batch:
+                    batch, weight = batches.next()
                 opt.zero_grad(set_to_none=True)
                 with self.precision.autocast():
                     loss, terms, out = call(objective, batch, *given)
@@ -305,6 +316,9 @@ class Trainer:
                     scaler.scale(loss).backward(inputs=inputs, retain_graph=retain)
                     scaler.step(opt)
                     scaler.update()
+                if self._has_after_step:
+                    with torch.no_grad():
+                        self.model.after_step(self.progress.global_step + 1, update)
             carry = out
             logged.append(terms)
         if self._term_names is None:  # the first step: check the objectives' results once
@@ -565,3 +579,25 @@ class Trainer:
                 self._set_status(status, **extra)
             except Exception:
                 pass
+
+
+class _Draws:
+    """The batches of one training step, prepared one at a time as the updates draw them.
+
+    ``bounds`` are the global batches ``[start, end)`` of the step, in order; each is split
+    among the ranks, and its loss weight makes DDP's mean of unequal parts the batch's mean.
+    ``local`` counts the images this process has drawn.
+    """
+
+    def __init__(self, x, y, bounds: list[tuple[int, int]], model: GenerativeModel, dist: DistContext):
+        self.x, self.y, self.bounds, self.model, self.dist = x, y, bounds, model, dist
+        self.drawn = 0
+        self.local = 0
+
+    def next(self) -> tuple[Batch, float]:
+        start, end = self.bounds[self.drawn]
+        self.drawn += 1
+        lo, hi = ddp.rank_bounds(start, end, self.dist)
+        self.local += hi - lo
+        raw = Batch(x=self.x[lo:hi], y=None if self.y is None else self.y[lo:hi])
+        return self.model.prepare_batch(raw), ddp.loss_weight(hi - lo, end - start, self.dist)
