@@ -48,22 +48,23 @@ def test_compiled_training_matches_eager_and_saves_plain_names(quiet, tmp_path):
 @pytest.mark.skipif(
     shutil.which("cc") is None and shutil.which("gcc") is None, reason="torch.compile on CPU needs a C compiler"
 )
-def test_compiled_diffusion_steps_do_not_recompile_as_the_ema_counts(tiny, quiet, tmp_path, monkeypatch):
+def test_compiled_diffusion_steps_do_not_recompile_as_the_ema_counts(tiny, quiet, tmp_path):
     """The diffusion EMA keeps a host step count; compiled steps must not see it as a constant of
     the graph (a recompile per step, then eager code): it is updated in after_step, outside
     the compiled objective."""
     import torch._dynamo
     from test_diffusion import FAST
 
-    monkeypatch.setattr(torch._dynamo.config, "recompile_limit", 4)
-    monkeypatch.setattr(torch._dynamo.config, "fail_on_recompile_limit_hit", True)
     torch._dynamo.reset()
-    result = genkit.train(
-        "diffusion",
-        overrides={"train.dataset": "tiny:256", "train.epochs": 1, **FAST, "train.compile": True},
-        reporter=quiet,
-        out=tmp_path / "run",
-    )
+    # config.patch, not monkeypatch: undoing a monkeypatch deletes the setting, which hides it from
+    # Dynamo (and every later test) for the rest of the process.
+    with torch._dynamo.config.patch(recompile_limit=4, fail_on_recompile_limit_hit=True):
+        result = genkit.train(
+            "diffusion",
+            overrides={"train.dataset": "tiny:256", "train.epochs": 1, **FAST, "train.compile": True},
+            reporter=quiet,
+            out=tmp_path / "run",
+        )
     torch._dynamo.reset()
     updates = int(genkit.load(result.run.path, "cpu").model.state_dict()["ema.updates"])
     assert updates == 7  # 214 training images (a sixth held out), batch 32

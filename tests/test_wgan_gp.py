@@ -81,8 +81,6 @@ def test_compiled_critic_steps_do_not_recompile_per_step(tiny, quiet, monkeypatc
     import torch._dynamo
 
     register()
-    monkeypatch.setattr(torch._dynamo.config, "recompile_limit", 3)  # 5 critic steps per step would exceed it
-    monkeypatch.setattr(torch._dynamo.config, "fail_on_recompile_limit_hit", True)
     # Whether a call recompiles is Dynamo's decision (its guards), the same for every backend: Dynamo's
     # own graphs run eagerly here, which keeps the test to seconds. tests/test_compile.py trains a
     # carrying GAN through the default backend (Inductor), which this model also runs under.
@@ -90,7 +88,9 @@ def test_compiled_critic_steps_do_not_recompile_per_step(tiny, quiet, monkeypatc
     torch._dynamo.reset()
     # 90 training images: 2 full steps and a last one of five batches of 2 (one recompile for the new shape)
     overrides = {**SMALL, "train.dataset": "tiny:100", "train.val_size": 10, "train.compile": True}
-    result = genkit.train("wgan-gp", overrides=overrides, reporter=quiet)
+    # 5 critic steps per step would exceed the limit (config.patch: a monkeypatch's undo deletes the setting)
+    with torch._dynamo.config.patch(recompile_limit=3, fail_on_recompile_limit_hit=True):
+        result = genkit.train("wgan-gp", overrides=overrides, reporter=quiet)
     torch._dynamo.reset()
     assert all(math.isfinite(v) for v in result.metrics[-1]["train"].values())
     assert result.metrics[-1]["val"]["penalty"] > 0
