@@ -8,7 +8,7 @@ import pytest
 import torch
 from genkit_diffusion.config import DiffusionConfig
 from genkit_diffusion.model import build
-from genkit_diffusion.samplers import AncestralSampler, DDIMSampler, EulerSampler, HeunSampler
+from genkit_diffusion.samplers import AncestralSampler, DDIMSampler, DPMSolverPP2MSampler, EulerSampler, HeunSampler
 
 import genkit
 
@@ -124,6 +124,18 @@ def test_ddim_with_eta_zero_is_deterministic_given_the_seed():
         decoded = model.deterministic_sample(z, None, 10, None)
     assert torch.equal(a, b) and not torch.equal(a, c)
     assert torch.allclose(a, decoded)  # decode() is the same map from the noise image
+    assert a.shape == (4, 1, 8, 8) and a.min() >= 0 and a.max() <= 1
+
+
+def test_dpm_solver_is_deterministic_given_the_seed():
+    model = _perturbed(tiny_model())
+
+    def draw(seed):
+        return DPMSolverPP2MSampler().sample(model, 4, generator=torch.Generator().manual_seed(seed), steps=6)
+
+    with torch.no_grad():
+        a, b, c = draw(0), draw(0), draw(1)
+    assert torch.equal(a, b) and not torch.equal(a, c)
     assert a.shape == (4, 1, 8, 8) and a.min() >= 0 and a.max() <= 1
 
 
@@ -288,8 +300,9 @@ def test_genkit_sample_takes_sampler_steps_and_guidance_and_refuses_bad_ones(tin
     plain = genkit.train(
         "diffusion", overrides={"train.dataset": "tiny:64", "train.epochs": 1, **FAST}, reporter=quiet
     ).run.path
-    code, out, err = cli("sample", plain, "-n", 4, "--sampler", "ancestral", "--steps", 5)
-    assert code == 0 and "wrote" in out, err
+    for sampler in ("ancestral", "dpm-solver++"):
+        code, out, err = cli("sample", plain, "-n", 4, "--sampler", sampler, "--steps", 5)
+        assert code == 0 and "wrote" in out, (sampler, err)
     bad = [
         (("--sampler", "euler"), "euler"),
         (("--steps", 0), "Invalid value for '--steps'"),
@@ -305,7 +318,9 @@ def test_genkit_sample_takes_sampler_steps_and_guidance_and_refuses_bad_ones(tin
         overrides={"train.dataset": "tiny:64", "train.epochs": 1, "model.conditional": True, **FAST},
         reporter=quiet,
     ).run.path
-    code, out, err = cli("sample", conditional, "-n", 3, "--label", 7, "--guidance", 2.0, "--steps", 3)
+    code, out, err = cli(
+        "sample", conditional, "-n", 3, "--label", 7, "--guidance", 2.0, "--steps", 3, "--sampler", "dpm-solver++"
+    )
     assert code == 0, err
     pictures = genkit.sample(conditional, 20, steps=2, guidance=0.0)  # no --label: every class in turn
     assert pictures.images.shape == (20, 1, 28, 28)
@@ -315,3 +330,44 @@ def test_min_snr_on_flow_matching_is_one_line_naming_the_field(cli):
     code, _, err = cli("train", "diffusion", "--set", "model.objective=flow-matching", "--set", "model.min_snr_gamma=5")
     line = _one_line(err, code)
     assert "min_snr_gamma" in line and "applies only to objective ddpm" in line, err
+
+
+class _GaussianData:
+    """A DDPM 'model' of data N(mean, std^2) per pixel, whose noise prediction E[eps | x_t] is exact:
+    sigma_t (x_t - alpha_t mean) / (alpha_t^2 std^2 + sigma_t^2). Its probability-flow ODE moves
+    x / alpha - mean in proportion to sqrt(std^2 + sigma^2 / alpha^2), so each solution is known."""
+
+    mean, std = 0.0, 0.5
+
+    def __init__(self, schedule: str):
+        from genkit_diffusion.schedule import NoiseSchedule
+
+        self.schedule = NoiseSchedule(schedule, 1000)
+
+    def eps(self, x, t, condition=None, guidance=None):
+        ab = self.schedule.alpha_bar[t].double().view(-1, 1)
+        return (1 - ab).sqrt() * (x - ab.sqrt() * self.mean) / (ab * self.std**2 + 1 - ab)
+
+    def exact(self, z, steps):
+        """The ODE's solution from z at the first step down to the last of ``steps``, then the same
+        final data prediction every sampler ends with."""
+        times = self.schedule.respaced(steps)
+        start, end = (self.schedule.alpha_bar[i].double() for i in (times[-1], times[0]))
+        spread = ((self.std**2 + (1 - end) / end) / (self.std**2 + (1 - start) / start)).sqrt()
+        x = end.sqrt() * (self.mean + (z / start.sqrt() - self.mean) * spread)
+        return (x - (1 - end).sqrt() * self.eps(x, torch.full((len(z),), times[0]))) / end.sqrt()
+
+
+@pytest.mark.parametrize("schedule", ["linear", "cosine"])
+@pytest.mark.parametrize("solver, order", [("ddim", 1), ("dpm_solver_pp_2m", 2)])
+def test_the_ode_solvers_converge_at_their_order_on_gaussian_data(schedule, solver, order):
+    from genkit_diffusion import solvers
+
+    model = _GaussianData(schedule)
+    # |z| < 1.9 keeps every data prediction inside the [-1, 1] clip, so the solvers see the plain ODE.
+    z = torch.randn(64, 4, generator=torch.Generator().manual_seed(0), dtype=torch.float64).clamp(-1.9, 1.9)
+    steps = [40, 80, 160, 320]
+    errors = [(getattr(solvers, solver)(model, z, None, n, None) - model.exact(z, n)).abs().max().item() for n in steps]
+    x, y = torch.tensor(steps).double().log(), torch.tensor(errors).log()
+    slope = ((x - x.mean()) * (y - y.mean())).sum() / ((x - x.mean()) ** 2).sum()
+    assert -slope == pytest.approx(order, abs=0.25), errors

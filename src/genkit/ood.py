@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import numpy as np
-from scipy.stats import mannwhitneyu
 
 
 def auroc(inlier_scores, outlier_scores) -> float:
@@ -20,5 +19,7 @@ def auroc(inlier_scores, outlier_scores) -> float:
     out = np.asarray(outlier_scores, dtype=np.float64).ravel()
     if inl.size == 0 or out.size == 0:
         raise ValueError("AUROC needs at least one inlier and one outlier score")
+    from scipy.stats import mannwhitneyu  # here, not at import: scipy.stats holds ~60 MB that training never needs
+
     u = mannwhitneyu(out, inl, alternative="two-sided").statistic
     return float(u) / (inl.size * out.size)

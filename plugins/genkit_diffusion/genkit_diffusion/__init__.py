@@ -43,6 +43,10 @@ def register_samplers(register):
 
 SAMPLERS = {
     "ddim": ("DDIMSampler", "DDIM (eta 0) for a DDPM model: deterministic given the seed, --steps (default 50)"),
+    "dpm-solver++": (
+        "DPMSolverPP2MSampler",
+        "DPM-Solver++ 2M (second order, multistep) for a DDPM model: good samples in 10-20 steps, --steps (default 20)",
+    ),
     "ancestral": ("AncestralSampler", "DDPM ancestral sampling with fresh noise each step, --steps (default all T)"),
     "euler": ("EulerSampler", "Euler steps of a flow-matching model's ODE, --steps (default 50)"),
     "heun": ("HeunSampler", "Heun (second-order) steps of a flow-matching model's ODE, --steps (default 20)"),

@@ -1,5 +1,5 @@
-"""The samplers ``genkit sample --sampler`` selects: ancestral and DDIM for DDPM,
-Euler and Heun for flow matching."""
+"""The samplers ``genkit sample --sampler`` selects: DDIM, DPM-Solver++ 2M and ancestral
+for DDPM, Euler and Heun for flow matching."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from . import solvers
 
 
 class DiffusionSampler(genkit.Sampler):
-    """What the four share: which objective they fit, their step count, the start noise.
+    """What they all share: which objective they fit, their step count, the start noise.
 
     genkit checks the rest before ``sample`` runs (docs/plugins.md, Samplers): that the
     sampler applies, ``--steps`` at least 1, ``--guidance`` not negative and only for a
@@ -58,6 +58,19 @@ class DDIMSampler(DiffusionSampler):
 
     def run(self, model, z, condition, steps, guidance, generator, progress):
         return solvers.ddim(model, z, condition, steps, guidance, progress)
+
+
+class DPMSolverPP2MSampler(DiffusionSampler):
+    name = "dpm-solver++"
+    description = (
+        "DPM-Solver++ 2M: second-order multistep ODE solver, deterministic given the seed; "
+        "--steps (default 20) of the DDPM steps"
+    )
+    objective = "ddpm"
+    default_steps = 20
+
+    def run(self, model, z, condition, steps, guidance, generator, progress):
+        return solvers.dpm_solver_pp_2m(model, z, condition, steps, guidance, progress)
 
 
 class AncestralSampler(DiffusionSampler):
