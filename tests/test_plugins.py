@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import importlib
 import json
+import re
 import types
 
+import pydantic
 import pytest
 import torch
 
@@ -302,3 +304,34 @@ def test_a_plugin_dataset_trains_any_model(install, quiet):
     assert result.run.read_json("manifest.json")["dataset"] == "noise"
     pic = genkit.sample(result.run.path, 4)
     assert pic.images.shape == (4, 3, 8, 8)
+
+
+def test_the_plugins_table_shows_each_plugins_contract_and_its_deprecated_uses(install, cli, monkeypatch):
+    """A plugin using a deprecated form is marked in the table, with the use and its replacement
+    below it (the frozen plugins check the same through the console script's ``--json``)."""
+    monkeypatch.setenv("COLUMNS", "200")
+    old = types.ModuleType("old_form_plugin")  # the module the deprecated code is in names the plugin
+
+    def register_models(register):
+        class OldPixels(genkit.GenerativeModel):
+            __module__ = "old_form_plugin"
+
+            def prepare_batch(self, batch, *, train, generator=None):  # contract 1.0's form
+                return super().prepare_batch(batch, generator=generator)
+
+        register(genkit.ModelSpec(name="old-pixels", config=pydantic.BaseModel, build=OldPixels))
+
+    old.GENKIT_CONTRACT = "1.0"
+    old.register_models = genkit.hookimpl(register_models)
+    with pytest.warns(genkit.GenkitDeprecationWarning, match="prepare_batch naming a train argument"):
+        install(FakeEntryPoint("oldform", old, package="old_form_plugin"))
+        code, out, _ = cli("plugins")
+    assert code == 0
+    row = next(line for line in out.splitlines() if "oldform" in line and "old_form_plugin" in line)
+    assert "1.0 (deprecated use)" in row
+    said = " ".join(out.split())
+    used = r"oldform \(old_form_plugin\): deprecated: \S*OldPixels\.prepare_batch naming a train argument"
+    assert re.search(used, said)
+    assert "define prepare_batch(self, batch, *, generator=None)" in said
+    shown = report(cli)
+    assert shown["oldform"]["deprecations"] and not shown["genkit"]["deprecations"]  # only the plugin that used it
