@@ -48,13 +48,18 @@ def test_compiled_training_matches_eager_and_saves_plain_names(quiet, tmp_path):
 @pytest.mark.skipif(
     shutil.which("cc") is None and shutil.which("gcc") is None, reason="torch.compile on CPU needs a C compiler"
 )
-def test_compiled_diffusion_steps_do_not_recompile_as_the_ema_counts(tiny, quiet, tmp_path):
+def test_compiled_diffusion_steps_do_not_recompile_as_the_ema_counts(tiny, quiet, tmp_path, monkeypatch):
     """The diffusion EMA keeps a host step count; compiled steps must not see it as a constant of
     the graph (a recompile per step, then eager code): it is updated in after_step, outside
     the compiled objective."""
+    import functools
+
     import torch._dynamo
     from test_diffusion import FAST
 
+    # Recompiles are Dynamo's guards, the same for every backend: the eager backend checks them
+    # without minutes of C++ code generation for the U-Net.
+    monkeypatch.setattr(torch, "compile", functools.partial(torch.compile, backend="eager"))
     torch._dynamo.reset()
     # config.patch, not monkeypatch: undoing a monkeypatch deletes the setting, which hides it from
     # Dynamo (and every later test) for the rest of the process.
