@@ -84,7 +84,7 @@ def test_plugins_table_at_80_columns_still_shows_the_whole_reason(install, cli, 
 
     reason = "No module named 'a_dependency_with_a_long_name_that_no_table_cell_at_eighty_columns_can_hold'"
     install(FakeEntryPoint("longreason", ImportError(reason)))
-    monkeypatch.setattr(importlib.import_module("genkit.cli"), "out", Console(width=80))
+    monkeypatch.setattr(importlib.import_module("genkit.cli.shared"), "out", Console(width=80))
     code, out, _ = cli("plugins")
     assert code == 0 and max(len(line) for line in out.splitlines() if "│" in line or "─" in line) <= 80
     assert f"import failed: ImportError: {reason}" in out  # below the table, unwrapped
