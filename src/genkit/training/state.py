@@ -16,7 +16,10 @@ from typing import Any
 import torch
 
 from ..checkpoint import Checkpoint, optimizer_from_flat, optimizer_to_flat, save_checkpoint
+from ..config import TrainConfig
 from ..errors import CheckpointError
+from .distributed import DistContext, restore_rank_rng
+from .precision import restore_scalers
 
 
 @dataclass
@@ -259,3 +262,30 @@ def check_resumable(
 
 def progress_of(ckpt: Checkpoint) -> Progress:
     return Progress(**ckpt.meta.get("progress", {}))
+
+
+def restore_training_state(
+    ckpt: Checkpoint,
+    model: torch.nn.Module,
+    optimizers: dict[str, torch.optim.Optimizer],
+    scalers: dict[str, Any],
+    cfg: TrainConfig,
+    device: torch.device,
+    dist: DistContext,
+) -> Progress:
+    """Put a resumed run's weights, optimizer and scaler states and RNG streams back; returns where it stood."""
+    load_model_weights(model, ckpt)
+    fresh = {name: [g["lr"] for g in opt.param_groups] for name, opt in optimizers.items()}
+    restore_optimizers(optimizers, ckpt)
+    if cfg.lr != (ckpt.meta.get("train_config") or {}).get("lr", cfg.lr):
+        # A new --lr on resume: the restored param_groups carry the old rates; set each
+        # group to what the model's configure_optimizers gives for the new one.
+        for name, opt in optimizers.items():
+            for group, lr in zip(opt.param_groups, fresh[name]):
+                group["lr"] = lr
+    restore_scalers(scalers, ckpt.meta.get("grad_scalers"))
+    progress = progress_of(ckpt)
+    restore_rng(ckpt, device)
+    if dist.enabled and not dist.is_main:
+        restore_rank_rng(ckpt, dist, device, cfg.seed, progress.global_step)
+    return progress

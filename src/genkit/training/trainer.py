@@ -17,8 +17,6 @@ precision and ``torch.compile`` come from :mod:`.precision`.
 
 from __future__ import annotations
 
-import signal
-import threading
 import time
 from collections.abc import Callable
 from contextlib import contextmanager
@@ -35,24 +33,24 @@ from ..files import WriteError
 from ..liveness import StatusWriter
 from ..loggers import Logger, LoggerGroup
 from ..model import Batch, GenerativeModel
-from ..rng import isolated_rng as _isolated_rng
 from ..runs import Run
 from . import distributed as ddp
+from .checkpoint_clock import CheckpointClock
 from .checks import batch_bounds, batches_per_step, check_loss_terms, draw_bounds, has_graph, steps_per_epoch
 from .distributed import DistContext
 from .grids import NO_GRIDS, draw_grid, grid_file
-from .precision import backward_twice, compiled, resolve_precision, restore_scalers, scaler_states, tf32_enabled
+from .precision import backward_twice, compiled, resolve_precision, scaler_states, tf32_enabled
 from .reporting import Reporter
 from .state import (
     Progress,
     check_epoch_sums,
-    load_model_weights,
-    progress_of,
-    restore_optimizers,
-    restore_rng,
+    restore_training_state,
     rng_tensors,
     save_training_checkpoint,
 )
+from .step_batches import StepBatches
+from .stopping import stop_requests
+from .validation import validation_terms
 
 
 class TrainingInterrupted(GenkitError):
@@ -131,9 +129,7 @@ class Trainer:
         self.stop_signal: str | None = None  # the signal that asked to stop (SIGINT, SIGTERM, SIGUSR1)
         self.status = StatusWriter(run.path, self._where) if dist.is_main else None
         self._status_written = False
-        self._checkpoint_every = cfg.checkpoint_interval()
-        self._next_checkpoint = time.monotonic() + 60 * self._checkpoint_every[1]
-        self._last_saved: tuple[int, int] | None = None  # (epoch, step) of the last checkpoint this session wrote
+        self.checkpoints = CheckpointClock(cfg.checkpoint_interval(), run.last_checkpoint)
 
     # -- public ---------------------------------------------------------------
     def fit(self, resume: Checkpoint | None = None) -> TrainResult:
@@ -145,7 +141,7 @@ class Trainer:
             raise  # their status is written where they are raised
         except WriteError as exc:
             self._set_status_if_running("crashed", reason=str(exc))
-            raise WriteError(exc.path, f"{exc.reason}; {self._last_good()}") from None
+            raise WriteError(exc.path, f"{exc.reason}; {self.checkpoints.last_good()}") from None
         except KeyboardInterrupt:
             self._set_status_if_running("stopped", reason="aborted by a second Ctrl-C")
             raise
@@ -236,7 +232,7 @@ class Trainer:
         started = time.perf_counter()
         for step in range(start_step, steps):
             start, end = batch_bounds(step, steps, n, cfg.batch_size * self.draws)
-            batches = _Draws(x, y, draw_bounds(start, end, self.draws), model, self.dist)
+            batches = StepBatches(x, y, draw_bounds(start, end, self.draws), model, self.dist)
             with backward_twice(cfg.compile and len(self.updates) > 1):
                 values = self._step(batches)
             sums = values * batches.local if sums is None else sums.add_(values, alpha=batches.local)
@@ -247,13 +243,13 @@ class Trainer:
             self.reporter.advance(1)
             if self.on_step is not None:
                 self.on_step(self)
-            stop, due = self.stop_requested, self._checkpoint_due()
+            stop, due = self.stop_requested, self.checkpoints.due(self.progress.global_step)
             if (step + 1) % cfg.check_every == 0:
                 stop, due = self._check_step(values, epoch, step, due)
             elif self.dist.enabled:
                 # Ranks agree on stopping, and on a checkpoint due by the clock, only at checks, where they
                 # already synchronise; one due by steps is due on every rank alike.
-                stop, due = False, due and self._checkpoint_every[0] == "steps"
+                stop, due = False, due and self.checkpoints.by_steps
             if stop and step + 1 < steps:
                 self._interrupt(epoch_sums=sums, epoch_count=count)
             if due and step + 1 < steps:
@@ -275,7 +271,7 @@ class Trainer:
         self.reporter.epoch_end(row, model.monitor)
         return row
 
-    def _step(self, batches: _Draws) -> torch.Tensor:
+    def _step(self, batches: StepBatches) -> torch.Tensor:
         """All of one iteration's updates; returns the logged terms as one tensor.
 
         Each update's objective receives the carry of the update before it (its
@@ -326,40 +322,8 @@ class Trainer:
             self._term_names = [name for t in logged for name in t]
         return torch.stack([v.detach().float() for t in logged for v in t.values()])
 
-    @torch.no_grad()
     def _validate(self) -> dict[str, float]:
-        """Validation terms, in chunks of 1000 images dealt out to ranks in turn.
-
-        Each chunk has its own seeded RNG, so the result is the same for any
-        number of ranks.
-        """
-        n_val = self.split.val_x.shape[0]
-        if n_val == 0:
-            return {}
-        self.model.eval()
-        sums: dict[str, torch.Tensor] = {}
-        n = 0
-        for k, i in enumerate(range(0, n_val, 1000)):
-            if k % self.dist.world_size != self.dist.rank:
-                continue
-            with _isolated_rng(self.device, self.cfg.seed + k):
-                generator = torch.Generator(device=self.device).manual_seed(self.cfg.seed + k)
-                raw = Batch(
-                    x=self.split.val_x[i : i + 1000],
-                    y=None if self.split.val_y is None else self.split.val_y[i : i + 1000],
-                )
-                batch = self.model.prepare_batch(raw, generator=generator)
-                for name, v in self.model.validation_terms(batch).items():
-                    sums[name] = sums.get(name, 0) + v.float() * len(batch)
-                n += len(batch)
-        self.model.train()
-        names = self.dist.broadcast_object(list(sums))  # rank 0 always holds chunk 0
-        packed = torch.stack(
-            [torch.as_tensor(sums.get(name, 0.0), dtype=torch.float32, device=self.device) for name in names]
-            + [torch.tensor(float(n), device=self.device)]
-        )
-        packed = self.dist.all_reduce_sum(packed)
-        return {name: float(v) for name, v in zip(names, (packed[:-1] / packed[-1]).tolist())}
+        return validation_terms(self.model, self.split, self.cfg.seed, self.dist, self.device)
 
     # -- checks, checkpoints, pictures ---------------------------------------------
     def _named(self, values: torch.Tensor) -> dict[str, float]:
@@ -469,20 +433,9 @@ class Trainer:
             self.model.on_train_start(batch)
 
     def _restore(self, ckpt: Checkpoint) -> None:
-        load_model_weights(self.model, ckpt)
-        fresh = {name: [g["lr"] for g in opt.param_groups] for name, opt in self.optimizers.items()}
-        restore_optimizers(self.optimizers, ckpt)
-        if self.cfg.lr != (ckpt.meta.get("train_config") or {}).get("lr", self.cfg.lr):
-            # A new --lr on resume: the restored param_groups carry the old rates; set each
-            # group to what the model's configure_optimizers gives for the new one.
-            for name, opt in self.optimizers.items():
-                for group, lr in zip(opt.param_groups, fresh[name]):
-                    group["lr"] = lr
-        restore_scalers(self.scalers, ckpt.meta.get("grad_scalers"))
-        self.progress = progress_of(ckpt)
-        restore_rng(ckpt, self.device)
-        if self.dist.enabled and not self.dist.is_main:
-            ddp.restore_rank_rng(ckpt, self.dist, self.device, self.cfg.seed, self.progress.global_step)
+        self.progress = restore_training_state(
+            ckpt, self.model, self.optimizers, self.scalers, self.cfg, self.device, self.dist
+        )
 
     # -- interruption ---------------------------------------------------------------
     def _epoch_so_far(self, sums: torch.Tensor, count: int) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
@@ -496,27 +449,7 @@ class Trainer:
         """``last.safetensors`` (atomically: the one before stays whole until this one is), and
         where it stands, for the message should a later write fail."""
         self._save(self.run.last_checkpoint, extra, **(meta or {}))
-        self._last_saved = (self.progress.epoch, self.progress.step)
-        if self._checkpoint_every[0] == "minutes":
-            self._next_checkpoint = time.monotonic() + 60 * self._checkpoint_every[1]
-
-    def _checkpoint_due(self) -> bool:
-        """Whether ``train.checkpoint_every`` asks for a checkpoint now (a host counter or clock: no device sync)."""
-        kind, every = self._checkpoint_every
-        if kind == "steps":
-            return self.progress.global_step % every == 0
-        return kind == "minutes" and time.monotonic() >= self._next_checkpoint
-
-    def _last_good(self) -> str:
-        """Which checkpoint a failed write leaves the run with, in words."""
-        last = self.run.last_checkpoint
-        if self._last_saved is not None:
-            epoch, step = self._last_saved
-            at = f"epoch {epoch}" if step == 0 else f"epoch {epoch + 1}, step {step}"
-            return f"the last good checkpoint is {last} ({at} done), intact"
-        if last.is_file():
-            return f"the last good checkpoint is {last} (from before this session), intact"
-        return "no checkpoint had been written"
+        self.checkpoints.saved(self.progress.epoch, self.progress.step)
 
     def _interrupt(
         self, epoch_sums: torch.Tensor | None = None, epoch_count: int = 0, at_epoch_end: bool = False
@@ -537,30 +470,16 @@ class Trainer:
 
     @contextmanager
     def _interruptible(self):
-        """Ctrl-C, SIGTERM (what schedulers, containers and systemd send before a kill) and SIGUSR1
-        (a scheduler's warning) ask the loop to stop at the next step boundary and save a resumable
-        checkpoint. The handler only sets a flag; a second Ctrl-C stops at once."""
-        if threading.current_thread() is not threading.main_thread():
-            yield
-            return
+        """Signals ask the loop to stop at the next step boundary (:mod:`.stopping`); the progress
+        display ends with the loop, however it ends."""
 
-        def handler(signum, frame):
-            name = signal.Signals(signum).name
-            if self.stop_requested:
-                if signum == signal.SIGINT:
-                    raise KeyboardInterrupt
-                return  # already stopping
+        def request_stop(name: str) -> None:
             self.stop_requested, self.stop_signal = True, name
-            again = " (Ctrl-C again to abort)" if signum == signal.SIGINT else ""
-            self.reporter.message(f"{name}: stopping after this step and saving a checkpoint{again}...")
 
-        wanted = [signal.SIGINT, signal.SIGTERM] + ([signal.SIGUSR1] if hasattr(signal, "SIGUSR1") else [])
-        previous = {sig: signal.signal(sig, handler) for sig in wanted}
         try:
-            yield
+            with stop_requests(lambda: self.stop_requested, request_stop, self.reporter.message):
+                yield
         finally:
-            for sig, old in previous.items():
-                signal.signal(sig, old)
             self.reporter.close()
 
     def _where(self) -> dict[str, Any]:
@@ -579,25 +498,3 @@ class Trainer:
                 self._set_status(status, **extra)
             except Exception:
                 pass
-
-
-class _Draws:
-    """The batches of one training step, prepared one at a time as the updates draw them.
-
-    ``bounds`` are the global batches ``[start, end)`` of the step, in order; each is split
-    among the ranks, and its loss weight makes DDP's mean of unequal parts the batch's mean.
-    ``local`` counts the images this process has drawn.
-    """
-
-    def __init__(self, x, y, bounds: list[tuple[int, int]], model: GenerativeModel, dist: DistContext):
-        self.x, self.y, self.bounds, self.model, self.dist = x, y, bounds, model, dist
-        self.drawn = 0
-        self.local = 0
-
-    def next(self) -> tuple[Batch, float]:
-        start, end = self.bounds[self.drawn]
-        self.drawn += 1
-        lo, hi = ddp.rank_bounds(start, end, self.dist)
-        self.local += hi - lo
-        raw = Batch(x=self.x[lo:hi], y=None if self.y is None else self.y[lo:hi])
-        return self.model.prepare_batch(raw), ddp.loss_weight(hi - lo, end - start, self.dist)
