@@ -3,6 +3,8 @@
 Per round, interleaved, one 60,000-image MNIST epoch each (batch 128, Adam, dynamic binarization):
 
   genkit    genkit.train("vae") with train.val_size=0 (the loop's own timing of its steps)
+  compiled  the same with train.compile=true (`--compile`); its first round includes compilation
+            (later rounds reuse the compiled code in this process), so its median is the warm figure
   plain     (a) the same model as one in-memory float tensor, torch.bernoulli, default Adam, loss.item() per step
   tutorial  (b) torchvision MNIST + ToTensor per item + DataLoader(shuffle=True), otherwise as (a)
   ceiling   the forward and backward matrix multiplies of the model alone, same shapes, same number of steps
@@ -86,7 +88,7 @@ def tutorial_epoch(state, loader):
     return time.perf_counter() - start
 
 
-def genkit_epoch(data_dir, workdir, i, images):
+def genkit_epoch(data_dir, workdir, i, images, compile_=False):
     result = genkit.train(
         "vae",
         overrides={
@@ -96,8 +98,9 @@ def genkit_epoch(data_dir, workdir, i, images):
             "train.device": "cpu",
             "train.seed": i,
             "train.limit": images,
+            "train.compile": compile_,
         },
-        out=Path(workdir) / f"genkit-{i}",
+        out=Path(workdir) / f"genkit-{i}{'-compiled' if compile_ else ''}",
         reporter=genkit.Reporter(),
     )
     return result.metrics[0]["seconds"]
@@ -214,7 +217,7 @@ def main():
     mnist = genkit.load_dataset("mnist", data_dir)
     train = (mnist.train_x.view(-1, 784).float() / 255)[: args.images]
     steps = -(-train.shape[0] // BATCH)
-    times = {"genkit": [], "plain": [], "tutorial": [], "ceiling": []}
+    times = {"genkit": [], "compiled": [], "plain": [], "tutorial": [], "ceiling": []}
     with tempfile.TemporaryDirectory() as workdir:
         loader = tutorial_loader(data_dir, workdir, train.shape[0])
         torch.manual_seed(0)
@@ -222,6 +225,7 @@ def main():
         tutorial = (lambda m: (m, torch.optim.Adam(m.parameters(), lr=1e-3)))(PlainVAE())
         for i in range(args.rounds):
             times["genkit"].append(genkit_epoch(data_dir, workdir, i, train.shape[0]))
+            times["compiled"].append(genkit_epoch(data_dir, workdir, i, train.shape[0], compile_=True))
             times["plain"].append(plain_epoch(plain, train))
             times["tutorial"].append(tutorial_epoch(tutorial, loader))
             times["ceiling"].append(ceiling_epoch(steps))
@@ -238,6 +242,9 @@ def main():
         "speedup_vs_plain": ratio_summary(times["plain"], times["genkit"]),
         "speedup_vs_tutorial": ratio_summary(times["tutorial"], times["genkit"]),
         "speedup_vs_plain_of_minima": round(fastest["plain"] / fastest["genkit"], 3),
+        "compiled_speedup_vs_genkit": ratio_summary(times["genkit"], times["compiled"]),
+        "compiled_speedup_vs_plain": ratio_summary(times["plain"], times["compiled"]),
+        "compiled_fraction_of_matmul_ceiling": ceiling_fraction({**times, "genkit": times["compiled"]}),
         "fraction_of_matmul_ceiling": ceiling_fraction(times),
         "peak_rss_mib_genkit_train": round(memory, 1),
         "peak_rss_mib_import_torch": round(torch_alone, 1),
