@@ -53,7 +53,7 @@ import torch.nn.functional as F
 import genkit
 
 sys.path.insert(0, str(Path(__file__).parent))
-from diffusion_speed import head_of_mnist, training_rate  # noqa: E402
+from diffusion_speed import default_model, head_of_mnist, training_rate  # noqa: E402
 
 BATCH = 128
 LR = 5e-4  # genkit's default for the diffusion model
@@ -73,13 +73,6 @@ def diffusers_unet():
         norm_num_groups=8,
         attention_head_dim=64,
     )
-
-
-def genkit_model():
-    from genkit.plugins import get_plugin_manager
-
-    spec = get_plugin_manager().model("diffusion")
-    return spec.build_model(spec.config_class()(), genkit.DataInfo("mnist", (1, 28, 28), 10))
 
 
 def forward_flops(net, call) -> int:
@@ -174,7 +167,7 @@ def main() -> None:
     get_plugin_manager().register_plugin(head_of_mnist(args.images), "mnist-head")
     images = genkit.load_dataset("mnist", args.data_dir).train_x[: args.images].float().div(127.5).sub(1)
 
-    ours, theirs = genkit_model().eval(), diffusers_unet().eval()
+    ours, theirs = default_model(), diffusers_unet().eval()
     x1, t1 = torch.randn(1, 1, 28, 28), torch.tensor([500])
     sizes = {
         "genkit_parameters": sum(p.numel() for p in ours.net.parameters()),

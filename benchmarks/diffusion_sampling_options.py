@@ -33,10 +33,9 @@ VARIANTS = ("fp32 channels-last (default)", "fp32 contiguous", "bf16 autocast", 
 def _load(run: str | None):
     if run:
         return genkit.load(run, device="cpu").model.eval()
-    from genkit.plugins import get_plugin_manager
+    from diffusion_speed import default_model  # a sibling script: benchmarks/ is on sys.path when run
 
-    spec = get_plugin_manager().model("diffusion")
-    return spec.build_model(spec.config_class()(), genkit.DataInfo("mnist", (1, 28, 28), 10)).eval()
+    return default_model()
 
 
 def main() -> None:

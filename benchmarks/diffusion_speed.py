@@ -49,6 +49,15 @@ def head_of_mnist(n: int):
     return Head()
 
 
+def default_model(objective: str = "ddpm"):
+    """A freshly built default diffusion model for 28x28 grey images, in eval mode (speed does not
+    depend on the weights)."""
+    from genkit.plugins import get_plugin_manager
+
+    spec = get_plugin_manager().model("diffusion")
+    return spec.build_model(spec.config_class()(objective=objective), genkit.DataInfo("mnist", (1, 28, 28), 10)).eval()
+
+
 def training_rate(objective: str, root: str, precision: str = "fp32") -> float:
     result = genkit.train(
         "diffusion",
@@ -72,10 +81,8 @@ def sampling_rates(objective: str, sampler: str, n: int, steps: int, rounds: int
     """Median images/s of ``n`` samples in one batch, with the U-Net's weights channels-last (as
     the plugin keeps them) and contiguous, the two measured in alternation."""
     from genkit.drawing import drawing
-    from genkit.plugins import get_plugin_manager
 
-    spec = get_plugin_manager().model("diffusion")
-    model = spec.build_model(spec.config_class()(objective=objective), genkit.DataInfo("mnist", (1, 28, 28), 10)).eval()
+    model = default_model(objective)
     drawing(model, sampler=sampler, options={"steps": 2})(2, generator=torch.Generator().manual_seed(1))  # warm-up
     rates: dict[str, list[float]] = {"channels_last": [], "contiguous": []}
     for _ in range(rounds):

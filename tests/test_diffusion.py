@@ -112,31 +112,26 @@ def _perturbed(model):
     return model.eval()
 
 
-def test_ddim_with_eta_zero_is_deterministic_given_the_seed():
+@pytest.mark.parametrize("sampler", [DDIMSampler, DPMSolverPP2MSampler])
+def test_the_ode_samplers_are_deterministic_given_the_seed(sampler):
     model = _perturbed(tiny_model())
 
     def draw(seed):
-        return DDIMSampler().sample(model, 4, generator=torch.Generator().manual_seed(seed), steps=10)
+        return sampler().sample(model, 4, generator=torch.Generator().manual_seed(seed), steps=10)
 
     with torch.no_grad():
         a, b, c = draw(0), draw(0), draw(1)
+    assert torch.equal(a, b) and not torch.equal(a, c)
+    assert a.shape == (4, 1, 8, 8) and a.min() >= 0 and a.max() <= 1
+
+
+def test_ddim_is_the_map_decode_applies_to_the_noise_image():
+    model = _perturbed(tiny_model())
+    with torch.no_grad():
+        a = DDIMSampler().sample(model, 4, generator=torch.Generator().manual_seed(0), steps=10)
         z = torch.randn((4, 1, 8, 8), generator=torch.Generator().manual_seed(0))
         decoded = model.deterministic_sample(z, None, 10, None)
-    assert torch.equal(a, b) and not torch.equal(a, c)
-    assert torch.allclose(a, decoded)  # decode() is the same map from the noise image
-    assert a.shape == (4, 1, 8, 8) and a.min() >= 0 and a.max() <= 1
-
-
-def test_dpm_solver_is_deterministic_given_the_seed():
-    model = _perturbed(tiny_model())
-
-    def draw(seed):
-        return DPMSolverPP2MSampler().sample(model, 4, generator=torch.Generator().manual_seed(seed), steps=6)
-
-    with torch.no_grad():
-        a, b, c = draw(0), draw(0), draw(1)
-    assert torch.equal(a, b) and not torch.equal(a, c)
-    assert a.shape == (4, 1, 8, 8) and a.min() >= 0 and a.max() <= 1
+    assert torch.allclose(a, decoded)
 
 
 def test_ancestral_sampling_repeats_with_the_seed_and_uses_fresh_noise():
